@@ -1,0 +1,53 @@
+# CRM CTI. `make demo` runs the whole system on loopback; `make test` runs
+# everything CI checks. Both install missing Debian packages first.
+GO       ?= go
+GOROOT   := $(shell $(GO) env GOROOT)
+VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",/\1/p' manifest.json)
+DEB_PKGS := postgresql slapd ldap-utils chromium
+
+.PHONY: all deps build gateway wasm demo test bench extension fuzz clean
+
+all: build
+
+# deps installs the Debian packages the devstack and browser tests need,
+# skipping what is already there.
+deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
+	command -v ldapsearch >/dev/null 2>&1 || missing="$$missing ldap-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make deps: missing Debian packages:$$missing" >&2; \
+	    echo "  run as root: apt-get update && apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || exit 1; \
+	fi
+
+build: gateway wasm
+
+gateway:
+	$(GO) build -o bin/ ./gateway/cmd/...
+
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o extension/core.wasm ./wasm
+	cp "$(GOROOT)/lib/wasm/wasm_exec.js" extension/wasm_exec.js
+
+demo: deps build
+	./bin/ctidemo $(if $(filter 1,$(BROWSER)),-browser)
+
+test: deps build
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+	$(GO) test -race -count=1 ./...
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+extension: build
+	./bin/ctipack -root . -out dist
+
+clean:
+	rm -rf bin dist extension/core.wasm extension/wasm_exec.js test-output

@@ -1,0 +1,7 @@
+package devstack
+
+import "syscall"
+
+func sysProcAttr(cred *syscall.Credential, deathSig syscall.Signal) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSig, Credential: cred}
+}
