@@ -70,7 +70,7 @@ func samples() []csta.Message {
 		&csta.TransferedEvent{EventHeader: hdr, PrimaryOldCall: conn, SecondaryOldCall: csta.ConnectionID{CallID: "FF0002", DeviceID: "1001"},
 			TransferringDevice: "1001", TransferredToDevice: "1002",
 			TransferredConnections: csta.ConnectionList{Items: []csta.ConnectionListItem{{NewConnection: csta.ConnectionID{CallID: "FF0003", DeviceID: "1002"}, OldConnection: csta.ConnectionID{CallID: "FF0002", DeviceID: "1002"}, Endpoint: csta.Endpoint{DeviceID: "1002"}}}},
-			LocalConnectionInfo: csta.StateNull, Cause: "transfer"},
+			LocalConnectionInfo:    csta.StateNull, Cause: "transfer"},
 		&csta.ConferencedEvent{EventHeader: hdr, PrimaryOldCall: conn, SecondaryOldCall: csta.ConnectionID{CallID: "FF0002", DeviceID: "1001"},
 			ConferencingDevice: "1001", AddedParty: "1002", LocalConnectionInfo: csta.StateConnected, Cause: "conference"},
 		&csta.DivertedEvent{EventHeader: hdr, Connection: conn, DivertingDevice: "1002", NewDestination: "1003", CallingDevice: "N<+35722123456>", CalledDevice: "1002", LocalConnectionInfo: csta.StateNull, Cause: "doNotDisturb"},
