@@ -679,3 +679,8 @@ func init() {
 		&AgentWorkingAfterCallEvent{}, &CSTAErrorCode{},
 	)
 }
+
+// WithDevice returns the same call at another device.
+func (c ConnectionID) WithDevice(d DeviceID) ConnectionID {
+	return ConnectionID{CallID: c.CallID, DeviceID: d}
+}

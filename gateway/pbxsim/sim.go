@@ -1,0 +1,272 @@
+// Package pbxsim is a simulated PBX that serves CSTA XML (ECMA-323) over
+// the common TCP framing, faithful enough to develop the gateway against,
+// demonstrate the product, test every call flow and load the system.
+//
+// It models devices (a range of extensions), external parties (any other
+// number), calls and their connections in ECMA-269 connection states, and
+// per-device do-not-disturb and agent state. Applications connect over
+// CSTA and monitor devices; every monitor receives what a switch emits, in
+// order, with consistent call IDs and cross-reference IDs. An HTTP control
+// API plays the outside world: callers ringing in, far ends answering and
+// hanging up, phones changing state, and faults.
+package pbxsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"crmcti/gateway/csta"
+)
+
+// Config sets up the simulator. The zero value is usable: extensions
+// 1000-1099, profile "openscape", calls to unavailable devices fail.
+type Config struct {
+	FirstExtension, LastExtension int
+	// Profile chooses the session style and the namespace written until an
+	// application shows its own.
+	Profile csta.Profile
+	// AutoAnswer is how long an external party lets an outbound call ring
+	// before answering; 0 means it answers only through the control API.
+	AutoAnswer time.Duration
+	// DivertTo, when set, receives calls a device does not take (do not
+	// disturb, agent not ready); when empty such calls fail.
+	DivertTo string
+	// Heartbeat is the interval of the switch's SystemStatus on OpenScape
+	// links (default 30s).
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+}
+
+// Sim is the simulated switch.
+type Sim struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	devices  map[string]*device
+	calls    map[string]*call
+	links    map[*link]struct{}
+	monitors map[string][]*monitor // by device
+	nextCall uint64
+	nextXref uint64
+	stalled  bool
+	auto     time.Duration
+	batching bool // a request is being served: its events wait in batch
+	batch    []batched
+	closed   bool
+
+	listeners map[net.Listener]struct{}
+	wg        sync.WaitGroup
+	timers    map[*time.Timer]struct{}
+}
+
+// New builds a simulator.
+func New(cfg Config) *Sim {
+	if cfg.FirstExtension == 0 && cfg.LastExtension == 0 {
+		cfg.FirstExtension, cfg.LastExtension = 1000, 1099
+	}
+	if cfg.Profile.Name == "" {
+		cfg.Profile, _ = csta.LookupProfile("openscape")
+	}
+	if cfg.Profile.Namespace == "" {
+		cfg.Profile.Namespace = csta.NamespaceEd4
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Sim{
+		cfg: cfg, log: log, devices: map[string]*device{}, calls: map[string]*call{},
+		links: map[*link]struct{}{}, monitors: map[string][]*monitor{},
+		listeners: map[net.Listener]struct{}{}, timers: map[*time.Timer]struct{}{},
+		// Random starting points keep IDs unique across simulator restarts,
+		// as a real switch's are; the gateway must never confuse an old
+		// call with a new one.
+		nextCall: uint64(rand.Uint32()) << 20,
+		nextXref: uint64(rand.Uint32() % 1_000_000_000),
+		auto:     cfg.AutoAnswer,
+	}
+	for n := cfg.FirstExtension; n <= cfg.LastExtension; n++ {
+		id := strconv.Itoa(n)
+		s.devices[id] = &device{id: id, agentState: csta.AgentStateReady}
+	}
+	return s
+}
+
+// ServeCSTA accepts application links on l until l is closed or the
+// simulator is.
+func (s *Sim) ServeCSTA(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("pbxsim: closed")
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			delete(s.listeners, l)
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("pbxsim: accept: %w", err)
+		}
+		s.startLink(nc)
+	}
+}
+
+// Close drops every link, stops listening and cancels pending timers.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for lk := range s.links {
+		lk.close()
+	}
+	for t := range s.timers {
+		t.Stop()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Describe states the settings in force, for the start-up banner.
+func (s *Sim) Describe() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	div := s.cfg.DivertTo
+	if div == "" {
+		div = "none (calls fail)"
+	}
+	return fmt.Sprintf("profile=%s namespace=%s auto-answer=%s divert-to=%s heartbeat=%s",
+		s.cfg.Profile.Name, s.cfg.Profile.Namespace, s.auto, div, s.cfg.Heartbeat)
+}
+
+// SetAutoAnswer changes how fast external parties answer outbound calls.
+func (s *Sim) SetAutoAnswer(d time.Duration) {
+	s.mu.Lock()
+	s.auto = d
+	s.mu.Unlock()
+}
+
+// Fault kinds for InjectFault.
+const (
+	FaultDropLink       = "drop-link"       // every CSTA link is closed
+	FaultStall          = "stall"           // the switch stops answering and reporting; what it swallowed is lost
+	FaultMalformedFrame = "malformed-frame" // a frame with a broken header on every link
+	FaultMalformedXML   = "malformed-xml"   // a well-framed body that is not XML
+	FaultClear          = "clear"           // ends a stall
+)
+
+// InjectFault makes the switch misbehave; a stall lasts d (0: until
+// FaultClear).
+func (s *Sim) InjectFault(kind string, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case FaultDropLink:
+		for lk := range s.links {
+			lk.close()
+		}
+	case FaultStall:
+		s.stalled = true
+		if d > 0 {
+			s.afterLocked(d, func() { s.stalled = false })
+		}
+	case FaultClear:
+		s.stalled = false
+	case FaultMalformedFrame:
+		for lk := range s.links {
+			lk.sendRaw([]byte("\x01\x02\x00\x10garbage!"))
+		}
+	case FaultMalformedXML:
+		b, _ := csta.AppendFrame(nil, csta.EventInvokeID, []byte("<DeliveredEvent><unclosed"))
+		for lk := range s.links {
+			lk.sendRaw(b)
+		}
+	default:
+		return fmt.Errorf("pbxsim: unknown fault %q (drop-link, stall, malformed-frame, malformed-xml, clear)", kind)
+	}
+	return nil
+}
+
+// afterLocked runs f under s.mu after d, unless the simulator closes first.
+func (s *Sim) afterLocked(d time.Duration, f func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.timers[t]; !ok {
+			return
+		}
+		delete(s.timers, t)
+		f()
+	})
+	s.timers[t] = struct{}{}
+}
+
+// RunLoad places inbound calls from random external numbers to random
+// extensions at rate per second until ctx ends. Each call is answered by
+// the agent's device after ring, held for part of the talk time, retrieved
+// and hung up by the caller: the traffic the benchmark measures. It
+// returns how many calls it started.
+func (s *Sim) RunLoad(ctx context.Context, rate float64, ring, talk time.Duration) int {
+	if rate <= 0 {
+		return 0
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	n := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return n
+		case <-tick.C:
+		}
+		ext := strconv.Itoa(s.cfg.FirstExtension + rand.IntN(s.cfg.LastExtension-s.cfg.FirstExtension+1))
+		from := fmt.Sprintf("+3572%07d", rand.IntN(10_000_000))
+		res, err := s.StartInbound(from, ext)
+		if err != nil || res.Outcome != OutcomeAlerting {
+			continue
+		}
+		n++
+		id := res.CallID
+		jitter := func(d time.Duration) time.Duration { return d/2 + time.Duration(rand.Int64N(int64(d)+1)) }
+		r, tk := jitter(ring), jitter(talk)
+		time.AfterFunc(r, func() {
+			if s.Answer(id, ext) != nil {
+				return
+			}
+			time.AfterFunc(tk/3, func() {
+				if s.Hold(id, ext) != nil {
+					return
+				}
+				time.AfterFunc(tk/3, func() {
+					_ = s.Retrieve(id, ext)
+					time.AfterFunc(tk/3, func() { _ = s.Hangup(id, from) })
+				})
+			})
+		})
+	}
+}
