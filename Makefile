@@ -46,6 +46,13 @@ test: deps build
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# fuzz runs each fuzzer for FUZZTIME (default 1m); findings land in the
+# package's testdata/fuzz and become regression tests.
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
+
 extension: build
 	./bin/ctipack -root . -out dist
 

@@ -138,6 +138,16 @@ func (s *Sim) ControlHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		first, last := s.Extensions()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"service":    "pbxsim control API",
+			"extensions": fmt.Sprintf("%d-%d", first, last),
+			"settings":   s.Describe(),
+			"endpoints": []string{"POST /calls", "POST /calls/{callId}/answer|hangup|hold|retrieve", "GET /calls",
+				"GET /devices/{device}", "PUT /devices/{device}", "PUT /settings", "POST /faults"},
+		})
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

@@ -21,8 +21,10 @@ import (
 	"syscall"
 	"time"
 
+	"crmcti/gateway/csta"
 	"crmcti/gateway/democrm"
 	"crmcti/gateway/devstack"
+	"crmcti/gateway/pbxsim"
 )
 
 type config struct {
@@ -93,11 +95,18 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("demo CRM: %w", err)
 	}
+	pbxCSTA, pbxControl, err := startPBX(c, &running, log)
+	if err != nil {
+		return err
+	}
 
 	fmt.Printf("crm: %s\n", crmURL)
+	fmt.Printf("pbx-csta: %s\n", pbxCSTA)
+	fmt.Printf("pbx-control: %s\n", pbxControl)
 	fmt.Printf("postgres: %s\n", pg.URL())
 	fmt.Printf("ldap: %s (base %s)\n", dir.URL(), devstack.DemoSuffix)
-	fmt.Println("not yet running: gateway, pbx-csta, pbx-control (their issues have not landed)")
+	fmt.Println("not yet running: gateway (its issue has not landed)")
+	fmt.Printf("try: curl -X POST %scalls -d '{\"from\":\"+35722123456\",\"to\":\"1001\"}'\n", pbxControl)
 	fmt.Printf("credentials: agents alice..henry (extensions 1001-1008), password %q; mallory is not CTI enabled; nigel has no extension\n", devstack.DemoPassword)
 	ext, _ := filepath.Abs(c.extensionDir)
 	fmt.Printf("extension: open chrome://extensions, enable Developer mode, Load unpacked: %s\n", ext)
@@ -110,6 +119,28 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	<-ctx.Done()
 	fmt.Println("stopping")
 	return nil
+}
+
+// startPBX runs the simulated PBX in-process: CSTA for the gateway, the
+// control API for the person trying the demo.
+func startPBX(c config, running *stack, log *slog.Logger) (cstaAddr, controlURL string, err error) {
+	p, _ := csta.LookupProfile("openscape")
+	sim := pbxsim.New(pbxsim.Config{Profile: p, AutoAnswer: 2 * time.Second, Logger: log})
+	l, err := net.Listen("tcp", c.pbxCSTA)
+	if err != nil {
+		return "", "", fmt.Errorf("pbx CSTA: %w", err)
+	}
+	go func() {
+		if err := sim.ServeCSTA(l); err != nil {
+			log.Error("pbx CSTA", "err", err)
+		}
+	}()
+	running.push(func() { _ = sim.Close() })
+	controlURL, err = serve(c.pbxControl, sim.ControlHandler(), running, log)
+	if err != nil {
+		return "", "", fmt.Errorf("pbx control API: %w", err)
+	}
+	return l.Addr().String(), controlURL, nil
 }
 
 // serve listens first, so that a port already in use is reported at once

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,8 +54,16 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 			ready = true
 			break
 		}
-		if _, rest, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(rest, "http://") {
+		name, rest, ok := strings.Cut(line, ": ")
+		if ok && strings.HasPrefix(rest, "http://") {
 			urls = append(urls, rest)
+		}
+		if name == "pbx-csta" {
+			c, err := net.DialTimeout("tcp", rest, 2*time.Second)
+			if err != nil {
+				t.Fatalf("pbx-csta %s: %v", rest, err)
+			}
+			c.Close()
 		}
 	}
 	if !ready {
