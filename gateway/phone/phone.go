@@ -1,0 +1,69 @@
+// Package phone normalises telephone numbers with libphonenumber (the Go
+// port), so that "+357 22 123456", "0035722123456", "22 123 456" and the
+// switch's "N<+35722123456>" all find the same customer.
+package phone
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Number is a normalised phone number.
+type Number struct {
+	// E164 is "+35722123456", empty when the input could not be parsed.
+	E164 string
+	// National is the national significant number's digits ("22123456"),
+	// the fallback key for numbers stored or dialled without a usable
+	// country code.
+	National string
+}
+
+// Normalize parses raw in the context of the default region (ISO 3166
+// alpha-2, e.g. "CY"). It never fails: what cannot be parsed keeps its
+// digits as National, minus an international or trunk prefix.
+func Normalize(raw, region string) Number {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Number{}
+	}
+	if strings.HasPrefix(raw, "00") {
+		raw = "+" + raw[2:]
+	}
+	num, err := phonenumbers.Parse(raw, strings.ToUpper(region))
+	if err == nil && phonenumbers.IsPossibleNumber(num) {
+		return Number{
+			E164:     phonenumbers.Format(num, phonenumbers.E164),
+			National: phonenumbers.GetNationalSignificantNumber(num),
+		}
+	}
+	return Number{National: strings.TrimLeft(digits(raw), "0")}
+}
+
+// Display formats a number for people: international format when it
+// parses, the input otherwise.
+func Display(raw, region string) string {
+	if strings.HasPrefix(raw, "00") {
+		raw = "+" + raw[2:]
+	}
+	num, err := phonenumbers.Parse(raw, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return raw
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+}
+
+// ValidRegion reports whether region is a region libphonenumber knows.
+func ValidRegion(region string) bool {
+	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region)) != 0
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

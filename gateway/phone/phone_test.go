@@ -1,0 +1,47 @@
+package phone_test
+
+import (
+	"testing"
+
+	"crmcti/gateway/phone"
+)
+
+func TestNormalize(t *testing.T) {
+	cases := []struct{ raw, region, e164, national string }{
+		{"+357 22 123456", "CY", "+35722123456", "22123456"},
+		{"22 123456", "CY", "+35722123456", "22123456"},
+		{"(22) 123-456", "CY", "+35722123456", "22123456"},
+		{"00357 22123456", "CY", "+35722123456", "22123456"},
+		{"+357-99-123456", "CY", "+35799123456", "99123456"},
+		{"0030 6944 123456", "CY", "+306944123456", "6944123456"},
+		{"+44 20 7946 0123", "CY", "+442079460123", "2079460123"},
+		{"020 7946 0123", "GB", "+442079460123", "2079460123"},
+		{"1001", "CY", "", "1001"},
+		{"", "CY", "", ""},
+		{"abc", "CY", "", ""},
+	}
+	for _, c := range cases {
+		got := phone.Normalize(c.raw, c.region)
+		if got.E164 != c.e164 || got.National != c.national {
+			t.Errorf("Normalize(%q, %s) = %+v, want %s / %s", c.raw, c.region, got, c.e164, c.national)
+		}
+	}
+}
+
+func TestDisplay(t *testing.T) {
+	if got := phone.Display("+35722123456", "CY"); got != "+357 22 123456" {
+		t.Errorf("got %q", got)
+	}
+	if got := phone.Display("1001", "CY"); got != "1001" {
+		t.Errorf("extension shown as %q", got)
+	}
+	if !phone.ValidRegion("cy") || phone.ValidRegion("XX") {
+		t.Error("ValidRegion")
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for b.Loop() {
+		phone.Normalize("+357 22 123456", "CY")
+	}
+}

@@ -1,0 +1,77 @@
+package gateway
+
+// The rules below decide which call-control action an agent may take. The
+// gateway enforces them on every command; the extension evaluates the same
+// functions to enable or disable its buttons and say why.
+
+// Action is a call-control action an agent asks for.
+type Action string
+
+// Actions.
+const (
+	ActAnswer   Action = "answer"
+	ActHangup   Action = "hangup"
+	ActHold     Action = "hold"
+	ActRetrieve Action = "retrieve"
+	ActTransfer Action = "transfer"
+	ActCall     Action = "call"
+)
+
+// OnCall reports whether the agent has a connected or held call (R6).
+func OnCall(calls []Call) bool {
+	for _, c := range calls {
+		if c.State == CallConnected || c.State == CallHeld {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckAction says whether action a may be taken on call c, given all the
+// agent's calls. It returns nil or an *Error with a stable code.
+func CheckAction(a Action, c *Call, calls []Call) error {
+	if a == ActCall {
+		// Busy still allows outgoing calls (R11); only a call already
+		// ringing out or connected stops another.
+		for _, x := range calls {
+			if x.State == CallConnected || x.State == CallDialing {
+				return Errorf(ErrOnCall, "finish or hold the current call first")
+			}
+		}
+		return nil
+	}
+	if c == nil || !c.State.Live() {
+		return Errorf(ErrNoSuchCall, "no such call")
+	}
+	switch a {
+	case ActAnswer:
+		if c.State != CallRinging {
+			return Errorf(ErrInvalidState, "the call is not ringing")
+		}
+		if OnCall(calls) {
+			return Errorf(ErrOnCall, "you are on a call; end it before accepting another")
+		}
+	case ActHangup:
+		// Any live call can be ended (a ringing one is rejected).
+	case ActHold:
+		if c.State != CallConnected {
+			return Errorf(ErrInvalidState, "only a connected call can be held")
+		}
+	case ActRetrieve:
+		if c.State != CallHeld {
+			return Errorf(ErrInvalidState, "the call is not on hold")
+		}
+		for _, x := range calls {
+			if x.ID != c.ID && x.State == CallConnected {
+				return Errorf(ErrOnCall, "hold or end the connected call first")
+			}
+		}
+	case ActTransfer:
+		if c.State != CallConnected {
+			return Errorf(ErrInvalidState, "only a connected call can be transferred")
+		}
+	default:
+		return Errorf(ErrInvalidRequest, "unknown action %q", a)
+	}
+	return nil
+}
