@@ -1,0 +1,204 @@
+// Package ldap authenticates agents against the company directory: find
+// the user's entry with a service account (the filter escaped), bind as
+// the user with their password, then check membership of the CTI group
+// and read the extension attribute (R1, R12).
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"crmcti/gateway"
+)
+
+// Config says where the directory is and how agents are described in it.
+type Config struct {
+	URL      string // ldap://host:389 or ldaps://host:636
+	StartTLS bool   // upgrade ldap:// with StartTLS
+	TLS      *tls.Config
+	// BindDN and BindPassword are the service account that searches for
+	// users; empty means an anonymous search.
+	BindDN, BindPassword string
+	UserBase             string // e.g. ou=people,dc=example,dc=com
+	UserAttr             string // the login name attribute: uid, sAMAccountName (default uid)
+	GroupDN              string // members of this group are CTI enabled
+	MemberAttr           string // the group's member attribute (default member)
+	ExtensionAttr        string // the phone extension: telephoneNumber, ipPhone (default telephoneNumber)
+	DisplayAttr          string // the name shown: cn, displayName (default cn)
+	Timeout              time.Duration
+}
+
+// Directory authenticates agents.
+type Directory struct {
+	cfg Config
+}
+
+// New returns a Directory; it does not connect until asked.
+func New(cfg Config) *Directory {
+	if cfg.UserAttr == "" {
+		cfg.UserAttr = "uid"
+	}
+	if cfg.MemberAttr == "" {
+		cfg.MemberAttr = "member"
+	}
+	if cfg.ExtensionAttr == "" {
+		cfg.ExtensionAttr = "telephoneNumber"
+	}
+	if cfg.DisplayAttr == "" {
+		cfg.DisplayAttr = "cn"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	return &Directory{cfg: cfg}
+}
+
+func (d *Directory) dial(ctx context.Context) (*ldap.Conn, error) {
+	dl := time.Now().Add(d.cfg.Timeout)
+	if t, ok := ctx.Deadline(); ok && t.Before(dl) {
+		dl = t
+	}
+	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Deadline: dl})}
+	if d.cfg.TLS != nil {
+		opts = append(opts, ldap.DialWithTLSConfig(d.cfg.TLS))
+	}
+	c, err := ldap.DialURL(d.cfg.URL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.SetTimeout(time.Until(dl))
+	if d.cfg.StartTLS {
+		tc := d.cfg.TLS
+		if tc == nil {
+			tc = &tls.Config{}
+		}
+		if err := c.StartTLS(tc); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("starttls: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func (d *Directory) serviceBind(c *ldap.Conn) error {
+	if d.cfg.BindDN == "" {
+		return nil
+	}
+	return c.Bind(d.cfg.BindDN, d.cfg.BindPassword)
+}
+
+func unavailable(err error) error {
+	return gateway.Wrap(gateway.ErrDirectoryDown, fmt.Errorf("ldap: %w", err), "the directory is not reachable; try again shortly")
+}
+
+var badCredentials = gateway.Errorf(gateway.ErrBadCredentials, "wrong username or password")
+
+// validUsername refuses what no directory name holds, before it reaches
+// a filter (which is escaped anyway).
+func validUsername(u string) bool {
+	if u == "" || len(u) > 256 {
+		return false
+	}
+	for _, r := range u {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Authenticate checks username and password and returns the agent, or an
+// *gateway.Error with code bad_credentials, not_cti_enabled, no_extension
+// or directory_unavailable.
+func (d *Directory) Authenticate(ctx context.Context, username, password string) (gateway.Agent, error) {
+	username = strings.TrimSpace(username)
+	// An empty password would be an "unauthenticated bind", which many
+	// servers accept as success: never send one.
+	if !validUsername(username) || password == "" {
+		return gateway.Agent{}, badCredentials
+	}
+	c, err := d.dial(ctx)
+	if err != nil {
+		return gateway.Agent{}, unavailable(err)
+	}
+	defer c.Close()
+	if err := d.serviceBind(c); err != nil {
+		return gateway.Agent{}, unavailable(fmt.Errorf("service bind: %w", err))
+	}
+	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.UserAttr), ldap.EscapeFilter(username))
+	res, err := c.Search(ldap.NewSearchRequest(d.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
+		filter, []string{d.cfg.ExtensionAttr, d.cfg.DisplayAttr}, nil))
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return gateway.Agent{}, unavailable(fmt.Errorf("search user: %w", err))
+	}
+	if res == nil || len(res.Entries) != 1 {
+		// Unknown and ambiguous names look like a wrong password, so that
+		// the login form does not tell who exists.
+		return gateway.Agent{}, badCredentials
+	}
+	entry := res.Entries[0]
+	if err := c.Bind(entry.DN, password); err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+			return gateway.Agent{}, badCredentials
+		}
+		return gateway.Agent{}, unavailable(fmt.Errorf("user bind: %w", err))
+	}
+	// Back to the service account: users may not read groups.
+	if err := d.serviceBind(c); err != nil {
+		return gateway.Agent{}, unavailable(fmt.Errorf("service rebind: %w", err))
+	}
+	member, err := d.isMember(c, entry.DN)
+	if err != nil {
+		return gateway.Agent{}, unavailable(err)
+	}
+	if !member {
+		return gateway.Agent{}, gateway.Errorf(gateway.ErrNotCTIEnabled, "your account is not enabled for CTI; ask your administrator")
+	}
+	a := gateway.Agent{
+		Username:    username,
+		DisplayName: entry.GetAttributeValue(d.cfg.DisplayAttr),
+		Extension:   strings.TrimSpace(entry.GetAttributeValue(d.cfg.ExtensionAttr)),
+	}
+	if a.DisplayName == "" {
+		a.DisplayName = username
+	}
+	if a.Extension == "" {
+		return a, gateway.Errorf(gateway.ErrNoExtension, "your account has no phone extension; ask your administrator")
+	}
+	return a, nil
+}
+
+func (d *Directory) isMember(c *ldap.Conn, dn string) (bool, error) {
+	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.MemberAttr), ldap.EscapeFilter(dn))
+	res, err := c.Search(ldap.NewSearchRequest(d.cfg.GroupDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		filter, []string{"dn"}, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return false, fmt.Errorf("ldap: CTI group %q does not exist", d.cfg.GroupDN)
+	}
+	if err != nil {
+		return false, fmt.Errorf("ldap: group check: %w", err)
+	}
+	return len(res.Entries) == 1, nil
+}
+
+// Ping checks the directory answers and the service account binds, for
+// /readyz.
+func (d *Directory) Ping(ctx context.Context) error {
+	c, err := d.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("ldap: %w", err)
+	}
+	defer c.Close()
+	if err := d.serviceBind(c); err != nil {
+		return fmt.Errorf("ldap: service bind: %w", err)
+	}
+	return nil
+}
+
