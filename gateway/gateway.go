@@ -127,6 +127,16 @@ type Match struct {
 	Kind    string  `json:"kind,omitempty"`
 }
 
+// AgentOverride is what an admin set for an agent in the database,
+// beyond the directory: another extension, or CTI disabled.
+type AgentOverride struct {
+	Extension string // empty: the directory's
+	Disabled  bool
+}
+
+// ErrNotFound is returned by stores for a record that does not exist.
+var ErrNotFound = errors.New("not found")
+
 // Code is a stable error code: the only part of an error that reaches the
 // panel, which translates it. Never rename one; add new ones.
 type Code string

@@ -201,4 +201,3 @@ func (d *Directory) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-

@@ -50,14 +50,14 @@ type Adapter struct {
 	log  *slog.Logger
 	sink gateway.SwitchEvents
 
-	mu       sync.Mutex
-	conn     *csta.Conn
-	up       bool
-	devices  map[string]*device // monitored (wanted) devices
-	byXref   map[string]*device
-	closed   bool
-	stop     chan struct{}
-	done     chan struct{}
+	mu      sync.Mutex
+	conn    *csta.Conn
+	up      bool
+	devices map[string]*device // monitored (wanted) devices
+	byXref  map[string]*device
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type device struct {

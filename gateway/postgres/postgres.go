@@ -127,16 +127,9 @@ func (db *DB) LockInstance(ctx context.Context) (release func(), err error) {
 	return func() { raw.Close(context.Background()) }, nil
 }
 
-// AgentOverride is what the database says about an agent beyond the
-// directory.
-type AgentOverride struct {
-	Extension string // empty: use the directory's
-	Disabled  bool
-}
-
 // AgentOverride reads the admin's overrides for username (zero if none).
-func (db *DB) AgentOverride(ctx context.Context, username string) (AgentOverride, error) {
-	var o AgentOverride
+func (db *DB) AgentOverride(ctx context.Context, username string) (gateway.AgentOverride, error) {
+	var o gateway.AgentOverride
 	var ext *string
 	err := db.pool.QueryRow(ctx, `SELECT extension_override, disabled FROM agents WHERE username = $1`, username).Scan(&ext, &o.Disabled)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -152,7 +145,7 @@ func (db *DB) AgentOverride(ctx context.Context, username string) (AgentOverride
 }
 
 // SetAgentOverride sets an admin's overrides (used by tests and admin tools).
-func (db *DB) SetAgentOverride(ctx context.Context, username string, o AgentOverride) error {
+func (db *DB) SetAgentOverride(ctx context.Context, username string, o gateway.AgentOverride) error {
 	var ext *string
 	if o.Extension != "" {
 		ext = &o.Extension
@@ -182,8 +175,9 @@ func (db *DB) CreateSession(ctx context.Context, hash []byte, a gateway.Agent, e
 	return nil
 }
 
-// ErrNoSession means no live session has that token.
-var ErrNoSession = errors.New("postgres: no such session")
+// ErrNoSession means no live session has that token; it is
+// gateway.ErrNotFound.
+var ErrNoSession = fmt.Errorf("postgres: no such session: %w", gateway.ErrNotFound)
 
 // Session finds a live session by token hash.
 func (db *DB) Session(ctx context.Context, hash []byte) (gateway.Agent, time.Time, error) {
@@ -411,8 +405,8 @@ func (db *DB) Contact(ctx context.Context, code string) (gateway.Contact, error)
 	return cs[0], nil
 }
 
-// ErrNoContact means no contact has that code.
-var ErrNoContact = errors.New("postgres: no such contact")
+// ErrNoContact means no contact has that code; it is gateway.ErrNotFound.
+var ErrNoContact = fmt.Errorf("postgres: no such contact: %w", gateway.ErrNotFound)
 
 type timelineStep struct {
 	At     time.Time         `json:"at"`
@@ -477,13 +471,21 @@ type CallLogRow struct {
 type TimelineStep = timelineStep
 
 // RecentCalls lists an agent's latest calls, newest first.
-func (db *DB) RecentCalls(ctx context.Context, username string, limit int) ([]CallLogRow, error) {
+func (db *DB) RecentCalls(ctx context.Context, username string, limit int) ([]gateway.Call, error) {
 	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
 		started, answered, ended, coalesce(outcome, ''), timeline FROM calls WHERE username = $1 ORDER BY started DESC LIMIT $2`, username, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: recent calls: %w", err)
 	}
-	return scanCalls(rows)
+	rs, err := scanCalls(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gateway.Call, len(rs))
+	for i, r := range rs {
+		out[i] = r.Call
+	}
+	return out, nil
 }
 
 // CallLog reads one call's rows (one per agent device), for tests and tools.

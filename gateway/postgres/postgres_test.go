@@ -154,13 +154,13 @@ func TestSessions(t *testing.T) {
 	if n, err := db.DeleteStaleSessions(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
 		t.Fatalf("deleted %d, %v", n, err)
 	}
-	if err := db.SetAgentOverride(ctx, "alice", postgres.AgentOverride{Extension: "1050", Disabled: true}); err != nil {
+	if err := db.SetAgentOverride(ctx, "alice", gateway.AgentOverride{Extension: "1050", Disabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if o, err := db.AgentOverride(ctx, "alice"); err != nil || o.Extension != "1050" || !o.Disabled {
 		t.Fatalf("%+v %v", o, err)
 	}
-	if o, err := db.AgentOverride(ctx, "nobody"); err != nil || o != (postgres.AgentOverride{}) {
+	if o, err := db.AgentOverride(ctx, "nobody"); err != nil || o != (gateway.AgentOverride{}) {
 		t.Fatalf("%+v %v", o, err)
 	}
 }

@@ -1,0 +1,153 @@
+// Package app assembles a running gateway from its configuration: the
+// database (migrated, single-instance lock taken), the directory, the
+// core, the PBX adapter and the HTTP server. The ctigateway command, the
+// demo and the tests all start the gateway through Start, so that what is
+// tested is what runs.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"crmcti/gateway/core"
+	"crmcti/gateway/csta"
+	gwhttp "crmcti/gateway/http"
+	"crmcti/gateway/ldap"
+	"crmcti/gateway/pbx"
+	"crmcti/gateway/phone"
+	"crmcti/gateway/postgres"
+)
+
+// Config is everything the gateway needs to know.
+type Config struct {
+	Listen           string // host:port; port 0 picks one
+	TLSCert, TLSKey  string
+	AllowedOrigins   []string
+	Heartbeat        time.Duration
+	PBXAddr          string
+	PBXProfile       string
+	PBXTLS           *tls.Config
+	StatusMode       pbx.StatusMode
+	PBXMinBackoff    time.Duration
+	LDAP             ldap.Config
+	DatabaseURL      string
+	Region           string
+	SessionTTL       time.Duration
+	ClientQueue      int
+	LoginFailures    int
+	LoginWindow      time.Duration
+	Logger           *slog.Logger
+}
+
+// App is a running gateway.
+type App struct {
+	// URL is the WebSocket URL (ws:// or wss://…/ws); Addr the listener's.
+	URL, Addr string
+	Service   *core.Service
+	DB        *postgres.DB
+
+	hs      *http.Server
+	sw      *pbx.Adapter
+	release func()
+	once    sync.Once
+	served  chan struct{}
+}
+
+// Start brings the gateway up. It fails if another gateway holds the
+// database's instance lock.
+func Start(ctx context.Context, c Config) (*App, error) {
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	profile, err := csta.LookupProfile(c.PBXProfile)
+	if err != nil {
+		return nil, err
+	}
+	if c.StatusMode == "" {
+		c.StatusMode = pbx.StatusDoNotDisturb
+	}
+	if c.StatusMode != pbx.StatusDoNotDisturb && c.StatusMode != pbx.StatusAgentState {
+		return nil, fmt.Errorf("status mode must be dnd or agent, not %q", c.StatusMode)
+	}
+	if c.Region == "" {
+		c.Region = "CY"
+	}
+	if !phone.ValidRegion(c.Region) {
+		return nil, fmt.Errorf("default region %q is not a known region", c.Region)
+	}
+	db, err := postgres.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	release, err := db.LockInstance(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	metrics := gwhttp.NewMetrics()
+	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
+		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
+	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
+		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: metrics.CSTAMessage}, svc)
+	svc.SetSwitch(sw)
+	metrics.WatchService(svc)
+	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, svc, metrics)
+
+	l, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		sw.Close()
+		svc.Close()
+		release()
+		db.Close()
+		return nil, err
+	}
+	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
+		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	scheme := "ws"
+	if c.TLSCert != "" {
+		scheme = "wss"
+	}
+	a.URL = scheme + "://" + a.Addr + "/ws"
+	go func() {
+		defer close(a.served)
+		var err error
+		if c.TLSCert != "" {
+			err = a.hs.ServeTLS(l, c.TLSCert, c.TLSKey)
+		} else {
+			err = a.hs.Serve(l)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("app: http", "err", err)
+		}
+	}()
+	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
+	return a, nil
+}
+
+// Close stops accepting, says goodbye to every client, writes the logs it
+// still holds and releases the instance lock. Safe to call twice.
+func (a *App) Close() error {
+	a.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.hs.Shutdown(ctx)
+		a.Service.Close()
+		a.sw.Close()
+		<-a.served
+		a.release()
+		a.DB.Close()
+	})
+	return nil
+}

@@ -1,0 +1,169 @@
+// Package http is the gateway's HTTP face: the agents' WebSocket (the
+// wire protocol, handed to core), /healthz, /readyz and /metrics.
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"crmcti/gateway/core"
+	"crmcti/gateway/wire"
+)
+
+// Config sets up the HTTP side.
+type Config struct {
+	// AllowedOrigins are the Origin patterns (path.Match) a browser may
+	// connect from, e.g. "chrome-extension://amkhmoonbbfpbpgpaciafkkodeiodbkg".
+	// Clients that send no Origin (tools, the load command) are allowed:
+	// they must still log in.
+	AllowedOrigins []string
+	// Heartbeat is the interval of the application heartbeat, which also
+	// keeps the extension's service worker alive (default 20s).
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+}
+
+// Server serves the gateway's endpoints.
+type Server struct {
+	cfg     Config
+	svc     *core.Service
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *Metrics
+	mux     *http.ServeMux
+}
+
+// New builds the server. Its Metrics are the core's Observer and count
+// CSTA traffic; wire them before serving.
+func New(cfg Config, svc *core.Service, m *Metrics) *Server {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 20 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, svc: svc, log: log, metrics: m, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	if m != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := s.svc.Ready(ctx)
+	out := map[string]string{}
+	ok := true
+	for k, err := range checks {
+		if err != nil {
+			out[k] = err.Error()
+			ok = false
+		} else {
+			out[k] = "ok"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{wire.Subprotocol},
+		OriginPatterns: s.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		s.log.Info("http: websocket refused", "origin", r.Header.Get("Origin"), "err", err)
+		return
+	}
+	if conn.Subprotocol() != wire.Subprotocol {
+		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol: use "+wire.Subprotocol)
+		return
+	}
+	conn.SetReadLimit(wire.MaxMessage)
+	c := s.svc.NewClient(clientIP(r))
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.writeLoop(ctx, conn, c)
+	for {
+		typ, data, err := conn.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) {
+				// Read limit or protocol error: tell the client, then hang up.
+				conn.Close(websocket.StatusPolicyViolation, "bad frame")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.Handle(ctx, []byte(`{"type":"binary"}`))
+			continue
+		}
+		c.Handle(ctx, data)
+	}
+}
+
+// writeLoop owns the socket's writes: queued frames, heartbeats, and the
+// goodbye when the core ends the connection.
+func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, c *core.Client) {
+	hb := time.NewTicker(s.cfg.Heartbeat)
+	defer hb.Stop()
+	write := func(b []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, b) == nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-c.Out():
+			if !write(b) {
+				conn.CloseNow()
+				return
+			}
+		case t := <-hb.C:
+			b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: t.UTC()})
+			if !write(b) {
+				conn.CloseNow()
+				return
+			}
+		case <-c.Done():
+			reason := c.CloseReason()
+			b, _ := wire.Encode(wire.TBye, "", reason)
+			write(b)
+			conn.Close(websocket.StatusGoingAway, reason.Code)
+			return
+		}
+	}
+}

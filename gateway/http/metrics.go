@@ -1,0 +1,95 @@
+package http
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"crmcti/gateway"
+	"crmcti/gateway/core"
+	"crmcti/gateway/csta"
+)
+
+// Metrics are the gateway's Prometheus metrics. It is the core's Observer
+// and counts CSTA messages for the PBX adapter.
+type Metrics struct {
+	reg       *prometheus.Registry
+	commands  *prometheus.HistogramVec
+	errors    *prometheus.CounterVec
+	logins    *prometheus.HistogramVec
+	drops     *prometheus.CounterVec
+	clients   prometheus.Gauge
+	cstaIn    *prometheus.CounterVec
+	cstaOut   *prometheus.CounterVec
+	statsFunc func() core.Stats
+}
+
+// NewMetrics registers the metrics on a registry of their own.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		reg: reg,
+		commands: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "crmcti_command_seconds",
+			Help: "Time to carry out an agent's command, by type.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"type"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_command_errors_total",
+			Help: "Commands refused or failed, by stable error code."}, []string{"code"}),
+		logins: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "crmcti_login_seconds",
+			Help: "Login and resume time, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}, []string{"outcome"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_client_drops_total",
+			Help: "Clients disconnected by the gateway, by reason (slow: queue full)."}, []string{"reason"}),
+		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmcti_clients", Help: "Connected WebSocket clients."}),
+		cstaIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_csta_messages_in_total",
+			Help: "CSTA messages received from the PBX, by type."}, []string{"type"}),
+		cstaOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_csta_messages_out_total",
+			Help: "CSTA messages sent to the PBX, by type."}, []string{"type"}),
+	}
+	reg.MustRegister(m.commands, m.errors, m.logins, m.drops, m.clients, m.cstaIn, m.cstaOut)
+	return m
+}
+
+// WatchService exports the core's live numbers (agents, monitored
+// devices, call-log backlog).
+func (m *Metrics) WatchService(svc *core.Service) {
+	gauge := func(name, help string, f func(core.Stats) float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(svc.Stats()) }))
+	}
+	gauge("crmcti_agents", "Agents logged in.", func(s core.Stats) float64 { return float64(s.Agents) })
+	gauge("crmcti_monitored_devices", "Devices monitored on the PBX.", func(s core.Stats) float64 { return float64(s.MonitoredDevices) })
+	gauge("crmcti_calllog_pending", "Call-log steps waiting for the database.", func(s core.Stats) float64 { return float64(s.CallLogPending) })
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmcti_calllog_dropped_total",
+		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(svc.Stats().CallLogDropped) }))
+}
+
+// Command implements core.Observer.
+func (m *Metrics) Command(typ string, code gateway.Code, d time.Duration) {
+	m.commands.WithLabelValues(typ).Observe(d.Seconds())
+	if code != "ok" {
+		m.errors.WithLabelValues(string(code)).Inc()
+	}
+}
+
+// Login implements core.Observer.
+func (m *Metrics) Login(code gateway.Code, d time.Duration) {
+	m.logins.WithLabelValues(string(code)).Observe(d.Seconds())
+	if code != "ok" {
+		m.errors.WithLabelValues(string(code)).Inc()
+	}
+}
+
+// ClientDropped implements core.Observer.
+func (m *Metrics) ClientDropped(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+// Clients implements core.Observer.
+func (m *Metrics) Clients(delta int) { m.clients.Add(float64(delta)) }
+
+// CSTAMessage counts one CSTA message; pass it as the PBX adapter's
+// OnMessage.
+func (m *Metrics) CSTAMessage(dir csta.Direction, name string) {
+	if dir == csta.In {
+		m.cstaIn.WithLabelValues(name).Inc()
+	} else {
+		m.cstaOut.WithLabelValues(name).Inc()
+	}
+}
