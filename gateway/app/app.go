@@ -27,23 +27,23 @@ import (
 
 // Config is everything the gateway needs to know.
 type Config struct {
-	Listen           string // host:port; port 0 picks one
-	TLSCert, TLSKey  string
-	AllowedOrigins   []string
-	Heartbeat        time.Duration
-	PBXAddr          string
-	PBXProfile       string
-	PBXTLS           *tls.Config
-	StatusMode       pbx.StatusMode
-	PBXMinBackoff    time.Duration
-	LDAP             ldap.Config
-	DatabaseURL      string
-	Region           string
-	SessionTTL       time.Duration
-	ClientQueue      int
-	LoginFailures    int
-	LoginWindow      time.Duration
-	Logger           *slog.Logger
+	Listen          string // host:port; port 0 picks one
+	TLSCert, TLSKey string
+	AllowedOrigins  []string
+	Heartbeat       time.Duration
+	PBXAddr         string
+	PBXProfile      string
+	PBXTLS          *tls.Config
+	StatusMode      pbx.StatusMode
+	PBXMinBackoff   time.Duration
+	LDAP            ldap.Config
+	DatabaseURL     string
+	Region          string
+	SessionTTL      time.Duration
+	ClientQueue     int
+	LoginFailures   int
+	LoginWindow     time.Duration
+	Logger          *slog.Logger
 }
 
 // App is a running gateway.

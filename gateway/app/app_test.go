@@ -9,8 +9,8 @@ import (
 
 	"crmcti/gateway/app"
 	"crmcti/gateway/gatewaytest"
-	"crmcti/gateway/postgres"
 	"crmcti/gateway/pbxsim"
+	"crmcti/gateway/postgres"
 	"crmcti/gateway/wire"
 )
 

@@ -21,11 +21,18 @@ import (
 	"syscall"
 	"time"
 
+	"crmcti/gateway/app"
+	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
+	"crmcti/gateway/ldap"
 	"crmcti/gateway/democrm"
 	"crmcti/gateway/devstack"
 	"crmcti/gateway/pbxsim"
 )
+
+// extensionID is the ID the manifest key pins; the gateway accepts its
+// origin.
+const extensionID = "amkhmoonbbfpbpgpaciafkkodeiodbkg"
 
 type config struct {
 	gatewayAddr, crmAddr, pbxCSTA, pbxControl string
@@ -99,13 +106,32 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	gw, err := app.Start(startCtx, app.Config{
+		Listen: c.gatewayAddr, PBXAddr: pbxCSTA, PBXProfile: "openscape",
+		AllowedOrigins: []string{"chrome-extension://" + extensionID},
+		LDAP: ldap.Config{URL: dir.URL(), BindDN: devstack.DemoBindDN, BindPassword: devstack.DemoBindPassword,
+			UserBase: devstack.DemoPeople, GroupDN: devstack.DemoCTIGroup},
+		DatabaseURL: pg.URL(), Region: "CY", Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	running.push(func() { _ = gw.Close() })
+	contacts, rejects, err := core.ParseContacts(strings.NewReader(devstack.DemoContactsCSV), "CY")
+	if err != nil {
+		return err
+	}
+	if err := gw.DB.UpsertContacts(startCtx, contacts); err != nil {
+		return fmt.Errorf("import demo contacts: %w", err)
+	}
 
 	fmt.Printf("crm: %s\n", crmURL)
+	fmt.Printf("gateway: %s (health http://%s/healthz)\n", gw.URL, gw.Addr)
 	fmt.Printf("pbx-csta: %s\n", pbxCSTA)
 	fmt.Printf("pbx-control: %s\n", pbxControl)
 	fmt.Printf("postgres: %s\n", pg.URL())
 	fmt.Printf("ldap: %s (base %s)\n", dir.URL(), devstack.DemoSuffix)
-	fmt.Println("not yet running: gateway (its issue has not landed)")
+	fmt.Printf("contacts: %d demo customers imported (%d rows rejected)\n", len(contacts), len(rejects))
 	fmt.Printf("try: curl -X POST %scalls -d '{\"from\":\"+35722123456\",\"to\":\"1001\"}'\n", pbxControl)
 	fmt.Printf("credentials: agents alice..henry (extensions 1001-1008), password %q; mallory is not CTI enabled; nigel has no extension\n", devstack.DemoPassword)
 	ext, _ := filepath.Abs(c.extensionDir)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"crmcti/gateway/gatewaytest"
+	"crmcti/gateway/wire"
 )
 
 // TestDemoRunsAndCleansUp is the acceptance of `make demo`: the real binary
@@ -45,6 +49,7 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 	defer cmd.Process.Kill()
 
 	var urls []string
+	var gatewayURL, pbxControl string
 	sc := bufio.NewScanner(stdout)
 	ready := false
 	for sc.Scan() {
@@ -57,6 +62,15 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 		name, rest, ok := strings.Cut(line, ": ")
 		if ok && strings.HasPrefix(rest, "http://") {
 			urls = append(urls, rest)
+		}
+		if name == "pbx-control" {
+			pbxControl = rest
+		}
+		if name == "gateway" {
+			gatewayURL, _, _ = strings.Cut(rest, " ")
+			// "ws://host:port/ws (health http://host:port/healthz)"
+			_, health, _ := strings.Cut(rest, "(health ")
+			urls = append(urls, strings.TrimSuffix(health, ")"))
 		}
 		if name == "pbx-csta" {
 			c, err := net.DialTimeout("tcp", rest, 2*time.Second)
@@ -83,6 +97,8 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 		}
 	}
 
+	demoCall(t, gatewayURL, pbxControl)
+
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +119,29 @@ func TestDemoRunsAndCleansUp(t *testing.T) {
 	left, _ := os.ReadDir(tmp)
 	for _, e := range left {
 		t.Errorf("left behind in TMPDIR: %s", e.Name())
+	}
+}
+
+// demoCall is what the README promises a person trying the demo: an agent
+// logged in over the WebSocket sees a call started through the simulator's
+// control API, with the matched contacts, and answers, holds, resumes and
+// ends it.
+func demoCall(t *testing.T, gatewayURL, pbxControl string) {
+	c := gatewaytest.Dial(t, gatewayURL)
+	c.Login("alice", "demo")
+	res, err := http.Post(pbxControl+"calls", "application/json", strings.NewReader(`{"from":"+35722123456","to":"1001"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var call struct{ CallID string }
+	json.NewDecoder(res.Body).Decode(&call)
+	res.Body.Close()
+	if id := c.CallEvent("identified"); len(id.Call.Matches) != 2 || id.Call.ID != call.CallID {
+		t.Fatalf("demo call not identified: %+v", id)
+	}
+	ref := wire.CallRef{CallID: call.CallID}
+	for _, step := range []struct{ cmd, event string }{{wire.TAnswer, "answered"}, {wire.THold, "held"}, {wire.TRetrieve, "retrieved"}, {wire.THangup, "ended"}} {
+		c.Do(step.cmd, ref, nil)
+		c.CallEvent(step.event)
 	}
 }

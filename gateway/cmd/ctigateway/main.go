@@ -94,6 +94,9 @@ func envDefaults(fs *flag.FlagSet) error {
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "ctigateway:", err)
 		os.Exit(1)
 	}
