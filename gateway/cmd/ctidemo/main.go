@@ -24,9 +24,9 @@ import (
 	"crmcti/gateway/app"
 	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
-	"crmcti/gateway/ldap"
 	"crmcti/gateway/democrm"
 	"crmcti/gateway/devstack"
+	"crmcti/gateway/ldap"
 	"crmcti/gateway/pbxsim"
 )
 
