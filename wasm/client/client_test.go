@@ -1,0 +1,232 @@
+//go:build !js
+
+// The core is tested natively against a real gateway (a js build cannot
+// start PostgreSQL or slapd).
+
+package client_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crmcti/gateway/gatewaytest"
+	"crmcti/wasm/client"
+)
+
+// harness runs a core against a real gateway and records what it shows.
+type harness struct {
+	t       *testing.T
+	core    *client.Core
+	tokens  *client.MemoryTokens
+	mu      sync.Mutex
+	view    client.View
+	effects []client.Effect
+	changed chan struct{}
+}
+
+func newHarness(t *testing.T, url string, mod func(*client.Settings)) *harness {
+	t.Helper()
+	h := &harness{t: t, tokens: &client.MemoryTokens{}, changed: make(chan struct{}, 1)}
+	s := client.DefaultSettings()
+	s.GatewayURL = url
+	if mod != nil {
+		mod(&s)
+	}
+	h.core = client.New(client.Config{Settings: s, Tokens: h.tokens, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		OnView: func(v client.View) {
+			h.mu.Lock()
+			h.view = v
+			h.mu.Unlock()
+			h.poke()
+		},
+		OnEffect: func(e client.Effect) {
+			h.mu.Lock()
+			h.effects = append(h.effects, e)
+			h.mu.Unlock()
+			h.poke()
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go h.core.Run(ctx)
+	t.Cleanup(func() { cancel(); h.core.Close() })
+	return h
+}
+
+func (h *harness) poke() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+// until waits for the view to satisfy ok.
+func (h *harness) until(what string, ok func(client.View) bool) client.View {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		h.mu.Lock()
+		v := h.view
+		h.mu.Unlock()
+		if ok(v) {
+			return v
+		}
+		select {
+		case <-h.changed:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			h.t.Fatalf("view never showed %s; last: %+v", what, v)
+		}
+	}
+}
+
+func (h *harness) effect(kind string) client.Effect {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		h.mu.Lock()
+		for i, e := range h.effects {
+			if e.Kind == kind {
+				h.effects = append(h.effects[:i:i], h.effects[i+1:]...)
+				h.mu.Unlock()
+				return e
+			}
+		}
+		h.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("no %s effect", kind)
+	return client.Effect{}
+}
+
+func callIn(v client.View, state string) *client.CallView {
+	for i := range v.Calls {
+		if v.Calls[i].State == state {
+			return &v.Calls[i]
+		}
+	}
+	return nil
+}
+
+func TestLoginCallFlowThroughTheCore(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.until("logged out", func(v client.View) bool { return v.Connection == "offline" && !v.LoggedIn })
+
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "nope"})
+	h.until("login error", func(v client.View) bool { return strings.Contains(v.LoginError, "wrong") && !v.LoginBusy })
+	h.core.Intent(client.Intent{Type: "login", Username: "mallory", Password: "demo"})
+	h.until("not enabled", func(v client.View) bool { return strings.Contains(v.LoginError, "not enabled") })
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	v := h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" && v.PBX == "up" })
+	if v.Agent.Extension != "1001" || !v.Dial.Enabled || h.tokens.Load() == "" {
+		t.Fatalf("%+v", v)
+	}
+
+	first, _ := sys.Sim.StartInbound("+35722123456", "1001")
+	v = h.until("ringing with matches", func(v client.View) bool {
+		c := callIn(v, "ringing")
+		return c != nil && len(c.Matches) == 2
+	})
+	ring := callIn(v, "ringing")
+	if !ring.Controls["answer"].Enabled || ring.Controls["hold"].Enabled || ring.Controls["answer"].Shortcut == "" || !strings.Contains(v.Announce, "2 possible callers") {
+		t.Fatalf("ringing card %+v announce %q", ring, v.Announce)
+	}
+	// The notification shows at once and is updated when the caller is
+	// identified (same call ID: the browser replaces it).
+	if n := h.effect("notify"); n.CallID != first.CallID {
+		t.Fatalf("notification %+v", n)
+	}
+	if n := h.effect("notify"); n.CallID != first.CallID || !strings.Contains(n.Body, "2 possible callers") {
+		t.Fatalf("updated notification %+v", n)
+	}
+	h.core.Intent(client.Intent{Type: "answer", CallID: first.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.effect("unnotify")
+
+	// R6: a second call rings, and Accept says why it is disabled.
+	second, _ := sys.Sim.StartInbound("+35799000222", "1001")
+	v = h.until("second ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	ring = callIn(v, "ringing")
+	if ring.Controls["answer"].Enabled || !strings.Contains(ring.Controls["answer"].Reason, "on a call") || !ring.NoMatch {
+		t.Fatalf("second call %+v", ring)
+	}
+	if v.Calls[0].ID != second.CallID {
+		t.Fatal("the ringing call is not first")
+	}
+	h.core.Intent(client.Intent{Type: "answer", CallID: second.CallID}) // refused locally
+	h.until("notice", func(v client.View) bool { return strings.Contains(v.Notice, "on a call") })
+	h.core.Intent(client.Intent{Type: "ignore", CallID: second.CallID})
+	h.until("ignored", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && c.Ignored })
+
+	// Choosing the caller loads them on the CRM screen (R5).
+	h.core.Intent(client.Intent{Type: "select", CallID: first.CallID, Contact: "C000002"})
+	if e := h.effect("load"); e.Mode != "url" || e.URL != "http://127.0.0.1:7081/customers/C000002" {
+		t.Fatalf("load %+v", e)
+	}
+	v = h.until("contact chosen", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == "C000002" })
+	if callIn(v, "connected").Caller != "Constantinou Trading Ltd" {
+		t.Fatalf("caller %+v", callIn(v, "connected"))
+	}
+	h.core.Intent(client.Intent{Type: "hold", CallID: first.CallID})
+	h.until("held", func(v client.View) bool { return callIn(v, "held") != nil })
+	h.core.Intent(client.Intent{Type: "retrieve", CallID: first.CallID})
+	h.until("retrieved", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "hangup", CallID: first.CallID})
+	v = h.until("ended", func(v client.View) bool { return callIn(v, "connected") == nil && len(v.Recent) > 0 })
+	if v.Recent[0].ID != first.CallID {
+		t.Fatalf("recent %+v", v.Recent)
+	}
+
+	h.core.Intent(client.Intent{Type: "search", Query: "georgiou"})
+	h.until("search results", func(v client.View) bool { return len(v.Search.Results) > 0 && !v.Search.Busy })
+
+	h.core.Intent(client.Intent{Type: "logout"})
+	h.until("logged out", func(v client.View) bool { return !v.LoggedIn && v.Connection == "offline" })
+	if h.tokens.Load() != "" {
+		t.Fatal("token kept after logout")
+	}
+}
+
+func TestOutboundCallLoadsCustomerOnAnswer(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{AutoAnswer: 100 * time.Millisecond})
+	h := newHarness(t, sys.URL(), func(s *client.Settings) {
+		s.CustomerLoad = "search"
+	})
+	h.core.Intent(client.Intent{Type: "login", Username: "bob", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	h.core.Intent(client.Intent{Type: "status", Status: "busy"})
+	h.until("busy", func(v client.View) bool { return v.Status == "busy" })
+	h.core.Intent(client.Intent{Type: "call", Number: "+357 99 654321", Contact: "C000003"})
+	e := h.effect("load")
+	if e.Mode != "search" || e.Value != "C000003" || e.Field != "#cc-search" || e.Submit != "#cc-search-btn" {
+		t.Fatalf("%+v", e)
+	}
+	v := h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	if v.Dial.Enabled {
+		t.Fatal("dial enabled during a call")
+	}
+}
+
+func TestReconnectAfterGatewayRestart(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "carol", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	res, _ := sys.Sim.StartInbound("+35722123456", "1003")
+	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+
+	sys.StopGateway()
+	h.until("reconnecting", func(v client.View) bool { return v.Connection == "reconnecting" })
+	sys.Config.Listen = sys.App.Addr
+	sys.StartGateway()
+	v := h.until("back with the call", func(v client.View) bool {
+		return v.Connection == "online" && v.LoggedIn && callIn(v, "connected") != nil
+	})
+	if callIn(v, "connected").ID != res.CallID {
+		t.Fatalf("%+v", v.Calls)
+	}
+}
