@@ -1,11 +1,123 @@
-// Service worker bootstrap: load the Go wasm core. All logic lives in Go;
-// this file only starts it. (The panel and its wiring arrive with the
-// extension issue.)
+// Service worker: loads the Go wasm core and relays between it and the
+// browser. Glue only — every decision is made in Go (wasm/client):
+// this file starts the core with the effective settings, hands panel
+// intents to it, fans its view out to every panel, and carries out the
+// effects it asks for (notifications, showing a customer).
+"use strict";
 importScripts("wasm_exec.js");
 
-const coreReady = (async () => {
+const panels = new Set(); // ports of open panels, one per CRM tab
+let lastView = null;
+let lastCrmTab = null; // the CRM tab the agent used last: screen pops go there
+
+globalThis.crmctiHost = {
+  view(json) {
+    lastView = json;
+    for (const p of panels) p.postMessage({ type: "view", view: json });
+  },
+  effect(json) {
+    runEffect(JSON.parse(json));
+  },
+  saveToken(token) {
+    chrome.storage.session.set({ token });
+  },
+};
+
+// Settings: the admin's policy wins over the user's options, which win
+// over the core's defaults. The first managed read after browser start
+// can be slow; the panel never waits on it (the core starts with what is
+// known and restarts when policy arrives).
+async function managed() {
+  try {
+    return await Promise.race([
+      chrome.storage.managed.get(null),
+      new Promise((resolve) => setTimeout(() => resolve({}), 2500)),
+    ]);
+  } catch (e) {
+    return {}; // no policy schema support (Firefox without policy)
+  }
+}
+
+async function effectiveSettings() {
+  const defaults = JSON.parse(crmctiCore.defaults());
+  const { options } = await chrome.storage.local.get("options");
+  const policy = await managed();
+  return { ...defaults, ...(options || {}), ...policy, managedKeys: Object.keys(policy) };
+}
+
+async function start() {
+  const settings = await effectiveSettings();
+  const { token } = await chrome.storage.session.get("token");
+  crmctiCore.start(JSON.stringify(settings), token || "");
+  return settings;
+}
+
+const core = (async () => {
   const go = new Go();
   const { instance } = await WebAssembly.instantiateStreaming(fetch(chrome.runtime.getURL("extension/core.wasm")), go.importObject);
-  go.run(instance); // resolves only when the core exits; the core never does
-  return globalThis.crmctiCore;
+  go.run(instance); // never resolves: the core runs for the worker's life
+  await start();
 })();
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "managed" || (area === "local" && changes.options)) core.then(start);
+});
+
+self.addEventListener("online", () => core.then(() => crmctiCore.reconnect()));
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name !== "panel") return;
+  panels.add(port);
+  if (port.sender && port.sender.tab) lastCrmTab = port.sender.tab.id;
+  core.then(() => port.postMessage({ type: "view", view: lastView || crmctiCore.view() }));
+  port.onMessage.addListener((msg) => {
+    if (port.sender && port.sender.tab) lastCrmTab = port.sender.tab.id;
+    if (msg.type === "intent") core.then(() => crmctiCore.intent(JSON.stringify(msg.intent)));
+  });
+  port.onDisconnect.addListener(() => panels.delete(port));
+});
+
+chrome.runtime.onMessage.addListener((msg, sender, reply) => {
+  if (msg.type === "focus" && sender.tab) lastCrmTab = sender.tab.id;
+  if (msg.type === "dial") core.then(() => crmctiCore.intent(JSON.stringify({ type: "call", number: msg.number })));
+  if (msg.type === "settings") {
+    core.then(effectiveSettings).then(reply);
+    return true; // async reply
+  }
+  return false;
+});
+
+function runEffect(e) {
+  switch (e.kind) {
+    case "notify":
+      chrome.notifications.create("call:" + e.callId, {
+        type: "basic",
+        iconUrl: chrome.runtime.getURL("extension/icons/icon128.png"),
+        title: e.title,
+        message: e.body,
+        buttons: [{ title: "Accept" }, { title: "Ignore" }],
+        requireInteraction: true,
+        priority: 2,
+      });
+      break;
+    case "unnotify":
+      chrome.notifications.clear("call:" + e.callId);
+      break;
+    case "load":
+      if (lastCrmTab === null) break;
+      if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
+      else chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e });
+      break;
+  }
+}
+
+chrome.notifications.onButtonClicked.addListener((id, button) => {
+  if (!id.startsWith("call:")) return;
+  const callId = id.slice(5);
+  core.then(() => crmctiCore.intent(JSON.stringify({ type: button === 0 ? "answer" : "ignore", callId })));
+  chrome.notifications.clear(id);
+});
+
+chrome.notifications.onClicked.addListener((id) => {
+  if (lastCrmTab !== null) chrome.tabs.update(lastCrmTab, { active: true });
+});

@@ -196,6 +196,8 @@ type View struct {
 // CallView is one call card.
 type CallView struct {
 	wire.Call
+	// Matches shadows the embedded field to be present even when empty.
+	Matches []wire.Match `json:"matches"`
 	// Caller is the best name for the far end: the chosen contact, the
 	// only match, or the number.
 	Caller string `json:"caller"`
@@ -234,7 +236,7 @@ func (s *state) view(now time.Time) View {
 	v.Dial = s.callControl()
 	for _, id := range s.order {
 		c := s.calls[id]
-		cv := CallView{Call: *c, Caller: c.Remote, Ignored: s.ignored[id], Controls: map[string]Control{}}
+		cv := CallView{Call: *c, Matches: c.Matches, Caller: c.Remote, Ignored: s.ignored[id], Controls: map[string]Control{}}
 		if cv.Matches == nil {
 			cv.Matches = []wire.Match{}
 		}

@@ -1,0 +1,180 @@
+// Package e2e tests the extension as agents use it: headless Debian
+// Chromium with the unpacked extension, on the demo CRM page, against the
+// real gateway, simulated PBX, PostgreSQL and slapd.
+package e2e
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"crmcti/gateway/app"
+	"crmcti/gateway/democrm"
+	"crmcti/gateway/devstack"
+	"crmcti/gateway/gatewaytest"
+)
+
+type rig struct {
+	t   *testing.T
+	sys *gatewaytest.System
+	crm *httptest.Server
+	b   *browser
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
+		c.AllowedOrigins = []string{"chrome-extension://" + extensionID}
+	}})
+	cs, err := democrm.ParseCSV(strings.NewReader(devstack.DemoContactsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := httptest.NewServer(democrm.New(cs))
+	t.Cleanup(crm.Close)
+	b := startBrowser(t)
+	b.configure(sys.URL(), crm.URL)
+	return &rig{t: t, sys: sys, crm: crm, b: b}
+}
+
+func TestPanelInCRMPage(t *testing.T) {
+	r := newRig(t)
+	page := r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	// The page's CSP allows only its own scripts, and its CSS styles every
+	// iframe: the panel is there and untouched by either.
+	until(t, page, "panel host in the page", `document.getElementById("crmcti-host") !== null`)
+	until(t, panel, "login form", `!document.getElementById("login").hidden`)
+	if border := eval[string](t, panel, `getComputedStyle(document.body).fontFamily`); strings.Contains(border, "Georgia") {
+		t.Fatalf("page CSS leaked into the panel: %s", border)
+	}
+	r.b.screenshot(page, "01-login")
+
+	// Login as a CTI agent.
+	do(t, panel, chromedp.SendKeys(chromedp.CSS("#username"), "alice"), chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")))
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	if keys := eval[int](t, page, `window.crmKeyLog || 0`); keys != 0 {
+		t.Fatalf("the page saw %d of the agent's keystrokes", keys)
+	}
+	r.b.screenshot(page, "02-logged-in")
+
+	// An inbound call rings in the panel with its matches.
+	res, err := r.sys.Sim.StartInbound("+35722123456", "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, panel, "ringing card with two matches", `document.querySelectorAll("#calls li.ringing .matches li").length === 2`)
+	until(t, panel, "announced", `document.getElementById("announce").textContent.includes("+35722123456")`)
+	r.b.screenshot(page, "03-ringing")
+
+	// Accept answers it on the PBX.
+	do(t, panel, chromedp.Click(chromedp.CSS("#calls li.ringing button.primary")))
+	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
+	if d, _ := r.sys.Sim.Device("1001"); len(d.Calls) != 1 || d.Calls[0].State != "connected" || d.Calls[0].Device != res.CallID {
+		t.Fatalf("PBX after accept: %+v", d)
+	}
+
+	// Choosing the caller loads them on the Communication Centre.
+	do(t, panel, chromedp.Click(chromedp.CSS("#calls li.connected .matches li:nth-child(2) button.load")))
+	until(t, page, "customer loaded", `location.pathname === "/customers/C000002" && (document.getElementById("cc-customer-name") || {}).textContent === "Constantinou Trading Ltd"`)
+	r.b.screenshot(page, "04-customer-loaded")
+
+	// Hold, resume, end.
+	panel = r.b.panel() // the page navigated: the panel is a new frame
+	until(t, panel, "connected after the screen pop", `document.querySelector("#calls li.connected") !== null`)
+	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.connected button[aria-label="Hold"]`)))
+	until(t, panel, "held", `document.querySelector("#calls li.held") !== null`)
+	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.held button[aria-label="Resume"]`)))
+	until(t, panel, "resumed", `document.querySelector("#calls li.connected") !== null`)
+	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.connected button.danger`)))
+	until(t, panel, "ended", `document.querySelectorAll("#calls li").length === 0`)
+}
+
+func login(t *testing.T, panel context.Context, user string) {
+	t.Helper()
+	do(t, panel, chromedp.SendKeys(chromedp.CSS("#username"), user), chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")))
+}
+
+func TestSecondCallBusyClickToDialAndTabs(t *testing.T) {
+	r := newRig(t)
+	page := r.b.tab(r.crm.URL + "/customers/C000003")
+	panel := r.b.panel()
+	login(t, panel, "bob")
+	until(t, panel, "logged in", `document.getElementById("link").textContent === "connected" && !document.getElementById("main").hidden`)
+
+	// A second tab of the same CRM is a live view of the same state (B1).
+	page2 := r.b.tab(r.crm.URL + "/")
+	panel2 := r.b.panel()
+	until(t, panel2, "second tab logged in too", `!document.getElementById("main").hidden`)
+
+	// Busy reaches the PBX, and the other tab shows it.
+	do(t, panel, chromedp.Click(chromedp.CSS("#status-busy")))
+	until(t, panel2, "busy in the other tab", `document.getElementById("status-busy").getAttribute("aria-checked") === "true"`)
+	if d, _ := r.sys.Sim.Device("1002"); !d.DoNotDisturb {
+		t.Fatalf("Busy did not reach the PBX: %+v", d)
+	}
+
+	// Busy still calls out: click a number on the CRM page (B4).
+	r.sys.Sim.SetAutoAnswer(0)
+	until(t, page, "customer phones linked", `document.querySelectorAll("#cc-customer a.crmcti-dial").length >= 1`)
+	if n := eval[int](t, page, `document.querySelectorAll("input a.crmcti-dial, #cc-search.crmcti-dial").length`); n != 0 {
+		t.Fatal("an input was linkified")
+	}
+	do(t, page, chromedp.Click(chromedp.CSS("#cc-customer a.crmcti-dial")))
+	until(t, panel, "dialing", `document.querySelector("#calls li.dialing") !== null`)
+	until(t, panel2, "dialing in the other tab", `document.querySelector("#calls li.dialing") !== null`)
+	calls := r.sys.Sim.Calls()
+	if len(calls) != 1 || calls[0].Calling != "1002" || calls[0].Called != "+35799654321" {
+		t.Fatalf("PBX calls: %+v", calls)
+	}
+	if err := r.sys.Sim.Answer(calls[0].CallID, "+35799654321"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
+
+	// A second inbound call during the call cannot be accepted, and says why.
+	r.sys.Sim.SetDoNotDisturb("1002", false)
+	if res, err := r.sys.Sim.StartInbound("+35722000999", "1002"); err != nil || res.Outcome != "alerting" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	until(t, panel2, "second call ringing", `document.querySelector("#calls li.ringing") !== null`)
+	until(t, panel2, "accept disabled with a reason", `(() => { const b = document.querySelector("#calls li.ringing button.primary"); return b && b.disabled && b.title.includes("on a call"); })()`)
+	r.b.screenshot(page2, "05-second-call-blocked")
+}
+
+func TestNotCTIEnabledSeesNoControls(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	login(t, panel, "mallory")
+	until(t, panel, "reason shown", `document.getElementById("login-error").textContent.includes("not enabled")`)
+	if eval[bool](t, panel, `!document.getElementById("main").hidden`) {
+		t.Fatal("controls shown to a user who is not CTI enabled")
+	}
+}
+
+func TestGatewayRestartMidCall(t *testing.T) {
+	r := newRig(t)
+	page := r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	login(t, panel, "carol")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden`)
+	res, _ := r.sys.Sim.StartInbound("+35722123456", "1003")
+	until(t, panel, "ringing", `document.querySelector("#calls li.ringing") !== null`)
+	if err := r.sys.Sim.Answer(res.CallID, "1003"); err != nil { // picked up on the phone
+		t.Fatal(err)
+	}
+	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
+
+	r.sys.StopGateway()
+	until(t, panel, "reconnecting shown", `document.getElementById("link").textContent === "reconnecting…"`)
+	r.b.screenshot(page, "06-reconnecting")
+	r.sys.Config.Listen = r.sys.App.Addr
+	r.sys.StartGateway()
+	until(t, panel, "back with the call", `document.getElementById("link").textContent === "connected" && document.querySelector("#calls li.connected") !== null`)
+}

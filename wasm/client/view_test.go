@@ -1,0 +1,44 @@
+package client
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"crmcti/gateway/wire"
+)
+
+// The panel reads every list without guarding against null: the view must
+// always carry them, even empty.
+func TestViewJSONAlwaysHasLists(t *testing.T) {
+	st := newState(DefaultSettings())
+	st.conn, st.pbx = connOnline, "up"
+	st.agent = &wire.Agent{Username: "a", Extension: "1001"}
+	st.calls["c1"] = &wire.Call{ID: "c1", State: "ringing", Remote: "+35722000000"}
+	st.order = []string{"c1"}
+	js := string(MarshalView(st.view(time.Now())))
+	for _, want := range []string{`"matches":[]`, `"recent":[]`, `"results":[]`, `"controls":{`, `"noMatch":true`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("view JSON lacks %s: %s", want, js)
+		}
+	}
+}
+
+func TestControlsFollowTheGatewayRules(t *testing.T) {
+	st := newState(DefaultSettings())
+	st.conn, st.pbx = connOnline, "up"
+	st.agent = &wire.Agent{Username: "a", Extension: "1001"}
+	st.calls["c1"] = &wire.Call{ID: "c1", State: "connected"}
+	st.calls["c2"] = &wire.Call{ID: "c2", State: "ringing"}
+	st.order = []string{"c1", "c2"}
+	if c := st.control("c2", "answer"); c.Enabled || !strings.Contains(c.Reason, "on a call") {
+		t.Fatalf("answer while on a call: %+v", c)
+	}
+	if c := st.control("c1", "hold"); !c.Enabled {
+		t.Fatalf("hold: %+v", c)
+	}
+	st.pbx = "down"
+	if c := st.control("c1", "hold"); c.Enabled || !strings.Contains(c.Reason, "not reachable") {
+		t.Fatalf("hold with PBX down: %+v", c)
+	}
+}
