@@ -19,8 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"crmcti/gateway"
 	"crmcti/gateway/wire"
 )
@@ -289,7 +287,7 @@ func (c *Core) session(ctx context.Context, login *Intent, backoff *time.Duratio
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, _, err := websocket.Dial(dctx, c.cfg.Settings.GatewayURL, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+	conn, err := dial(dctx, c.cfg.Settings.GatewayURL, wire.Subprotocol)
 	dcancel()
 	if err != nil {
 		if login != nil {
@@ -299,12 +297,11 @@ func (c *Core) session(ctx context.Context, login *Intent, backoff *time.Duratio
 		}
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(1 << 20)
+	defer conn.Close()
 	frames := make(chan frame, 256)
 	go func() {
 		for {
-			_, b, err := conn.Read(ctx)
+			b, err := conn.Read(ctx)
 			if err != nil {
 				frames <- frame{err: err}
 				return
@@ -345,10 +342,6 @@ func (c *Core) session(ctx context.Context, login *Intent, backoff *time.Duratio
 			}
 		case f := <-frames:
 			if f.err != nil {
-				var ce websocket.CloseError
-				if errors.As(f.err, &ce) && ce.Reason != "" {
-					return fmt.Errorf("gateway closed the connection: %s", ce.Reason)
-				}
 				return f.err
 			}
 			silence.Reset(c.cfg.Silence)
@@ -370,7 +363,7 @@ func (c *Core) hasLiveCalls() bool {
 
 // sender writes commands and remembers what each id asked for.
 type sender struct {
-	conn    *websocket.Conn
+	conn    conn
 	ctx     context.Context
 	n       int
 	pending map[string]Intent
@@ -386,7 +379,7 @@ func (o *sender) send(typ string, data any, in Intent) error {
 	o.pending[id] = in
 	wctx, cancel := context.WithTimeout(o.ctx, 10*time.Second)
 	defer cancel()
-	return o.conn.Write(wctx, websocket.MessageText, b)
+	return o.conn.Write(wctx, b)
 }
 
 // intent turns a panel intent into a command, after checking the same
