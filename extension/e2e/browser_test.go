@@ -41,13 +41,16 @@ type browser struct {
 
 // startBrowser runs headless Debian Chromium with the unpacked extension.
 // chromedp's default options disable extensions, so the list is our own.
-func startBrowser(t *testing.T) *browser {
+func startBrowser(t *testing.T) *browser { return startBrowserWith(t, repoRoot(t)) }
+
+// startBrowserWith loads the unpacked extension in dir.
+func startBrowserWith(t *testing.T, dir string) *browser {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("chromium not found: apt-get install -y chromium (or make deps)")
 	}
-	root := repoRoot(t)
+	root := dir
 	profile := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
@@ -71,7 +74,7 @@ func startBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	shots := filepath.Join(root, "test-output", "screenshots")
+	shots := filepath.Join(repoRoot(t), "test-output", "screenshots")
 	os.MkdirAll(shots, 0o755)
 	return &browser{t: t, ctx: ctx, shots: shots, panels: map[target.ID]bool{}}
 }

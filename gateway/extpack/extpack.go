@@ -48,8 +48,8 @@ var required = []string{"extension/core.wasm", "extension/wasm_exec.js"}
 
 // Files lists, relative to root and in a stable order, what the extension
 // needs at run time: manifest.json, the managed-storage schema it names, and
-// everything under extension/ except dotfiles, Markdown and Go or test
-// sources.
+// everything under extension/ except dotfiles, Markdown, Go sources and
+// the tests (e2e/, testdata/).
 func Files(root string) ([]string, error) {
 	m, err := ReadManifest(root)
 	if err != nil {
@@ -69,7 +69,7 @@ func Files(root string) ([]string, error) {
 			return err
 		}
 		name := d.Name()
-		if strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || (d.IsDir() && (name == "e2e" || name == "testdata")) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}

@@ -34,6 +34,8 @@ func TestPackHoldsOnlyWhatTheExtensionNeeds(t *testing.T) {
 	write(t, root, "extension/panel/panel.html", "<p>")
 	write(t, root, "extension/NOTES.md", "dev notes")
 	write(t, root, "extension/.eslintrc", "{}")
+	write(t, root, "extension/e2e/e2e_test.go", "package e2e")
+	write(t, root, "extension/e2e/testdata/shot.png", "png")
 	write(t, root, "gateway/main.go", "package main")
 
 	m, err := extpack.ReadManifest(root)
