@@ -91,11 +91,15 @@ func (b *browser) tab(url string) context.Context {
 
 // configure stores the extension's options (the gateway and CRM of this
 // test) through its own options page, as a user would.
-func (b *browser) configure(gatewayURL, crmURL string) {
+func (b *browser) configure(gatewayURL, crmURL string, extra ...string) {
 	b.t.Helper()
 	ctx := b.tab("chrome-extension://" + extensionID + "/extension/options.html")
-	js := fmt.Sprintf(`chrome.storage.local.set({options: {gatewayUrl: %q, contactUrlTemplate: %q}}).then(() => true)`,
-		gatewayURL, strings.TrimSuffix(crmURL, "/")+"/customers/{code}")
+	more := ""
+	for i := 0; i+1 < len(extra); i += 2 {
+		more += fmt.Sprintf(", %q: %q", extra[i], extra[i+1])
+	}
+	js := fmt.Sprintf(`chrome.storage.local.set({options: {gatewayUrl: %q, contactUrlTemplate: %q%s}}).then(() => true)`,
+		gatewayURL, strings.TrimSuffix(crmURL, "/")+"/customers/{code}", more)
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil || !ok {
 		b.t.Fatalf("configure: %v", err)
 	}

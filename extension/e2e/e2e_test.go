@@ -178,3 +178,34 @@ func TestGatewayRestartMidCall(t *testing.T) {
 	r.sys.StartGateway()
 	until(t, panel, "back with the call", `document.getElementById("link").textContent === "connected" && document.querySelector("#calls li.connected") !== null`)
 }
+
+func TestSearchModeLoadAndKeyboard(t *testing.T) {
+	r := newRig(t)
+	r.b.configure(r.sys.URL(), r.crm.URL, "customerLoad", "search")
+	page := r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	login(t, panel, "dave")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	res, _ := r.sys.Sim.StartInbound("+35722123456", "1004")
+	until(t, panel, "ringing", `document.querySelectorAll("#calls li.ringing .matches li").length === 2`)
+	if tip := eval[string](t, panel, `document.querySelector("#calls li.ringing button.primary").title`); !strings.Contains(tip, "Alt+Shift+A") {
+		t.Fatalf("Accept tooltip %q does not show the shortcut", tip)
+	}
+	// Alt+Shift+A accepts from the keyboard.
+	shortcut := func(key string) {
+		eval[bool](t, panel, `document.dispatchEvent(new KeyboardEvent("keydown", {key: "`+key+`", altKey: true, shiftKey: true, bubbles: true})) || true`)
+	}
+	shortcut("A")
+	until(t, panel, "connected by keyboard", `document.querySelector("#calls li.connected") !== null`)
+	if d, _ := r.sys.Sim.Device("1004"); d.Calls[0].Device != res.CallID || d.Calls[0].State != "connected" {
+		t.Fatalf("PBX %+v", d)
+	}
+	// The customer is loaded by typing into the CRM's own search, as a
+	// person would.
+	do(t, panel, chromedp.Click(chromedp.CSS("#calls li.connected .matches li:nth-child(1) button.load")))
+	until(t, page, "customer found by the CRM search", `document.getElementById("cc-search").value === "C000001" && (document.getElementById("cc-customer-name") || {}).textContent === "Andreas Constantinou"`)
+	shortcut("H")
+	until(t, panel, "held by keyboard", `document.querySelector("#calls li.held") !== null`)
+	shortcut("E")
+	until(t, panel, "ended by keyboard", `document.querySelectorAll("#calls li").length === 0`)
+}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,4 +325,65 @@ func TestSecondInstanceRefusesToStart(t *testing.T) {
 	if !errors.Is(err, postgres.ErrInstanceRunning) {
 		t.Fatalf("second instance: %v", err)
 	}
+}
+
+func TestEndpointsAndReadiness(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	base := "http://" + sys.App.Addr
+	get := func(path string) (int, string) {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, `"pbx":"ok"`) {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("alice", "demo")
+	c.Fail(wire.TAnswer, wire.CallRef{CallID: "nope"}, "no_such_call")
+	_, metrics := get("/metrics")
+	for _, want := range []string{"crmcti_agents 1", "crmcti_monitored_devices 1", `crmcti_csta_messages_out_total{type="MonitorStart"}`,
+		`crmcti_command_errors_total{code="no_such_call"} 1`, "crmcti_clients 1", `crmcti_login_seconds_count{outcome="ok"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	sys.PG.Stop()
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database") {
+		t.Fatalf("readyz with the database down: %d %s", code, body)
+	}
+	sys.PG.Start(context.Background())
+}
+
+func TestSlowClientIsDisconnectedOthersAreNot(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.ClientQueue = 8 }})
+	fast := gatewaytest.Dial(t, sys.URL())
+	fast.Login("bob", "demo")
+	// A client that never reads: the core's queue for it fills.
+	slow := sys.App.Service.NewClient("10.0.0.1")
+	defer slow.Close()
+	b, _ := wire.Encode(wire.TLogin, "1", wire.Login{Username: "bob", Password: "demo"})
+	slow.Handle(context.Background(), b)
+	for i := range 6 {
+		sys.Sim.StartInbound(fmt.Sprintf("+3572200%04d", i), "1002")
+		fast.CallEvent("rang")
+	}
+	select {
+	case <-slow.Done():
+		if slow.CloseReason().Code != "too_slow" {
+			t.Fatalf("reason %+v", slow.CloseReason())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow client kept")
+	}
+	// The fast tab of the same agent goes on.
+	sys.Sim.StartInbound("+35722999999", "1002")
+	fast.CallEvent("rang")
 }
