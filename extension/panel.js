@@ -73,22 +73,38 @@ function callCard(c) {
   return li;
 }
 
+// renderCalls updates the call cards in place: a card whose call did not
+// change keeps its elements (only the timer ticks), so focus, typed text
+// and a pointer on a button survive the once-a-second updates.
 function renderCalls(calls) {
   const ul = $("calls");
-  const focusedCall = document.activeElement && document.activeElement.closest && document.activeElement.closest("[data-call]");
-  const focusKey = focusedCall ? [focusedCall.dataset.call, document.activeElement.className, document.activeElement.textContent] : null;
-  const typed = {};
-  for (const inp of ul.querySelectorAll("input.transfer-to")) typed[inp.closest("[data-call]").dataset.call] = inp.value;
-  ul.replaceChildren(...calls.map(callCard));
-  for (const [id, v] of Object.entries(typed)) {
-    const inp = ul.querySelector(`[data-call="${CSS.escape(id)}"] input.transfer-to`);
-    if (inp) inp.value = v;
-  }
-  if (focusKey) {
-    const card = ul.querySelector(`[data-call="${CSS.escape(focusKey[0])}"]`);
-    const again = card && [...card.querySelectorAll("button, input")].find((x) => x.className === focusKey[1] && (x.tagName === "INPUT" || x.textContent === focusKey[2]));
-    if (again) again.focus();
-  }
+  const old = new Map([...ul.children].map((li) => [li.dataset.call, li]));
+  const cards = calls.map((c) => {
+    const { seconds, ...rest } = c;
+    const sig = JSON.stringify(rest);
+    let li = old.get(c.id);
+    if (!li || li.dataset.sig !== sig) {
+      const fresh = callCard(c);
+      fresh.dataset.sig = sig;
+      if (li) {
+        const typed = li.querySelector("input.transfer-to");
+        const again = fresh.querySelector("input.transfer-to");
+        if (typed && again) again.value = typed.value;
+        const focused = li.contains(document.activeElement) ? document.activeElement : null;
+        li.replaceWith(fresh);
+        if (focused) {
+          const same = [...fresh.querySelectorAll("button, input")].find((x) => x.className === focused.className && (x.tagName === "INPUT" || x.textContent === focused.textContent));
+          if (same && !same.disabled) same.focus();
+        }
+      }
+      li = fresh;
+    }
+    li.querySelector(".timer").textContent = clock(seconds);
+    return li;
+  });
+  // Order and membership, moving only what moved.
+  cards.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
+  while (ul.children.length > cards.length) ul.lastElementChild.remove();
 }
 
 function render(v) {

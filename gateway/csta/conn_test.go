@@ -302,11 +302,14 @@ func TestEventsInOrderAndNamespaceFollowsPeer(t *testing.T) {
 }
 
 func TestSlowConsumerOverflowDropsTheLink(t *testing.T) {
-	var steps []cs.Step
+	// All ten events in one write: the client may drop the link before a
+	// slower script could send them one by one.
+	var burst []byte
+	body := mustEncode(t, &csta.HeldEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "1"}}, csta.NamespaceEd4)
 	for range 10 {
-		steps = append(steps, cs.Send(9999, &csta.HeldEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "1"}}))
+		burst, _ = csta.AppendFrame(burst, 9999, body)
 	}
-	srv := cs.NewServer(t, steps...)
+	srv := cs.NewServer(t, cs.SendRaw(burst))
 	block := make(chan struct{})
 	defer close(block)
 	c := dial(t, srv, csta.Config{EventQueue: 2, OnEvent: func(csta.Event) { <-block }})
