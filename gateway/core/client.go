@@ -135,14 +135,17 @@ func (c *Client) Handle(ctx context.Context, frame []byte) {
 		if code == gateway.ErrInternal {
 			c.s.log.Error("core: command failed", "type", env.Type, "err", err)
 		}
-		c.replyErr(env.ID, err)
-	} else if data != nil {
-		c.reply(wire.TResult, env.ID, data)
 	}
+	// Count first, so that whoever reads the reply also sees the metric.
 	if env.Type == wire.TLogin || env.Type == wire.TResume {
 		c.s.obs.Login(code, time.Since(start))
 	} else {
 		c.s.obs.Command(env.Type, code, time.Since(start))
+	}
+	if err != nil {
+		c.replyErr(env.ID, err)
+	} else if data != nil {
+		c.reply(wire.TResult, env.ID, data)
 	}
 }
 
