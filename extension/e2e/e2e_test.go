@@ -24,7 +24,7 @@ type rig struct {
 	b   *browser
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, options ...string) *rig {
 	t.Helper()
 	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
 		c.AllowedOrigins = []string{"chrome-extension://" + extensionID}
@@ -36,7 +36,7 @@ func newRig(t *testing.T) *rig {
 	crm := httptest.NewServer(democrm.New(cs))
 	t.Cleanup(crm.Close)
 	b := startBrowser(t)
-	b.configure(sys.URL(), crm.URL)
+	b.configure(sys.URL(), crm.URL, options...)
 	return &rig{t: t, sys: sys, crm: crm, b: b}
 }
 
@@ -180,8 +180,7 @@ func TestGatewayRestartMidCall(t *testing.T) {
 }
 
 func TestSearchModeLoadAndKeyboard(t *testing.T) {
-	r := newRig(t)
-	r.b.configure(r.sys.URL(), r.crm.URL, "customerLoad", "search")
+	r := newRig(t, "customerLoad", "search")
 	page := r.b.tab(r.crm.URL + "/")
 	panel := r.b.panel()
 	login(t, panel, "dave")
