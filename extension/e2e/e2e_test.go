@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -54,8 +55,7 @@ func TestPanelInCRMPage(t *testing.T) {
 	r.b.screenshot(page, "01-login")
 
 	// Login as a CTI agent.
-	do(t, panel, chromedp.SendKeys(chromedp.CSS("#username"), "alice"), chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
-		chromedp.Click(chromedp.CSS("#login-btn")))
+	r.login(panel, "alice")
 	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
 	if keys := eval[int](t, page, `window.crmKeyLog || 0`); keys != 0 {
 		t.Fatalf("the page saw %d of the agent's keystrokes", keys)
@@ -94,8 +94,13 @@ func TestPanelInCRMPage(t *testing.T) {
 	until(t, panel, "ended", `document.querySelectorAll("#calls li").length === 0`)
 }
 
-func login(t *testing.T, panel context.Context, user string) {
+// login logs in through the panel, once the core runs with this test's
+// settings (a settings change restarts it, and a login sent just before
+// would be lost with the old core).
+func (r *rig) login(panel context.Context, user string) {
+	t := r.t
 	t.Helper()
+	until(t, panel, "core configured", fmt.Sprintf(`view && view.settings.gatewayUrl === %q`, r.sys.URL()))
 	do(t, panel, chromedp.SendKeys(chromedp.CSS("#username"), user), chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
 		chromedp.Click(chromedp.CSS("#login-btn")))
 }
@@ -104,7 +109,7 @@ func TestSecondCallBusyClickToDialAndTabs(t *testing.T) {
 	r := newRig(t)
 	page := r.b.tab(r.crm.URL + "/customers/C000003")
 	panel := r.b.panel()
-	login(t, panel, "bob")
+	r.login(panel, "bob")
 	until(t, panel, "logged in", `document.getElementById("link").textContent === "connected" && !document.getElementById("main").hidden`)
 
 	// A second tab of the same CRM is a live view of the same state (B1).
@@ -151,7 +156,7 @@ func TestNotCTIEnabledSeesNoControls(t *testing.T) {
 	r := newRig(t)
 	r.b.tab(r.crm.URL + "/")
 	panel := r.b.panel()
-	login(t, panel, "mallory")
+	r.login(panel, "mallory")
 	until(t, panel, "reason shown", `document.getElementById("login-error").textContent.includes("not enabled")`)
 	if eval[bool](t, panel, `!document.getElementById("main").hidden`) {
 		t.Fatal("controls shown to a user who is not CTI enabled")
@@ -162,7 +167,7 @@ func TestGatewayRestartMidCall(t *testing.T) {
 	r := newRig(t)
 	page := r.b.tab(r.crm.URL + "/")
 	panel := r.b.panel()
-	login(t, panel, "carol")
+	r.login(panel, "carol")
 	until(t, panel, "logged in", `!document.getElementById("main").hidden`)
 	res, _ := r.sys.Sim.StartInbound("+35722123456", "1003")
 	until(t, panel, "ringing", `document.querySelector("#calls li.ringing") !== null`)
@@ -183,7 +188,7 @@ func TestSearchModeLoadAndKeyboard(t *testing.T) {
 	r := newRig(t, "customerLoad", "search")
 	page := r.b.tab(r.crm.URL + "/")
 	panel := r.b.panel()
-	login(t, panel, "dave")
+	r.login(panel, "dave")
 	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
 	res, _ := r.sys.Sim.StartInbound("+35722123456", "1004")
 	until(t, panel, "ringing", `document.querySelectorAll("#calls li.ringing .matches li").length === 2`)
