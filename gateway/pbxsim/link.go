@@ -24,11 +24,18 @@ type monitor struct {
 	link   *link
 }
 
+// outFrame is a frame waiting to be written, with the event it carries
+// (nil for responses) for the OnEventWritten hook.
+type outFrame struct {
+	b  []byte
+	ev csta.Event
+}
+
 // link is one application's CSTA connection.
 type link struct {
 	sim  *Sim
 	nc   net.Conn
-	out  chan []byte
+	out  chan outFrame
 	done chan struct{}
 	once sync.Once
 
@@ -41,7 +48,7 @@ type link struct {
 }
 
 func (s *Sim) startLink(nc net.Conn) {
-	lk := &link{sim: s, nc: nc, out: make(chan []byte, linkQueue), done: make(chan struct{}),
+	lk := &link{sim: s, nc: nc, out: make(chan outFrame, linkQueue), done: make(chan struct{}),
 		ns: s.cfg.Profile.Namespace, monitors: map[string]*monitor{}}
 	s.mu.Lock()
 	if s.closed {
@@ -74,11 +81,15 @@ func (lk *link) writeLoop() {
 		select {
 		case <-lk.done:
 			return
-		case b := <-lk.out:
+		case f := <-lk.out:
 			_ = lk.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := lk.nc.Write(b); err != nil {
+			if _, err := lk.nc.Write(f.b); err != nil {
 				lk.close()
 				return
+			}
+			lk.sim.framesOut.Add(1)
+			if f.ev != nil && lk.sim.cfg.OnEventWritten != nil {
+				lk.sim.cfg.OnEventWritten(f.ev, time.Now())
 			}
 		}
 	}
@@ -86,9 +97,11 @@ func (lk *link) writeLoop() {
 
 // enqueue is called under sim.mu, which keeps every link's frames in the
 // order the model produced them.
-func (lk *link) enqueue(b []byte) {
+func (lk *link) enqueue(b []byte) { lk.enqueueFrame(outFrame{b: b}) }
+
+func (lk *link) enqueueFrame(f outFrame) {
 	select {
-	case lk.out <- b:
+	case lk.out <- f:
 	case <-lk.done:
 	default:
 		lk.sim.log.Warn("pbxsim: application too slow, dropping its link", "peer", lk.nc.RemoteAddr().String())
@@ -123,7 +136,17 @@ func (lk *link) sendEvent(ev csta.Event) {
 		s.batch = append(s.batch, batched{lk, ev})
 		return
 	}
-	lk.send(csta.EventInvokeID, ev)
+	lk.sendEventNow(ev)
+}
+
+func (lk *link) sendEventNow(ev csta.Event) {
+	body, err := csta.Encode(ev, lk.ns)
+	if err != nil {
+		lk.sim.log.Error("pbxsim: encode", "msg", ev.MessageName(), "err", err)
+		return
+	}
+	b, _ := csta.AppendFrame(nil, csta.EventInvokeID, body)
+	lk.enqueueFrame(outFrame{b: b, ev: ev})
 }
 
 // sendRequestLocked sends a switch-originated request (SystemStatus) with
@@ -147,6 +170,7 @@ func (lk *link) readLoop() {
 			}
 			return
 		}
+		s.framesIn.Add(1)
 		s.serve(lk, f)
 	}
 }
@@ -236,7 +260,7 @@ func (s *Sim) serve(lk *link, f csta.Frame) {
 		lk.send(f.InvokeID, resp)
 	}
 	for _, b := range s.batch {
-		b.lk.send(csta.EventInvokeID, b.ev)
+		b.lk.sendEventNow(b.ev)
 	}
 	s.batch = s.batch[:0]
 	if _, ok := msg.(*csta.StopApplicationSession); ok {

@@ -20,6 +20,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway/csta"
@@ -42,6 +43,10 @@ type Config struct {
 	// links (default 30s).
 	Heartbeat time.Duration
 	Logger    *slog.Logger
+	// OnEventWritten, if set, is told of every event as soon as its frame
+	// is written to an application: the load benchmark's start of the
+	// clock. It runs on the link's writer and must be quick.
+	OnEventWritten func(ev csta.Event, at time.Time)
 }
 
 // Sim is the simulated switch.
@@ -61,6 +66,8 @@ type Sim struct {
 	batching bool // a request is being served: its events wait in batch
 	batch    []batched
 	closed   bool
+
+	framesIn, framesOut atomic.Uint64
 
 	listeners map[net.Listener]struct{}
 	wg        sync.WaitGroup
@@ -150,6 +157,9 @@ func (s *Sim) Close() error {
 	s.wg.Wait()
 	return nil
 }
+
+// Frames reports how many CSTA frames the switch has read and written.
+func (s *Sim) Frames() (in, out uint64) { return s.framesIn.Load(), s.framesOut.Load() }
 
 // Describe states the settings in force, for the start-up banner.
 func (s *Sim) Describe() string {

@@ -124,7 +124,15 @@ func (db *DB) LockInstance(ctx context.Context) (release func(), err error) {
 	// The session-level lock lives as long as this connection: keep it
 	// out of the pool until release.
 	raw := conn.Hijack()
-	return func() { raw.Close(context.Background()) }, nil
+	return func() {
+		// Unlock before hanging up: the server frees a dead session's locks
+		// only when its backend has exited, and a restarted gateway should
+		// not have to wait for that.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = raw.Exec(ctx, `SELECT pg_advisory_unlock($1)`, instanceLock)
+		raw.Close(ctx)
+	}, nil
 }
 
 // AgentOverride reads the admin's overrides for username (zero if none).
@@ -556,4 +564,58 @@ func onlyDigits(s string) string {
 // escapeLike makes user input literal inside a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CopyContacts bulk-loads n generated contacts and their phones with
+// COPY, for the load benchmark's directory of a million customers. It
+// does not replace existing rows: load into an empty directory. contact
+// is called twice per index and must return the same contact both times.
+func (db *DB) CopyContacts(ctx context.Context, n int, contact func(i int) gateway.Contact) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: copy contacts: %w", err)
+	}
+	defer conn.Release()
+	i := 0
+	_, err = conn.Conn().CopyFrom(ctx, pgx.Identifier{"contacts"}, []string{"code", "full_name", "type", "fields"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= n {
+				return nil, nil
+			}
+			c := contact(i)
+			i++
+			fields, _ := json.Marshal(orEmpty(c.Fields))
+			return []any{c.Code, c.FullName, c.Type, string(fields)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("postgres: copy contacts: %w", err)
+	}
+	i = 0
+	var pending []gateway.Phone
+	var code string
+	_, err = conn.Conn().CopyFrom(ctx, pgx.Identifier{"contact_phones"}, []string{"contact_code", "kind", "raw", "e164", "national"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			for len(pending) == 0 {
+				if i >= n {
+					return nil, nil
+				}
+				c := contact(i)
+				i++
+				code, pending = c.Code, c.Phones
+			}
+			p := pending[0]
+			pending = pending[1:]
+			var e164 any
+			if p.E164 != "" {
+				e164 = p.E164
+			}
+			return []any{code, p.Kind, p.Raw, e164, p.National}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("postgres: copy contact phones: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE contacts; ANALYZE contact_phones`); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
 }
