@@ -43,8 +43,14 @@ test: deps build
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	$(GO) test -race -count=1 ./...
 
+# bench runs the Go benchmarks of the hot paths, then the load command at
+# full scale (10,000 agents, 1,000,000 customers); it writes BENCHMARKS.md
+# and test-output/bench.json. BENCH_FLAGS overrides ctibench's flags.
+BENCH_FLAGS ?= -agents 10000 -rate 60 -duration 60s -contacts 1000000
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
+	mkdir -p test-output
+	ulimit -n 65536 2>/dev/null; ./bin/ctibench $(BENCH_FLAGS) -markdown BENCHMARKS.md -json test-output/bench.json
 
 # fuzz runs each fuzzer for FUZZTIME (default 1m); findings land in the
 # package's testdata/fuzz and become regression tests.

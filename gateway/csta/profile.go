@@ -35,7 +35,7 @@ type Profile struct {
 }
 
 var profiles = map[string]Profile{
-	"openscape": {Name: "openscape", Session: SessionOpenScape, Namespace: NamespaceEd4, RequestsPerSecond: 100},
+	"openscape": {Name: "openscape", Session: SessionOpenScape, Namespace: NamespaceEd4, RequestsPerSecond: 1000},
 	"ecma354": {Name: "ecma354", Session: SessionECMA354, Namespace: NamespaceEd5, RequestsPerSecond: 100,
 		SessionDuration: 180 * time.Second, ApplicationID: "CRM-CTI"},
 	"avaya": {Name: "avaya", Session: SessionECMA354, Namespace: "http://www.ecma-international.org/standards/ecma-323/csta/ed3/priv2",

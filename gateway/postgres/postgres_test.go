@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -230,5 +231,35 @@ func TestAudit(t *testing.T) {
 	db, _ := openDB(t)
 	if err := db.Audit(context.Background(), []gateway.AuditEntry{{At: time.Now(), Username: "alice", Action: "login", Allowed: true}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkLookupNumber is the caller lookup against 100,000 customers
+// (200,000 numbers); ctibench measures it at 2,000,000.
+func BenchmarkLookupNumber(b *testing.B) {
+	pg := devstack.PostgresForTest(b)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pg.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	const n = 100_000
+	if err := db.CopyContacts(ctx, n, func(i int) gateway.Contact {
+		return contact(fmt.Sprintf("B%07d", i), "Customer", fmt.Sprintf("+3579%07d", i), fmt.Sprintf("+3572%07d", i))
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		num := phone.Normalize(fmt.Sprintf("+3572%07d", i%n), "CY")
+		i += 7919
+		if ms, err := db.LookupNumber(ctx, num.E164, num.National); err != nil || len(ms) != 1 {
+			b.Fatalf("%v %v", ms, err)
+		}
 	}
 }

@@ -66,3 +66,29 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkEncodeCallEvent(b *testing.B) {
+	ev := wire.CallEvent{Event: "rang", Call: wire.Call{ID: "0001A2B3C4D50001", Device: "1001", Direction: "inbound", State: "ringing",
+		Remote: "+35722123456", RemoteRaw: "N<+35722123456>", Matches: []wire.Match{{Contact: wire.Contact{Code: "C000001", FullName: "Andreas Constantinou", Type: "Individual"}, Number: "+357 22 123456", Kind: "work"}}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wire.Encode(wire.TCallEvent, "", ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeCommand(b *testing.B) {
+	frame := []byte(`{"type":"answer","id":"42","data":{"callId":"0001A2B3C4D50001"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		env, err := wire.Decode(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ref wire.CallRef
+		if err := wire.DecodeData(env, &ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

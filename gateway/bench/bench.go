@@ -1,0 +1,575 @@
+// Package bench is the load and latency benchmark behind `make bench`: it
+// starts a real PostgreSQL and slapd, the simulated PBX and the gateway
+// (as its own process, so that its CPU and memory can be read), connects
+// simulated agents over the wire protocol, drives inbound calls through
+// them, and measures event latency from the moment the PBX writes an event
+// to the moment the agent's client has decoded it, against the floor of a
+// bare relay of the same events. Speed is measured here, never asserted
+// in tests.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"crmcti/gateway"
+	"crmcti/gateway/csta"
+	"crmcti/gateway/devstack"
+	"crmcti/gateway/pbxsim"
+	"crmcti/gateway/phone"
+	"crmcti/gateway/postgres"
+)
+
+// Config is one benchmark run.
+type Config struct {
+	Agents   int           // simulated agents, each with its own extension
+	Rate     float64       // inbound calls per second
+	Duration time.Duration // how long calls are started
+	Talk     time.Duration // ring-to-hangup pace: answer, then hold, retrieve, hang up a third of it apart
+	Contacts int           // customers in the directory (two numbers each) for the lookup figures
+	Lookups  int           // lookups measured
+	// GatewayBin is the ctigateway binary, run as its own process.
+	GatewayBin string
+	// WasmPath is core.wasm, for the size figures ("" to skip).
+	WasmPath string
+	Logger   *slog.Logger
+	Progress io.Writer
+}
+
+// firstExtension numbers the agents' phones.
+const firstExtension = 10000
+
+func (c *Config) defaults() {
+	if c.Agents <= 0 {
+		c.Agents = 100
+	}
+	if c.Rate <= 0 {
+		c.Rate = 10
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Talk <= 0 {
+		c.Talk = 3 * time.Second
+	}
+	if c.Contacts <= 0 {
+		c.Contacts = 10_000
+	}
+	if c.Lookups <= 0 {
+		c.Lookups = 2000
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *Config) say(format string, args ...any) {
+	fmt.Fprintf(c.Progress, "ctibench: "+format+"\n", args...)
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.defaults()
+	rep := &Report{Config: cfg, Started: time.Now()}
+
+	cfg.say("starting PostgreSQL and slapd with %d agents", cfg.Agents)
+	pg, err := devstack.StartPostgres(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pg.Close()
+	dir, err := devstack.StartLDAP(ctx, devstack.LDAPOptions{LDIF: agentsLDIF(cfg.Agents)})
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+
+	db, err := postgres.Open(ctx, pg.URL())
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	cfg.say("seeding %d contacts with %d numbers by COPY", cfg.Contacts, 2*cfg.Contacts)
+	seedStart := time.Now()
+	if err := db.CopyContacts(ctx, cfg.Contacts, benchContact); err != nil {
+		return nil, err
+	}
+	rep.SeedSeconds = time.Since(seedStart).Seconds()
+	cfg.say("measuring %d lookups", cfg.Lookups)
+	rep.Lookup, err = measureLookups(ctx, db, cfg.Contacts, cfg.Lookups)
+	if err != nil {
+		return nil, err
+	}
+
+	// The switch, with the clock: every event's write time, by call and
+	// panel event name.
+	written := newClock()
+	p, _ := csta.LookupProfile("openscape")
+	sim := pbxsim.New(pbxsim.Config{Profile: p, FirstExtension: firstExtension, LastExtension: firstExtension + cfg.Agents - 1,
+		OnEventWritten: written.stampWritten})
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go sim.ServeCSTA(pl)
+	defer sim.Close()
+
+	gw, err := startGateway(ctx, cfg, pg.URL(), dir.URL(), pl.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	defer gw.stop()
+	rssIdle0, _ := procRSS(gw.pid)
+
+	cfg.say("logging in %d agents", cfg.Agents)
+	agents, logins, err := loginAll(ctx, gw.url, cfg.Agents)
+	if err != nil {
+		return nil, err
+	}
+	rep.Login = summarize(logins)
+	time.Sleep(time.Second)
+	rssIdle1, _ := procRSS(gw.pid)
+	rep.GatewayRSSBytes = rssIdle1
+	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
+
+	cfg.say("driving %.0f calls/s for %s through the gateway", cfg.Rate, cfg.Duration)
+	gwRun, err := drive(ctx, cfg, sim, written, agents, gatewayActions, gw.pid)
+	if err != nil {
+		return nil, err
+	}
+	rep.Gateway = gwRun
+	for _, a := range agents {
+		a.conn.CloseNow()
+	}
+	gw.stop()
+
+	cfg.say("driving the same load through the bare relay (the floor)")
+	written.reset()
+	devices := make([]string, cfg.Agents)
+	for i := range devices {
+		devices[i] = fmt.Sprint(firstExtension + i)
+	}
+	r, err := startRelay(ctx, pl.Addr().String(), devices)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	floorAgents := make([]*agent, 0, cfg.Agents)
+	for _, d := range devices {
+		a, err := relayAgent(ctx, r.url, d)
+		if err != nil {
+			return nil, err
+		}
+		floorAgents = append(floorAgents, a)
+	}
+	time.Sleep(200 * time.Millisecond)
+	rep.Floor, err = drive(ctx, cfg, sim, written, floorAgents, phoneActions(sim), 0)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.WasmPath != "" {
+		rep.Wasm, _ = wasmSize(cfg.WasmPath)
+	}
+	rep.Finished = time.Now()
+	return rep, nil
+}
+
+// benchContact is customer i: two numbers, mobile and work.
+func benchContact(i int) gateway.Contact {
+	m := fmt.Sprintf("+3579%07d", i)
+	w := fmt.Sprintf("+3572%07d", i)
+	pm, pw := phone.Normalize(m, "CY"), phone.Normalize(w, "CY")
+	return gateway.Contact{Code: fmt.Sprintf("B%07d", i), FullName: fmt.Sprintf("Customer %d", i), Type: "Individual",
+		Phones: []gateway.Phone{{Kind: "mobile", Raw: m, E164: pm.E164, National: pm.National}, {Kind: "work", Raw: w, E164: pw.E164, National: pw.National}}}
+}
+
+func measureLookups(ctx context.Context, db *postgres.DB, contacts, n int) (Summary, error) {
+	var ds []time.Duration
+	for range n {
+		i := rand.IntN(contacts)
+		num := phone.Normalize(fmt.Sprintf("+3572%07d", i), "CY")
+		start := time.Now()
+		ms, err := db.LookupNumber(ctx, num.E164, num.National)
+		d := time.Since(start)
+		if err != nil {
+			return Summary{}, err
+		}
+		if len(ms) != 1 {
+			return Summary{}, fmt.Errorf("lookup of customer %d found %d", i, len(ms))
+		}
+		ds = append(ds, d)
+	}
+	return summarize(ds), nil
+}
+
+// agentsLDIF is a directory of n CTI agents, agent00000…, extensions from
+// firstExtension, password "bench".
+func agentsLDIF(n int) string {
+	h := sha1.New()
+	h.Write([]byte("bench"))
+	h.Write([]byte("saltsalt"))
+	pw := "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), []byte("saltsalt")...))
+	var b strings.Builder
+	base := devstack.DemoSuffix
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Bench\ndc: example\n\n", base)
+	fmt.Fprintf(&b, "dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n", base)
+	fmt.Fprintf(&b, "dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n", base)
+	fmt.Fprintf(&b, "dn: ou=services,%s\nobjectClass: organizationalUnit\nou: services\n\n", base)
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: person\ncn: ctigateway\nsn: Gateway\nuserPassword: %s\n\n", devstack.DemoBindDN, pw)
+	for i := range n {
+		fmt.Fprintf(&b, "dn: uid=agent%05d,%s\nobjectClass: inetOrgPerson\nuid: agent%05d\ncn: Agent %d\nsn: %d\ntelephoneNumber: %d\nuserPassword: %s\n\n",
+			i, devstack.DemoPeople, i, i, i, firstExtension+i, pw)
+	}
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: cti-agents\n", devstack.DemoCTIGroup)
+	for i := range n {
+		fmt.Fprintf(&b, "member: uid=agent%05d,%s\n", i, devstack.DemoPeople)
+	}
+	return b.String()
+}
+
+type gatewayProc struct {
+	cmd  *exec.Cmd
+	pid  int
+	url  string
+	once sync.Once
+}
+
+func startGateway(ctx context.Context, cfg Config, dbURL, ldapURL, pbxAddr string) (*gatewayProc, error) {
+	cmd := exec.Command(cfg.GatewayBin, "serve")
+	cmd.Env = append(os.Environ(),
+		"CTI_LISTEN=127.0.0.1:0", "CTI_PBX_ADDR="+pbxAddr, "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
+		"CTI_LDAP_BIND_DN="+devstack.DemoBindDN, "CTI_LDAP_BIND_PASSWORD=bench", "CTI_LDAP_USER_BASE="+devstack.DemoPeople,
+		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.GatewayBin, err)
+	}
+	g := &gatewayProc{cmd: cmd, pid: cmd.Process.Pid}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "gateway: "); ok {
+			g.url = u
+			break
+		}
+	}
+	if g.url == "" {
+		g.stop()
+		return nil, errors.New("the gateway did not start")
+	}
+	go io.Copy(io.Discard, out)
+	// Wait for the PBX link: /readyz.
+	deadline := time.Now().Add(20 * time.Second)
+	health := "http://" + strings.TrimSuffix(strings.TrimPrefix(g.url, "ws://"), "/ws") + "/readyz"
+	for !ready(health) {
+		if time.Now().After(deadline) {
+			g.stop()
+			return nil, errors.New("the gateway never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return g, nil
+}
+
+func (g *gatewayProc) stop() {
+	g.once.Do(func() {
+		g.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { g.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			g.cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+func loginAll(ctx context.Context, url string, n int) ([]*agent, []time.Duration, error) {
+	agents := make([]*agent, n)
+	lat := make([]time.Duration, n)
+	var firstErr atomic.Value
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			a, d, err := dialAgent(ctx, url, fmt.Sprintf("agent%05d", i), "bench", fmt.Sprint(firstExtension+i))
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			agents[i], lat[i] = a, d
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return nil, nil, err
+	}
+	return agents, lat, nil
+}
+
+// actions is how a run answers, holds, retrieves and ends a call: through
+// the gateway (the agent's commands) or on the phone (the floor, which has
+// no commands).
+type actions func(a *agent, callID, step string)
+
+func gatewayActions(a *agent, callID, step string) {
+	type ref struct {
+		CallID string `json:"callId"`
+	}
+	_ = a.send(context.Background(), step, ref{CallID: callID})
+}
+
+func phoneActions(sim *pbxsim.Sim) actions {
+	return func(a *agent, callID, step string) {
+		switch step {
+		case "answer":
+			_ = sim.Answer(callID, a.ext)
+		case "hold":
+			_ = sim.Hold(callID, a.ext)
+		case "retrieve":
+			_ = sim.Retrieve(callID, a.ext)
+		case "hangup":
+			_ = sim.Hangup(callID, a.ext)
+		}
+	}
+}
+
+var sequence = []string{"rang", "answered", "held", "retrieved", "ended"}
+
+// drive starts calls at the configured rate on idle agents and lets each
+// agent work its call; then it pairs every decoded event with its write.
+func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, agents []*agent, act actions, gwPid int) (Phase, error) {
+	var mu sync.Mutex
+	idle := make([]*agent, len(agents))
+	copy(idle, agents)
+	seen := map[string][]string{} // call -> events in decode order
+	var decoded []callEvent
+	next := map[string]string{"rang": "answer", "answered": "hold", "held": "retrieve", "retrieved": "hangup"}
+	step := cfg.Talk / 3
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.readLoop(rctx, func(ev callEvent) {
+				mu.Lock()
+				if _, ok := seen[ev.callID]; ok {
+					seen[ev.callID] = append(seen[ev.callID], ev.event)
+					decoded = append(decoded, ev)
+				}
+				mu.Unlock()
+				if ev.event == "ended" {
+					mu.Lock()
+					idle = append(idle, a)
+					mu.Unlock()
+				}
+				if s, ok := next[ev.event]; ok {
+					delay := step
+					if ev.event == "rang" {
+						delay = step / 3
+					}
+					time.AfterFunc(delay, func() { act(a, ev.callID, s) })
+				}
+			})
+		}()
+	}
+	cpu0, _ := procCPU(gwPid)
+	in0, out0 := sim.Frames()
+	start := time.Now()
+	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+	started := 0
+	for time.Since(start) < cfg.Duration {
+		select {
+		case <-ctx.Done():
+			return Phase{}, ctx.Err()
+		case <-tick.C:
+		}
+		mu.Lock()
+		if len(idle) == 0 {
+			mu.Unlock()
+			continue
+		}
+		i := rand.IntN(len(idle))
+		a := idle[i]
+		idle = append(idle[:i:i], idle[i+1:]...)
+		mu.Unlock()
+		res, err := sim.StartInbound(fmt.Sprintf("+3579%07d", rand.IntN(10_000_000)), a.ext)
+		if err != nil || res.Outcome != pbxsim.OutcomeAlerting {
+			mu.Lock()
+			idle = append(idle, a)
+			mu.Unlock()
+			continue
+		}
+		mu.Lock()
+		if _, ok := seen[res.CallID]; !ok {
+			seen[res.CallID] = nil
+		}
+		mu.Unlock()
+		started++
+	}
+	tick.Stop()
+	loadWall := time.Since(start)
+	cpu1, _ := procCPU(gwPid)
+	// Let the calls in progress finish.
+	deadline := time.Now().Add(cfg.Talk + 10*time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		done := len(idle) == len(agents)
+		mu.Unlock()
+		if done {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wall := time.Since(start)
+	in1, out1 := sim.Frames()
+	cancel()
+	for _, a := range agents {
+		a.conn.CloseNow()
+	}
+	wg.Wait()
+
+	run := Phase{CallsStarted: started, Seconds: wall.Seconds()}
+	run.CSTAPerSecond = float64((in1-in0)+(out1-out0)) / wall.Seconds()
+	if gwPid != 0 {
+		run.CPUPercentOfOneCore = 100 * (cpu1 - cpu0) / loadWall.Seconds()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, evs := range seen {
+		pos := 0
+		for _, e := range evs {
+			k := indexOf(sequence, e)
+			if k < 0 {
+				continue
+			}
+			if k < pos {
+				run.OutOfOrder++
+			}
+			pos = max(pos, k)
+		}
+		for _, want := range sequence {
+			if indexOf(evs, want) < 0 {
+				run.Lost++
+			}
+		}
+	}
+	var lat []time.Duration
+	for _, ev := range decoded {
+		if indexOf(sequence, ev.event) < 0 {
+			continue
+		}
+		if w, ok := written.get(ev.callID, ev.event); ok {
+			lat = append(lat, ev.at.Sub(w))
+		}
+	}
+	run.EventLatency = summarize(lat)
+	run.Events = len(lat)
+	return run, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// clock records when each event was written, by call and panel event.
+type clock struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func newClock() *clock { return &clock{at: map[string]time.Time{}} }
+
+func (c *clock) reset() {
+	c.mu.Lock()
+	c.at = map[string]time.Time{}
+	c.mu.Unlock()
+}
+
+func (c *clock) stampWritten(ev csta.Event, at time.Time) {
+	name, callID, ok := writtenKey(ev)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	k := callID + "/" + name
+	if _, dup := c.at[k]; !dup {
+		c.at[k] = at
+	}
+	c.mu.Unlock()
+}
+
+func (c *clock) get(callID, name string) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.at[callID+"/"+name]
+	return t, ok
+}
+
+// writtenKey pairs a written event with what the agent decodes. Calls in
+// the benchmark come from outside to one extension, so the extension is
+// the only party whose events the agent sees.
+func writtenKey(ev csta.Event) (name, callID string, ok bool) {
+	if e, isClear := ev.(*csta.ConnectionClearedEvent); isClear {
+		if strings.HasPrefix(string(e.DroppedConnection.DeviceID), "N<") {
+			return "", "", false // the far end leaving
+		}
+	}
+	return eventOf(ev, "")
+}
+
+func wasmSize(path string) (WasmSize, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return WasmSize{}, err
+	}
+	return WasmSize{RawBytes: len(b), GzipBytes: gzipLen(b)}, nil
+}
+
+
+func ready(url string) bool {
+	res, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}

@@ -1,0 +1,61 @@
+// Command ctibench is the load and latency benchmark (make bench): see
+// package bench. It prints a markdown table, and writes it and a JSON
+// report where asked.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"crmcti/gateway/bench"
+)
+
+func main() {
+	var c bench.Config
+	flag.IntVar(&c.Agents, "agents", 1000, "simulated agents (each logged in with its own extension)")
+	flag.Float64Var(&c.Rate, "rate", 100, "inbound calls per second")
+	flag.DurationVar(&c.Duration, "duration", 30*time.Second, "how long calls are started")
+	flag.DurationVar(&c.Talk, "talk", 3*time.Second, "answer to hang-up time of each call")
+	flag.IntVar(&c.Contacts, "contacts", 1_000_000, "customers in the directory (two numbers each)")
+	flag.IntVar(&c.Lookups, "lookups", 5000, "caller lookups measured")
+	flag.StringVar(&c.GatewayBin, "gateway", "bin/ctigateway", "the ctigateway binary to run")
+	flag.StringVar(&c.WasmPath, "wasm", "extension/core.wasm", "core.wasm, for its size")
+	quick := flag.Bool("quick", false, "a small run that checks the pipeline works (not the speed)")
+	md := flag.String("markdown", "", "also write the markdown report to this file")
+	js := flag.String("json", "", "also write the JSON report to this file")
+	flag.Parse()
+	if *quick {
+		c.Agents, c.Rate, c.Duration, c.Talk, c.Contacts, c.Lookups = 20, 10, 3*time.Second, 600*time.Millisecond, 2000, 200
+	}
+	c.Progress = os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctibench:", err)
+		os.Exit(1)
+	}
+	rep.Machine = bench.Machine()
+	rep.Command = "ctibench " + strings.Join(os.Args[1:], " ")
+	out := rep.Markdown()
+	fmt.Print(out)
+	if *md != "" {
+		doc := "# Benchmarks\n\nThe latest figures of `make bench` (gateway/cmd/ctibench). Speed is measured here, never asserted in tests.\n\n" + out
+		if err := os.WriteFile(*md, []byte(doc), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	if *js != "" {
+		if err := os.WriteFile(*js, rep.JSON(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}
