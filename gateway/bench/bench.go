@@ -564,7 +564,6 @@ func wasmSize(path string) (WasmSize, error) {
 	return WasmSize{RawBytes: len(b), GzipBytes: gzipLen(b)}, nil
 }
 
-
 func ready(url string) bool {
 	res, err := http.Get(url)
 	if err != nil {

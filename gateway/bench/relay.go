@@ -22,8 +22,8 @@ type relay struct {
 	srv     *http.Server
 	url     string
 	mu      sync.Mutex
-	byXref  map[string]string             // monitor -> device
-	clients map[string]chan []byte        // device -> frames
+	byXref  map[string]string      // monitor -> device
+	clients map[string]chan []byte // device -> frames
 	conns   map[string]*websocket.Conn
 }
 

@@ -67,8 +67,8 @@ type Report struct {
 	SeedSeconds      float64   `json:"seedSeconds"`
 	GatewayRSSBytes  int64     `json:"gatewayRssBytes"`
 	RSSPerAgentBytes float64   `json:"rssPerIdleAgentBytes"`
-	Gateway          Phase       `json:"gateway"`
-	Floor            Phase       `json:"floor"`
+	Gateway          Phase     `json:"gateway"`
+	Floor            Phase     `json:"floor"`
 	Wasm             WasmSize  `json:"wasm"`
 	Agents           int       `json:"agents"`
 	Rate             float64   `json:"callsPerSecond"`
@@ -136,7 +136,9 @@ func (r *Report) Markdown() string {
 	row := func(name, val, floor, rat, target, v string) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", name, val, floor, rat, target, v)
 	}
-	lat := func(s Summary) string { return fmt.Sprintf("p50 %.2f · p95 %.2f · p99 %.2f · max %.2f ms", s.P50, s.P95, s.P99, s.Max) }
+	lat := func(s Summary) string {
+		return fmt.Sprintf("p50 %.2f · p95 %.2f · p99 %.2f · max %.2f ms", s.P50, s.P95, s.P99, s.Max)
+	}
 	row("event latency (PBX write → agent decoded)", lat(g.EventLatency), lat(f.EventLatency), ratio(g.EventLatency.P99, f.EventLatency.P99)+" (p99)",
 		"p99 ≤ 5 ms and ≤ 3× floor", verdict(g.EventLatency.P99 <= 5 && (f.EventLatency.P99 <= 0 || g.EventLatency.P99 <= 3*f.EventLatency.P99)))
 	row("calls started / events matched", fmt.Sprintf("%d / %d", g.CallsStarted, g.Events), fmt.Sprintf("%d / %d", f.CallsStarted, f.Events), "", "", "")
