@@ -46,6 +46,11 @@ type Config struct {
 	Lookups  int           // lookups measured
 	// GatewayBin is the ctigateway binary, run as its own process.
 	GatewayBin string
+	// RelayBin, when set, runs the floor's relay as its own process
+	// (RelayBin -relay-for ADDR -relay-agents N, printing "relay: URL"):
+	// with thousands of agents, relay and clients in one process would
+	// need two descriptors per agent. Empty: in-process.
+	RelayBin string
 	// WasmPath is core.wasm, for the size figures ("" to skip).
 	WasmPath string
 	Logger   *slog.Logger
@@ -171,14 +176,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range devices {
 		devices[i] = fmt.Sprint(firstExtension + i)
 	}
-	r, err := startRelay(ctx, pl.Addr().String(), devices)
+	relayURL, stopRelay, err := cfg.startRelay(ctx, pl.Addr().String(), devices)
 	if err != nil {
 		return nil, err
 	}
-	defer r.close()
+	defer stopRelay()
 	floorAgents := make([]*agent, 0, cfg.Agents)
 	for _, d := range devices {
-		a, err := relayAgent(ctx, r.url, d)
+		a, err := relayAgent(ctx, relayURL, d)
 		if err != nil {
 			return nil, err
 		}
@@ -571,4 +576,52 @@ func ready(url string) bool {
 	}
 	res.Body.Close()
 	return res.StatusCode == http.StatusOK
+}
+
+// startRelay runs the floor's relay, in-process or as RelayBin.
+func (c *Config) startRelay(ctx context.Context, pbxAddr string, devices []string) (string, func(), error) {
+	if c.RelayBin == "" {
+		r, err := startRelay(ctx, pbxAddr, devices)
+		if err != nil {
+			return "", nil, err
+		}
+		return r.url, r.close, nil
+	}
+	cmd := exec.Command(c.RelayBin, "-relay-for", pbxAddr, "-relay-agents", fmt.Sprint(len(devices)))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "relay: "); ok {
+			go io.Copy(io.Discard, out)
+			return u, stop, nil
+		}
+	}
+	stop()
+	return "", nil, errors.New("the relay did not start")
+}
+
+// ServeRelay runs the floor's relay for n agents' devices until ctx ends,
+// printing "relay: URL" when ready (the RelayBin side).
+func ServeRelay(ctx context.Context, pbxAddr string, n int, out io.Writer) error {
+	devices := make([]string, n)
+	for i := range devices {
+		devices[i] = fmt.Sprint(firstExtension + i)
+	}
+	r, err := startRelay(ctx, pbxAddr, devices)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	fmt.Fprintf(out, "relay: %s\n", r.url)
+	<-ctx.Done()
+	return nil
 }

@@ -27,6 +27,8 @@ func main() {
 	flag.StringVar(&c.GatewayBin, "gateway", "bin/ctigateway", "the ctigateway binary to run")
 	flag.StringVar(&c.WasmPath, "wasm", "extension/core.wasm", "core.wasm, for its size")
 	quick := flag.Bool("quick", false, "a small run that checks the pipeline works (not the speed)")
+	relayFor := flag.String("relay-for", "", "internal: serve the floor relay for this PBX address")
+	relayAgents := flag.Int("relay-agents", 0, "internal: how many agents the relay serves")
 	md := flag.String("markdown", "", "also write the markdown report to this file")
 	js := flag.String("json", "", "also write the JSON report to this file")
 	flag.Parse()
@@ -36,6 +38,16 @@ func main() {
 	c.Progress = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *relayFor != "" {
+		if err := bench.ServeRelay(ctx, *relayFor, *relayAgents, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "ctibench relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if self, err := os.Executable(); err == nil {
+		c.RelayBin = self
+	}
 	rep, err := bench.Run(ctx, c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctibench:", err)
