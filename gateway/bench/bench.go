@@ -153,11 +153,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Login = summarize(logins)
+	rep.LoginStorm = summarize(logins)
 	time.Sleep(time.Second)
 	rssIdle1, _ := procRSS(gw.pid)
 	rep.GatewayRSSBytes = rssIdle1
 	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
+
+	// One login at a time, on top of the logged-in crowd: the latency an
+	// agent sees when not everybody logs in in the same second.
+	var single []time.Duration
+	for range min(200, cfg.Agents) {
+		a, d, err := dialAgent(ctx, gw.url, fmt.Sprintf("agent%05d", rand.IntN(cfg.Agents)), "bench", "")
+		if err != nil {
+			return nil, err
+		}
+		a.conn.CloseNow()
+		single = append(single, d)
+	}
+	rep.Login = summarize(single)
 
 	cfg.say("driving %.0f calls/s for %s through the gateway", cfg.Rate, cfg.Duration)
 	gwRun, err := drive(ctx, cfg, sim, written, agents, gatewayActions, gw.pid)
@@ -378,7 +391,8 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 	var mu sync.Mutex
 	idle := make([]*agent, len(agents))
 	copy(idle, agents)
-	seen := map[string][]string{} // call -> events in decode order
+	got := map[string][]string{}  // call -> events in decode order
+	seen := map[string]struct{}{} // calls this phase started
 	var decoded []callEvent
 	next := map[string]string{"rang": "answer", "answered": "hold", "held": "retrieve", "retrieved": "hangup"}
 	step := cfg.Talk / 3
@@ -390,11 +404,11 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 		go func() {
 			defer wg.Done()
 			a.readLoop(rctx, func(ev callEvent) {
+				// Record before the driver may have noted the call: its
+				// first event can beat StartInbound's return.
 				mu.Lock()
-				if _, ok := seen[ev.callID]; ok {
-					seen[ev.callID] = append(seen[ev.callID], ev.event)
-					decoded = append(decoded, ev)
-				}
+				got[ev.callID] = append(got[ev.callID], ev.event)
+				decoded = append(decoded, ev)
 				mu.Unlock()
 				if ev.event == "ended" {
 					mu.Lock()
@@ -439,9 +453,7 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 			continue
 		}
 		mu.Lock()
-		if _, ok := seen[res.CallID]; !ok {
-			seen[res.CallID] = nil
-		}
+		seen[res.CallID] = struct{}{}
 		mu.Unlock()
 		started++
 	}
@@ -474,7 +486,8 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, evs := range seen {
+	for callID := range seen {
+		evs := got[callID]
 		pos := 0
 		for _, e := range evs {
 			k := indexOf(sequence, e)
@@ -486,15 +499,20 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 			}
 			pos = max(pos, k)
 		}
+		missing := 0
 		for _, want := range sequence {
 			if indexOf(evs, want) < 0 {
-				run.Lost++
+				missing++
 			}
+		}
+		run.Lost += missing
+		if missing > 0 && len(run.LostExamples) < 5 {
+			run.LostExamples = append(run.LostExamples, fmt.Sprintf("%s: got %v", callID, evs))
 		}
 	}
 	var lat []time.Duration
 	for _, ev := range decoded {
-		if indexOf(sequence, ev.event) < 0 {
+		if _, ours := seen[ev.callID]; !ours || indexOf(sequence, ev.event) < 0 {
 			continue
 		}
 		if w, ok := written.get(ev.callID, ev.event); ok {

@@ -28,7 +28,7 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("%s phase: %+v", name, p)
 		}
 	}
-	if rep.Login.N != 10 || rep.Lookup.N != 50 {
+	if rep.LoginStorm.N != 10 || rep.Login.N != 10 || rep.Lookup.N != 50 {
 		t.Errorf("login %+v lookup %+v", rep.Login, rep.Lookup)
 	}
 	if md := rep.Markdown(); !strings.Contains(md, "event latency") {
