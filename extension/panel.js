@@ -108,6 +108,7 @@ function renderCalls(calls) {
 }
 
 function render(v) {
+  if (!window.crmctiFirstRender) window.crmctiFirstRender = Date.now(); // read by the benchmark
   view = v;
   const link = $("link");
   link.textContent = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out" }[v.connection] || v.connection;

@@ -53,8 +53,11 @@ type Config struct {
 	RelayBin string
 	// WasmPath is core.wasm, for the size figures ("" to skip).
 	WasmPath string
-	Logger   *slog.Logger
-	Progress io.Writer
+	// ExtensionDir is the unpacked extension, for the start-up figures in
+	// headless Chromium ("" to skip).
+	ExtensionDir string
+	Logger       *slog.Logger
+	Progress     io.Writer
 }
 
 // firstExtension numbers the agents' phones.
@@ -209,6 +212,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.WasmPath != "" {
 		rep.Wasm, _ = wasmSize(cfg.WasmPath)
+	}
+	if cfg.ExtensionDir != "" {
+		cfg.say("measuring the extension's start-up in headless Chromium")
+		if rep.Extension, err = MeasureExtension(ctx, cfg.ExtensionDir, 5, 10); err != nil {
+			return nil, fmt.Errorf("extension timing: %w", err)
+		}
 	}
 	rep.Finished = time.Now()
 	return rep, nil

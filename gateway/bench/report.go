@@ -58,23 +58,24 @@ type WasmSize struct {
 
 // Report is what a benchmark run found.
 type Report struct {
-	Config           Config    `json:"-"`
-	Started          time.Time `json:"started"`
-	Finished         time.Time `json:"finished"`
-	Machine          string    `json:"machine"`
-	Command          string    `json:"command"`
-	Login            Summary   `json:"login"`
-	LoginStorm       Summary   `json:"loginStorm"`
-	Lookup           Summary   `json:"lookup"`
-	SeedSeconds      float64   `json:"seedSeconds"`
-	GatewayRSSBytes  int64     `json:"gatewayRssBytes"`
-	RSSPerAgentBytes float64   `json:"rssPerIdleAgentBytes"`
-	Gateway          Phase     `json:"gateway"`
-	Floor            Phase     `json:"floor"`
-	Wasm             WasmSize  `json:"wasm"`
-	Agents           int       `json:"agents"`
-	Rate             float64   `json:"callsPerSecond"`
-	Contacts         int       `json:"contacts"`
+	Config           Config          `json:"-"`
+	Started          time.Time       `json:"started"`
+	Finished         time.Time       `json:"finished"`
+	Machine          string          `json:"machine"`
+	Command          string          `json:"command"`
+	Login            Summary         `json:"login"`
+	LoginStorm       Summary         `json:"loginStorm"`
+	Lookup           Summary         `json:"lookup"`
+	SeedSeconds      float64         `json:"seedSeconds"`
+	GatewayRSSBytes  int64           `json:"gatewayRssBytes"`
+	RSSPerAgentBytes float64         `json:"rssPerIdleAgentBytes"`
+	Gateway          Phase           `json:"gateway"`
+	Floor            Phase           `json:"floor"`
+	Wasm             WasmSize        `json:"wasm"`
+	Extension        ExtensionTiming `json:"extension"`
+	Agents           int             `json:"agents"`
+	Rate             float64         `json:"callsPerSecond"`
+	Contacts         int             `json:"contacts"`
 }
 
 func gzipLen(b []byte) int {
@@ -160,6 +161,12 @@ func (r *Report) Markdown() string {
 	if r.Wasm.RawBytes > 0 {
 		row("core.wasm", fmt.Sprintf("%.2f MB raw, %.2f MB gzipped", float64(r.Wasm.RawBytes)/1e6, float64(r.Wasm.GzipBytes)/1e6), "", "", "≤ 6 MB raw, ≤ 1.6 MB gzipped",
 			verdict(r.Wasm.RawBytes <= 6e6 && r.Wasm.GzipBytes <= 1.6e6))
+	}
+	if r.Extension.ColdStartMs > 0 {
+		row("service worker cold start until the core runs", fmt.Sprintf("%.0f ms (median of %d)", r.Extension.ColdStartMs, len(r.Extension.ColdStarts)), "", "", "≤ 150 ms",
+			verdict(r.Extension.ColdStartMs <= 150))
+		row("panel first render after DOMContentLoaded", fmt.Sprintf("%.0f ms (median of %d)", r.Extension.FirstRenderMs, len(r.Extension.FirstRenders)), "", "", "≤ 300 ms",
+			verdict(r.Extension.FirstRenderMs <= 300))
 	}
 	return b.String()
 }

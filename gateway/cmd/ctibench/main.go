@@ -26,6 +26,7 @@ func main() {
 	flag.IntVar(&c.Lookups, "lookups", 5000, "caller lookups measured")
 	flag.StringVar(&c.GatewayBin, "gateway", "bin/ctigateway", "the ctigateway binary to run")
 	flag.StringVar(&c.WasmPath, "wasm", "extension/core.wasm", "core.wasm, for its size")
+	flag.StringVar(&c.ExtensionDir, "extension", ".", "the unpacked extension, for its start-up in headless Chromium (empty: skip)")
 	quick := flag.Bool("quick", false, "a small run that checks the pipeline works (not the speed)")
 	relayFor := flag.String("relay-for", "", "internal: serve the floor relay for this PBX address")
 	relayAgents := flag.Int("relay-agents", 0, "internal: how many agents the relay serves")

@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"crmcti/gateway/democrm"
+	"crmcti/gateway/devstack"
+)
+
+// ExtensionTiming is the extension's start-up as a person meets it.
+type ExtensionTiming struct {
+	// ColdStartMs is the service worker's start until the core runs
+	// (median of the browser starts).
+	ColdStartMs float64 `json:"coldStartMs"`
+	// FirstRenderMs is the CRM page's DOMContentLoaded until the panel's
+	// first render (median of the page loads).
+	FirstRenderMs float64   `json:"firstRenderMs"`
+	ColdStarts    []float64 `json:"coldStarts"`
+	FirstRenders  []float64 `json:"firstRenders"`
+}
+
+// MeasureExtension loads the unpacked extension in extDir into headless
+// Chromium: starts times browsers for the cold start, and loads the demo
+// CRM page loads times for the first render.
+func MeasureExtension(ctx context.Context, extDir string, starts, loads int) (ExtensionTiming, error) {
+	var t ExtensionTiming
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		return t, errors.New("chromium not found: apt-get install -y chromium")
+	}
+	cs, err := democrm.ParseCSV(strings.NewReader(devstack.DemoContactsCSV))
+	if err != nil {
+		return t, err
+	}
+	crm := httptest.NewServer(democrm.New(cs))
+	defer crm.Close()
+	for i := range starts {
+		bctx, stop, err := launch(ctx, bin, extDir)
+		if err != nil {
+			return t, err
+		}
+		cold, err := coldStart(bctx)
+		if err == nil && i == starts-1 {
+			t.FirstRenders, err = firstRenders(bctx, crm.URL, loads)
+		}
+		stop()
+		if err != nil {
+			return t, err
+		}
+		t.ColdStarts = append(t.ColdStarts, cold)
+	}
+	t.ColdStartMs, t.FirstRenderMs = median(t.ColdStarts), median(t.FirstRenders)
+	return t, nil
+}
+
+func launch(ctx context.Context, bin, extDir string) (context.Context, func(), error) {
+	profile, err := os.MkdirTemp("", "crmcti-bench-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.UserDataDir(profile), chromedp.Flag("headless", "new"),
+		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-extensions-except", extDir), chromedp.Flag("load-extension", extDir),
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	if err := chromedp.Do(bctx); err != nil {
+		bcancel()
+		acancel()
+		os.RemoveAll(profile)
+		return nil, nil, err
+	}
+	return bctx, func() { bcancel(); acancel(); os.RemoveAll(profile) }, nil
+}
+
+func pollTarget(bctx context.Context, match func(*target.Info) bool) (context.Context, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(bctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range infos {
+			if match(in) {
+				c, _ := chromedp.NewContext(bctx, chromedp.WithTargetID(in.TargetID))
+				return c, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, errors.New("target never appeared")
+}
+
+func pollNumber(ctx context.Context, expr string) (float64, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+		if err == nil && v > 0 {
+			return v, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0, errors.New("never measured: " + expr)
+}
+
+func coldStart(bctx context.Context) (float64, error) {
+	sw, err := pollTarget(bctx, func(in *target.Info) bool {
+		return in.Type == "service_worker" && strings.Contains(in.URL, "background.js")
+	})
+	if err != nil {
+		return 0, err
+	}
+	return pollNumber(sw, `globalThis.crmctiColdStartMs || 0`)
+}
+
+func firstRenders(bctx context.Context, url string, n int) ([]float64, error) {
+	seen := map[target.ID]bool{}
+	var out []float64
+	for range n {
+		page, cancel := chromedp.NewContext(bctx)
+		if err := chromedp.Do(page, chromedp.Navigate(url)); err != nil {
+			cancel()
+			return nil, err
+		}
+		panel, err := pollTarget(bctx, func(in *target.Info) bool {
+			if strings.HasSuffix(in.URL, "/extension/panel.html") && !seen[in.TargetID] {
+				seen[in.TargetID] = true
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		rendered, err := pollNumber(panel, `window.crmctiFirstRender || 0`)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		dcl, err := pollNumber(page, `performance.timing.domContentLoadedEventEnd`)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rendered-dcl)
+	}
+	return out, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
