@@ -511,25 +511,37 @@ func (s *Sim) singleStepTransferLocked(m *csta.SingleStepTransferCall) (csta.Mes
 	return &csta.SingleStepTransferCallResponse{TransferredCall: s.cid(c, to)}, nil
 }
 
+// heldAndActiveLocked checks the two calls of a transfer or conference:
+// one device, on hold in the first and connected in the second.
+func (s *Sim) heldAndActiveLocked(heldID, activeID csta.ConnectionID) (held, active *call, dev string, err error) {
+	held, dev, err = s.callFor(heldID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	active, dev2, err := s.callFor(activeID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	switch {
+	case dev != dev2 || held == active:
+		err = csta.NewError(csta.ErrCatOperation, "invalidConnectionID")
+	case held.conn(dev).state != csta.StateHold:
+		err = csta.NewError(csta.ErrCatStateIncompatibility, "noHeldCall")
+	case active.conn(dev).state != csta.StateConnected:
+		err = csta.NewError(csta.ErrCatStateIncompatibility, "noActiveCall")
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return held, active, dev, nil
+}
+
 // transferLocked joins the held call's other parties to the active call
 // and drops the transferring device from both.
 func (s *Sim) transferLocked(m *csta.TransferCall) (csta.Message, error) {
-	held, dev, err := s.callFor(m.HeldCall)
+	held, active, dev, err := s.heldAndActiveLocked(m.HeldCall, m.ActiveCall)
 	if err != nil {
 		return nil, err
-	}
-	active, dev2, err := s.callFor(m.ActiveCall)
-	if err != nil {
-		return nil, err
-	}
-	if dev != dev2 || held == active {
-		return nil, csta.NewError(csta.ErrCatOperation, "invalidConnectionID")
-	}
-	if held.conn(dev).state != csta.StateHold {
-		return nil, csta.NewError(csta.ErrCatStateIncompatibility, "noHeldCall")
-	}
-	if st := active.conn(dev).state; st != csta.StateConnected {
-		return nil, csta.NewError(csta.ErrCatStateIncompatibility, "noActiveCall")
 	}
 	var target string
 	for _, cn := range active.conns {
@@ -575,22 +587,9 @@ func (s *Sim) transferLocked(m *csta.TransferCall) (csta.Message, error) {
 
 // conferenceLocked merges the active call's parties into the held call.
 func (s *Sim) conferenceLocked(m *csta.ConferenceCall) (csta.Message, error) {
-	held, dev, err := s.callFor(m.HeldCall)
+	held, active, dev, err := s.heldAndActiveLocked(m.HeldCall, m.ActiveCall)
 	if err != nil {
 		return nil, err
-	}
-	active, dev2, err := s.callFor(m.ActiveCall)
-	if err != nil {
-		return nil, err
-	}
-	if dev != dev2 || held == active {
-		return nil, csta.NewError(csta.ErrCatOperation, "invalidConnectionID")
-	}
-	if held.conn(dev).state != csta.StateHold {
-		return nil, csta.NewError(csta.ErrCatStateIncompatibility, "noHeldCall")
-	}
-	if active.conn(dev).state != csta.StateConnected {
-		return nil, csta.NewError(csta.ErrCatStateIncompatibility, "noActiveCall")
 	}
 	var added string
 	var list csta.ConnectionList
