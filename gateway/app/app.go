@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -43,7 +44,10 @@ type Config struct {
 	ClientQueue     int
 	LoginFailures   int
 	LoginWindow     time.Duration
-	Logger          *slog.Logger
+	// PprofListen, when set, serves net/http/pprof there (keep it on
+	// loopback): how a missed performance target is profiled.
+	PprofListen string
+	Logger      *slog.Logger
 }
 
 // App is a running gateway.
@@ -58,6 +62,7 @@ type App struct {
 	release func()
 	once    sync.Once
 	served  chan struct{}
+	pprof   *http.Server
 }
 
 // Start brings the gateway up. It fails if another gateway holds the
@@ -132,6 +137,20 @@ func Start(ctx context.Context, c Config) (*App, error) {
 			log.Error("app: http", "err", err)
 		}
 	}()
+	if c.PprofListen != "" {
+		pl, err := net.Listen("tcp", c.PprofListen)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("pprof listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pl)
+		a.pprof = ps
+	}
 	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
 	return a, nil
 }
@@ -143,6 +162,9 @@ func (a *App) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = a.hs.Shutdown(ctx)
+		if a.pprof != nil {
+			a.pprof.Close()
+		}
 		a.Service.Close()
 		a.sw.Close()
 		<-a.served

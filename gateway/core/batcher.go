@@ -62,6 +62,9 @@ func (b *batcher[T]) pending() int {
 
 const maxBatch = 500
 
+// linger is how long a batch may wait for company before it is written.
+const linger = 50 * time.Millisecond
+
 func (b *batcher[T]) run() {
 	defer close(b.done)
 	backoff := 100 * time.Millisecond
@@ -71,6 +74,13 @@ func (b *batcher[T]) run() {
 		case <-b.stop:
 			b.flush(2 * time.Second)
 			return
+		}
+		// Linger a moment so that one transaction carries many steps:
+		// under load a write per event cost the gateway more CPU (and the
+		// agents latency) than everything else it does.
+		select {
+		case <-time.After(linger):
+		case <-b.stop:
 		}
 		for {
 			b.mu.Lock()

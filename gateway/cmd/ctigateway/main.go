@@ -41,7 +41,7 @@ type config struct {
 	startTLS, ldapInsecure                  bool
 	dbURL, region                           string
 	sessionTTL                              time.Duration
-	logLevel                                string
+	logLevel, pprofListen                   string
 }
 
 // defaultExtensionID is the ID the manifest key pins.
@@ -72,6 +72,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.region, "default-region", "CY", "default country (ISO 3166 alpha-2) for numbers without a country code")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
 	s(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	s(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address (loopback only; for profiling)")
 	return c
 }
 
@@ -216,7 +217,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
 		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
-		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, Logger: log,
+		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
 	})
 	if err != nil {
 		return err
