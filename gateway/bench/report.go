@@ -142,7 +142,9 @@ func (r *Report) Markdown() string {
 	lat := func(s Summary) string {
 		return fmt.Sprintf("p50 %.2f · p95 %.2f · p99 %.2f · max %.2f ms", s.P50, s.P95, s.P99, s.Max)
 	}
-	row("event latency (PBX write → agent decoded)", lat(g.EventLatency), lat(f.EventLatency), ratio(g.EventLatency.P99, f.EventLatency.P99)+" (p99)",
+	ratios := fmt.Sprintf("p50 %s · p95 %s · p99 %s · max %s", ratio(g.EventLatency.P50, f.EventLatency.P50), ratio(g.EventLatency.P95, f.EventLatency.P95),
+		ratio(g.EventLatency.P99, f.EventLatency.P99), ratio(g.EventLatency.Max, f.EventLatency.Max))
+	row("event latency (PBX write → agent decoded)", lat(g.EventLatency), lat(f.EventLatency), ratios,
 		"p99 ≤ 5 ms and ≤ 3× floor", verdict(g.EventLatency.P99 <= 5 && (f.EventLatency.P99 <= 0 || g.EventLatency.P99 <= 3*f.EventLatency.P99)))
 	row("calls started / events matched", fmt.Sprintf("%d / %d", g.CallsStarted, g.Events), fmt.Sprintf("%d / %d", f.CallsStarted, f.Events), "", "", "")
 	row("events lost / out of order", fmt.Sprintf("%d / %d", g.Lost, g.OutOfOrder), fmt.Sprintf("%d / %d", f.Lost, f.OutOfOrder), "", "0 / 0",
