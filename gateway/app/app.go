@@ -44,6 +44,8 @@ type Config struct {
 	ClientQueue     int
 	LoginFailures   int
 	LoginWindow     time.Duration
+	// SessionSweep is how often expired sessions are ended (default 1m).
+	SessionSweep time.Duration
 	// PprofListen, when set, serves net/http/pprof there (keep it on
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
@@ -103,7 +105,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	}
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
-		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
+		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: metrics.CSTAMessage}, svc)
 	svc.SetSwitch(sw)

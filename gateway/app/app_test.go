@@ -387,3 +387,29 @@ func TestSlowClientIsDisconnectedOthersAreNot(t *testing.T) {
 	sys.Sim.StartInbound("+35722999999", "1002")
 	fast.CallEvent("rang")
 }
+
+func TestExpiredSessionEndsAndPhoneIsReleased(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
+		c.SessionTTL = time.Second
+		c.SessionSweep = 100 * time.Millisecond
+	}})
+	c := gatewaytest.Dial(t, sys.URL())
+	sess, _ := c.Login("alice", "demo")
+	var bye wire.Error
+	json.Unmarshal(c.Next(wire.TBye).Data, &bye)
+	if bye.Code != "session_expired" {
+		t.Fatalf("bye %+v", bye)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if d, _ := sys.Sim.Device("1001"); d.Monitors == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired agent's phone is still monitored")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c2 := gatewaytest.Dial(t, sys.URL())
+	c2.Fail(wire.TResume, wire.Resume{Token: sess.Token}, "session_expired")
+}

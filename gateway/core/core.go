@@ -41,6 +41,7 @@ type Store interface {
 	WriteCallLog(ctx context.Context, entries []gateway.LogEntry) error
 	RecentCalls(ctx context.Context, username string, limit int) ([]gateway.Call, error)
 	Audit(ctx context.Context, entries []gateway.AuditEntry) error
+	DeleteStaleSessions(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // Observer is told what happens, for metrics. Methods must not block.
@@ -72,8 +73,11 @@ type Config struct {
 	LoginWindow   time.Duration
 	// CallLogBuffer bounds call-log steps kept while the database is down.
 	CallLogBuffer int // default 100000
-	Logger        *slog.Logger
-	Observer      Observer
+	// SweepEvery is how often expired sessions are ended: their clients
+	// told, their phones no longer monitored (default 1m).
+	SweepEvery time.Duration
+	Logger     *slog.Logger
+	Observer   Observer
 }
 
 // Service is the gateway's core.
@@ -89,14 +93,17 @@ type Service struct {
 	calllog *batcher[gateway.LogEntry]
 	audit   *batcher[gateway.AuditEntry]
 
-	mu       sync.Mutex
-	agents   map[string]*agentState // by username
-	byDevice map[string]*agentState
-	sessions map[string]sessionInfo // by token hash, a cache that survives a database outage
-	pending  map[string]string      // device/callID -> contact chosen before the call appeared
-	pbxUp    bool
-	clients  atomic.Int64
-	closed   bool
+	mu        sync.Mutex
+	agents    map[string]*agentState // by username
+	byDevice  map[string]*agentState
+	sessions  map[string]sessionInfo // by token hash, a cache that survives a database outage
+	pending   map[string]string      // device/callID -> contact chosen before the call appeared
+	pbxUp     bool
+	clients   atomic.Int64
+	closed    bool
+	stop      chan struct{}
+	swept     chan struct{}
+	closeOnce sync.Once
 }
 
 type sessionInfo struct {
@@ -105,8 +112,10 @@ type sessionInfo struct {
 }
 
 type agentState struct {
-	agent  gateway.Agent
-	status gateway.Status
+	agent gateway.Agent
+	// expires is when the agent's last session ends.
+	expires time.Time
+	status  gateway.Status
 	// settingStatus is the status the panel is setting on the switch.
 	settingStatus gateway.Status
 	clients       map[*Client]struct{}
@@ -150,7 +159,69 @@ func New(cfg Config, dir Directory, store Store) *Service {
 		sessions: map[string]sessionInfo{}, pending: map[string]string{}}
 	s.calllog = newBatcher("calls", cfg.CallLogBuffer, log, store.WriteCallLog)
 	s.audit = newBatcher("audit", 10_000, log, store.Audit)
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Minute
+	}
+	s.stop, s.swept = make(chan struct{}), make(chan struct{})
+	go s.sweepLoop(cfg.SweepEvery)
 	return s
+}
+
+func (s *Service) sweepLoop(every time.Duration) {
+	defer close(s.swept)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// sweep ends what expired: agents whose every session has run out are
+// told (if still connected) and their phones are no longer monitored, so
+// that a shift's worth of forgotten logins does not pile up on the PBX.
+func (s *Service) sweep(now time.Time) {
+	s.mu.Lock()
+	var gone []*agentState
+	for name, st := range s.agents {
+		if now.After(st.expires) {
+			gone = append(gone, st)
+			delete(s.agents, name)
+			delete(s.byDevice, st.agent.Extension)
+		}
+	}
+	for h, info := range s.sessions {
+		if now.After(info.expires) {
+			delete(s.sessions, h)
+		}
+	}
+	s.mu.Unlock()
+	for _, st := range gone {
+		s.mu.Lock()
+		clients := make([]*Client, 0, len(st.clients))
+		for c := range st.clients {
+			clients = append(clients, c)
+		}
+		s.mu.Unlock()
+		for _, c := range clients {
+			c.close(wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.sw.Unmonitor(ctx, st.agent.Extension); err != nil {
+			s.log.Warn("core: unmonitor expired agent", "device", st.agent.Extension, "err", err)
+		}
+		cancel()
+		s.audit.add(gateway.AuditEntry{At: now, Username: st.agent.Username, Action: "session expired", Allowed: true})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.store.DeleteStaleSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+		s.log.Warn("core: delete stale sessions", "err", err)
+	}
 }
 
 // SetSwitch connects the PBX adapter, which is built with the service as
@@ -158,7 +229,9 @@ func New(cfg Config, dir Directory, store Store) *Service {
 func (s *Service) SetSwitch(sw gateway.Switch) { s.sw = sw }
 
 // Close disconnects every client and writes what the logs still hold.
-func (s *Service) Close() {
+func (s *Service) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Service) close() {
 	s.mu.Lock()
 	s.closed = true
 	var all []*Client
@@ -168,6 +241,8 @@ func (s *Service) Close() {
 		}
 	}
 	s.mu.Unlock()
+	close(s.stop)
+	<-s.swept
 	for _, c := range all {
 		c.close(wire.Error{Code: "shutdown", Message: "the gateway is restarting; reconnecting"})
 	}
@@ -252,7 +327,7 @@ func (s *Service) login(ctx context.Context, c *Client, username, password strin
 	s.mu.Lock()
 	s.sessions[string(hashToken(tok))] = sessionInfo{agent: a, expires: expires}
 	s.mu.Unlock()
-	if err := s.attach(ctx, c, a, hashToken(tok)); err != nil {
+	if err := s.attach(ctx, c, a, hashToken(tok), expires); err != nil {
 		return wire.Session{}, err
 	}
 	s.audit.add(gateway.AuditEntry{At: now, Username: a.Username, Client: c.addr, Action: "login", Allowed: true, Detail: "extension " + a.Extension})
@@ -278,7 +353,7 @@ func (s *Service) resume(ctx context.Context, c *Client, tok string) (wire.Sessi
 		s.sessions[string(h)] = info
 		s.mu.Unlock()
 	}
-	if err := s.attach(ctx, c, info.agent, h); err != nil {
+	if err := s.attach(ctx, c, info.agent, h, info.expires); err != nil {
 		return wire.Session{}, err
 	}
 	return wire.Session{Token: tok, Agent: wireAgent(info.agent), ExpiresAt: info.expires}, nil
@@ -286,7 +361,7 @@ func (s *Service) resume(ctx context.Context, c *Client, tok string) (wire.Sessi
 
 // attach binds a client to its agent's live state, monitoring the device
 // on the agent's first client.
-func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenHash []byte) error {
+func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenHash []byte, expires time.Time) error {
 	s.mu.Lock()
 	st, ok := s.agents[a.Username]
 	first := !ok
@@ -301,6 +376,9 @@ func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenH
 	}
 	if old := c.agentState(); old != nil && old != st {
 		delete(old.clients, c)
+	}
+	if expires.After(st.expires) {
+		st.expires = expires
 	}
 	st.clients[c] = struct{}{}
 	c.setAgent(st, tokenHash)
