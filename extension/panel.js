@@ -54,8 +54,15 @@ function callCard(c) {
     controls);
 
   if (c.state === "connected") {
-    const to = el("input", { placeholder: "Transfer to…", "aria-label": "Transfer to number", class: "transfer-to" });
-    li.append(el("div", { class: "transfer" }, to, button("Transfer", ctl.transfer, () => send({ type: "transfer", callId: c.id, to: to.value }))));
+    const to = el("input", { placeholder: "Transfer to…", "aria-label": "Transfer or consult number", class: "transfer-to" });
+    li.append(el("div", { class: "transfer" }, to,
+      button("Transfer", ctl.transfer, () => send({ type: "transfer", callId: c.id, to: to.value })),
+      button("Consult", ctl.consult, () => send({ type: "consult", callId: c.id, to: to.value }))));
+  }
+  if (c.state === "held" && c.joinWith) {
+    li.append(el("div", { class: "transfer" },
+      button("Complete transfer", ctl.complete, () => send({ type: "complete", callId: c.id, with: c.joinWith })),
+      button("Conference", ctl.complete, () => send({ type: "conference", callId: c.id, with: c.joinWith }))));
   }
   if (c.matches.length > 0) {
     const ul = el("ul", { class: "matches", "aria-label": "Possible callers" });

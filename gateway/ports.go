@@ -28,6 +28,11 @@ type Switch interface {
 	Hold(ctx context.Context, device, callID string) error
 	Retrieve(ctx context.Context, device, callID string) error
 	Transfer(ctx context.Context, device, callID, to string) error
+	// Consult holds callID and calls to; it returns the new call's ID.
+	Consult(ctx context.Context, device, callID, to string) (string, error)
+	// Complete joins the held call with the connected one: attended
+	// transfer (the agent leaves) or conference (everyone stays).
+	Complete(ctx context.Context, device, heldID, activeID string, conference bool) error
 	SetStatus(ctx context.Context, device, agentID string, s Status) error
 	Up() bool
 }

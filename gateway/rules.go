@@ -15,6 +15,11 @@ const (
 	ActRetrieve Action = "retrieve"
 	ActTransfer Action = "transfer"
 	ActCall     Action = "call"
+	// ActConsult holds the call and calls someone else about it.
+	ActConsult Action = "consult"
+	// ActComplete joins a held call with the agent's connected
+	// consultation: an attended transfer, or a conference.
+	ActComplete Action = "complete"
 )
 
 // OnCall reports whether the agent has a connected or held call (R6).
@@ -69,6 +74,23 @@ func CheckAction(a Action, c *Call, calls []Call) error {
 	case ActTransfer:
 		if c.State != CallConnected {
 			return Errorf(ErrInvalidState, "only a connected call can be transferred")
+		}
+	case ActConsult:
+		if c.State != CallConnected {
+			return Errorf(ErrInvalidState, "only a connected call can be put on hold to consult")
+		}
+	case ActComplete:
+		if c.State != CallHeld {
+			return Errorf(ErrInvalidState, "hold the call first, then consult")
+		}
+		other := false
+		for _, x := range calls {
+			if x.ID != c.ID && x.State == CallConnected {
+				other = true
+			}
+		}
+		if !other {
+			return Errorf(ErrInvalidState, "there is no connected consultation call to join")
 		}
 	default:
 		return Errorf(ErrInvalidRequest, "unknown action %q", a)

@@ -37,6 +37,11 @@ func TestCheckAction(t *testing.T) {
 		{"call out while ringing in", gateway.ActCall, nil, []gateway.Call{ringing}, ""},
 		{"call out while connected", gateway.ActCall, nil, []gateway.Call{connected}, gateway.ErrOnCall},
 		{"call out while dialing", gateway.ActCall, nil, []gateway.Call{dialing}, gateway.ErrOnCall},
+		{"consult from connected", gateway.ActConsult, &connected, []gateway.Call{connected}, ""},
+		{"consult from held", gateway.ActConsult, &held, []gateway.Call{held}, gateway.ErrInvalidState},
+		{"complete held with consultation", gateway.ActComplete, &held, []gateway.Call{held, connected}, ""},
+		{"complete without consultation", gateway.ActComplete, &held, []gateway.Call{held}, gateway.ErrInvalidState},
+		{"complete a connected call", gateway.ActComplete, &connected, []gateway.Call{connected, held}, gateway.ErrInvalidState},
 		{"unknown action", gateway.Action("juggle"), &connected, []gateway.Call{connected}, gateway.ErrInvalidRequest},
 	}
 	for _, c := range cases {

@@ -413,3 +413,50 @@ func TestExpiredSessionEndsAndPhoneIsReleased(t *testing.T) {
 	c2 := gatewaytest.Dial(t, sys.URL())
 	c2.Fail(wire.TResume, wire.Resume{Token: sess.Token}, "session_expired")
 }
+
+func TestConsultThenTransferOrConference(t *testing.T) {
+	for _, mode := range []string{wire.TComplete, wire.TConfer} {
+		t.Run(mode, func(t *testing.T) {
+			sys := gatewaytest.Start(t, gatewaytest.Options{})
+			alice := gatewaytest.Dial(t, sys.URL())
+			alice.Login("alice", "demo")
+			bob := gatewaytest.Dial(t, sys.URL())
+			bob.Login("bob", "demo")
+			res, _ := sys.Sim.StartInbound("+35722123456", "1001")
+			alice.CallEvent("rang")
+			alice.Do(wire.TAnswer, wire.CallRef{CallID: res.CallID}, nil)
+			alice.CallEvent("answered")
+			// Before a consultation there is nothing to join.
+			alice.Fail(mode, wire.Join{CallID: res.CallID, With: "x"}, "invalid_state")
+
+			var consult wire.CallStarted
+			alice.Do(wire.TConsult, wire.Transfer{CallID: res.CallID, To: "1002"}, &consult)
+			alice.CallEvent("held")
+			rang := bob.CallEvent("rang")
+			if rang.Call.Remote != "1001" {
+				t.Fatalf("bob sees %+v", rang.Call)
+			}
+			bob.Do(wire.TAnswer, wire.CallRef{CallID: rang.Call.ID}, nil)
+			alice.CallEvent("answered")
+			alice.Do(mode, wire.Join{CallID: res.CallID, With: consult.CallID}, nil)
+			if mode == wire.TComplete {
+				alice.CallEvent("transferred")
+				tr := bob.CallEvent("transferred")
+				if tr.Call.Remote != "+35722123456" {
+					t.Fatalf("bob's far end after the transfer: %+v", tr.Call)
+				}
+				calls := sys.Sim.Calls()
+				if len(calls) != 1 || len(calls[0].Connections) != 2 {
+					t.Fatalf("PBX %+v", calls)
+				}
+				return
+			}
+			if c := alice.CallEvent("conferenced"); c.Call.State != "connected" {
+				t.Fatalf("%+v", c)
+			}
+			if calls := sys.Sim.Calls(); len(calls) != 1 || len(calls[0].Connections) != 3 {
+				t.Fatalf("PBX %+v", calls)
+			}
+		})
+	}
+}

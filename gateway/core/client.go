@@ -233,6 +233,38 @@ func (c *Client) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
 		err = s.sw.Transfer(ctx, dev, req.CallID, to)
 		s.auditf(c, "transfer "+req.CallID+" to "+to, err == nil, string(gateway.ErrorCode(err)))
 		return empty{}, err
+	case wire.TConsult:
+		req, err := decodeData[wire.Transfer](env)
+		if err != nil {
+			return nil, err
+		}
+		to := s.dialString(req.To)
+		if to == "" || to == dev {
+			return nil, gateway.Errorf(gateway.ErrInvalidRequest, "no number to consult")
+		}
+		if err := c.allowed(gateway.ActConsult, req.CallID); err != nil {
+			return nil, err
+		}
+		id, err := s.sw.Consult(ctx, dev, req.CallID, to)
+		s.auditf(c, "consult "+req.CallID+" with "+to, err == nil, string(gateway.ErrorCode(err)))
+		if err != nil {
+			return nil, err
+		}
+		return wire.CallStarted{CallID: id}, nil
+	case wire.TComplete, wire.TConfer:
+		req, err := decodeData[wire.Join](env)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.allowed(gateway.ActComplete, req.CallID); err != nil {
+			return nil, err
+		}
+		if err := c.allowed(gateway.ActHangup, req.With); err != nil { // the consultation must be the agent's too
+			return nil, err
+		}
+		err = s.sw.Complete(ctx, dev, req.CallID, req.With, env.Type == wire.TConfer)
+		s.auditf(c, env.Type+" "+req.CallID+" with "+req.With, err == nil, string(gateway.ErrorCode(err)))
+		return empty{}, err
 	case wire.TCall:
 		req, err := decodeData[wire.CallRequest](env)
 		if err != nil {

@@ -442,3 +442,27 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 	_, err := a.do(ctx, "set status", req)
 	return err
 }
+
+// Consult holds the call and calls another party (ConsultationCall).
+func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, error) {
+	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: conn(dev, callID), ConsultedDevice: csta.DeviceID(to)})
+	if err != nil {
+		return "", err
+	}
+	r, ok := m.(*csta.ConsultationCallResponse)
+	if !ok {
+		return "", gateway.Errorf(gateway.ErrPBXRefused, "unexpected answer %s", m.MessageName())
+	}
+	return r.InitiatedCall.CallID, nil
+}
+
+// Complete joins the held and the active call: TransferCall, or
+// ConferenceCall when conference is set.
+func (a *Adapter) Complete(ctx context.Context, dev, heldID, activeID string, conference bool) error {
+	if conference {
+		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+		return err
+	}
+	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+	return err
+}

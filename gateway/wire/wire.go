@@ -37,6 +37,9 @@
 //	hold      {"callId":"…"}                      → {}
 //	retrieve  {"callId":"…"}                      → {}
 //	transfer  {"callId":"…","to":"1002"}          → {}   (blind)
+//	consult   {"callId":"…","to":"1002"}          → {"callId":"…"} (the call is held, 1002 is called)
+//	complete  {"callId":"held…","with":"consult…"} → {}  (attended transfer: the agent leaves)
+//	conference {"callId":"held…","with":"consult…"} → {} (everyone stays)
 //	status    {"status":"available"|"busy"}       → {}
 //	lookup    {"number":"+35722123456"}           → {"matches":[…]}
 //	search    {"query":"constantinou","page":0,"pageSize":20} → {"contacts":[…],"more":false}
@@ -80,6 +83,9 @@ const (
 	THold     = "hold"
 	TRetrieve = "retrieve"
 	TTransfer = "transfer"
+	TConsult  = "consult"
+	TComplete = "complete"
+	TConfer   = "conference"
 	TStatus   = "status"
 	TLookup   = "lookup"
 	TSearch   = "search"
@@ -226,6 +232,13 @@ type CallRef struct {
 type Transfer struct {
 	CallID string `json:"callId"`
 	To     string `json:"to"`
+}
+
+// Join is the data of "complete" and "conference": the held call and the
+// consultation it is joined with.
+type Join struct {
+	CallID string `json:"callId"`
+	With   string `json:"with"`
 }
 
 // StatusRequest is the data of "status".

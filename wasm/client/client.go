@@ -88,13 +88,14 @@ type Effect struct {
 
 // Intent is what the agent asked for in a panel.
 type Intent struct {
-	Type     string `json:"type"` // login, logout, call, answer, hangup, hold, retrieve, transfer, status, search, select, recent, dismiss, ignore
+	Type     string `json:"type"` // login, logout, call, answer, hangup, hold, retrieve, transfer, consult, complete, conference, status, search, select, recent, dismiss, ignore
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
 	Number   string `json:"number,omitempty"`
 	Contact  string `json:"contact,omitempty"`
 	CallID   string `json:"callId,omitempty"`
 	To       string `json:"to,omitempty"`
+	With     string `json:"with,omitempty"`
 	Status   string `json:"status,omitempty"`
 	Query    string `json:"query,omitempty"`
 	Page     int    `json:"page,omitempty"`
@@ -422,6 +423,27 @@ func (c *Core) intent(out *sender, in Intent) error {
 				return nil
 			}
 			data = wire.Transfer{CallID: in.CallID, To: in.To}
+		}
+	case wire.TConsult, wire.TComplete, wire.TConfer:
+		act := gateway.ActConsult
+		if in.Type != wire.TConsult {
+			act = gateway.ActComplete
+		}
+		c.mu.Lock()
+		ctl := c.st.control(in.CallID, act)
+		c.mu.Unlock()
+		if !ctl.Enabled {
+			c.update(func(s *state) { s.notice = ctl.Reason })
+			return nil
+		}
+		if in.Type == wire.TConsult {
+			if strings.TrimSpace(in.To) == "" {
+				c.update(func(s *state) { s.notice = "Enter the number to consult." })
+				return nil
+			}
+			typ, data = wire.TConsult, wire.Transfer{CallID: in.CallID, To: in.To}
+		} else {
+			typ, data = in.Type, wire.Join{CallID: in.CallID, With: in.With}
 		}
 	case wire.TCall:
 		c.mu.Lock()

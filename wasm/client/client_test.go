@@ -230,3 +230,34 @@ func TestReconnectAfterGatewayRestart(t *testing.T) {
 		t.Fatalf("%+v", v.Calls)
 	}
 }
+
+func TestConsultAndConferenceThroughTheCore(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{AutoAnswer: 0})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "erin", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	res, _ := sys.Sim.StartInbound("+35722123456", "1005")
+	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
+	v := h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	if c := callIn(v, "connected"); !c.Controls["consult"].Enabled || c.Controls["complete"].Enabled {
+		t.Fatalf("controls %+v", c.Controls)
+	}
+	h.core.Intent(client.Intent{Type: "consult", CallID: res.CallID, To: "1006"})
+	h.until("held and dialing", func(v client.View) bool { return callIn(v, "held") != nil && callIn(v, "dialing") != nil })
+	var consultID string
+	for _, c := range sys.Sim.Calls() {
+		if c.Called == "1006" {
+			consultID = c.CallID
+		}
+	}
+	if err := sys.Sim.Answer(consultID, "1006"); err != nil {
+		t.Fatal(err)
+	}
+	v = h.until("joinable", func(v client.View) bool { c := callIn(v, "held"); return c != nil && c.JoinWith == consultID })
+	h.core.Intent(client.Intent{Type: "conference", CallID: res.CallID, With: consultID})
+	h.until("one conferenced call", func(v client.View) bool { return len(v.Calls) == 1 && callIn(v, "connected") != nil })
+	if calls := sys.Sim.Calls(); len(calls) != 1 || len(calls[0].Connections) != 3 {
+		t.Fatalf("PBX %+v", calls)
+	}
+}

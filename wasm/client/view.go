@@ -136,6 +136,17 @@ var shortcuts = map[gateway.Action]string{
 	gateway.ActRetrieve: "Alt+Shift+H", gateway.ActTransfer: "Alt+Shift+T",
 }
 
+// joinWith is the connected call a held call would be joined with by an
+// attended transfer or a conference: the consultation.
+func (s *state) joinWith(callID string) string {
+	for _, id := range s.order {
+		if id != callID && s.calls[id].State == string(gateway.CallConnected) {
+			return id
+		}
+	}
+	return ""
+}
+
 func (s *state) control(callID string, a gateway.Action) Control {
 	ctl := Control{Shortcut: shortcuts[a]}
 	if s.conn != connOnline {
@@ -207,6 +218,9 @@ type CallView struct {
 	Controls map[string]Control `json:"controls"`
 	// NoMatch says to offer "Search manually" (R7).
 	NoMatch bool `json:"noMatch"`
+	// JoinWith is the consultation a held call can be transferred to or
+	// conferenced with.
+	JoinWith string `json:"joinWith,omitempty"`
 }
 
 // SearchView is the manual search box's state.
@@ -253,8 +267,12 @@ func (s *state) view(now time.Time) View {
 		if !since.IsZero() && now.After(since) {
 			cv.Seconds = int(now.Sub(since) / time.Second)
 		}
-		for _, a := range []gateway.Action{gateway.ActAnswer, gateway.ActHangup, gateway.ActHold, gateway.ActRetrieve, gateway.ActTransfer} {
+		for _, a := range []gateway.Action{gateway.ActAnswer, gateway.ActHangup, gateway.ActHold, gateway.ActRetrieve, gateway.ActTransfer,
+			gateway.ActConsult, gateway.ActComplete} {
 			cv.Controls[string(a)] = s.control(id, a)
+		}
+		if cv.Controls[string(gateway.ActComplete)].Enabled {
+			cv.JoinWith = s.joinWith(id)
 		}
 		v.Calls = append(v.Calls, cv)
 	}
