@@ -309,6 +309,13 @@ func TestGatewayRestartResumesSession(t *testing.T) {
 	if snap.Agent.Username != "henry" || len(snap.Calls) != 1 || snap.Calls[0].ID != res.CallID || snap.Calls[0].State != "connected" {
 		t.Fatalf("after restart: %+v", snap)
 	}
+	// The switch names the call; the call log says who is on it.
+	if snap.Calls[0].Remote != "+35722123456" {
+		r := c2.CallEvent("restored")
+		if r.Call.Remote != "+35722123456" || r.Call.Direction != "inbound" {
+			t.Fatalf("restored %+v", r.Call)
+		}
+	}
 	c2.Do(wire.THangup, wire.CallRef{CallID: res.CallID}, nil)
 	c2.CallEvent("ended")
 	// A logged-out token is dead.

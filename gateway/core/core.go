@@ -42,6 +42,7 @@ type Store interface {
 	RecentCalls(ctx context.Context, username string, limit int) ([]gateway.Call, error)
 	Audit(ctx context.Context, entries []gateway.AuditEntry) error
 	DeleteStaleSessions(ctx context.Context, cutoff time.Time) (int64, error)
+	LoggedCall(ctx context.Context, pbxCallID, device string) (gateway.Call, error)
 }
 
 // Observer is told what happens, for metrics. Methods must not block.
@@ -539,6 +540,44 @@ func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
 	}
 	if needLookup {
 		go s.identify(call.Device, call.ID, nw.Remote)
+	}
+	if nw.Remote == "" && !known {
+		go s.restore(call.Device, call.ID)
+	}
+}
+
+// restore fills in, from the call log, a call the switch's snapshot named
+// without its far end (after a gateway restart or a PBX outage): who it
+// is with, which way it went, the contact chosen, when it began.
+func (s *Service) restore(device, callID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	logged, err := s.store.LoggedCall(ctx, callID, device)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	st, ok := s.byDevice[device]
+	var w *wire.Call
+	if ok {
+		w = st.calls[callID]
+	}
+	if w == nil || w.Remote != "" {
+		s.mu.Unlock()
+		return
+	}
+	w.Remote, w.Direction, w.Started = logged.Remote, string(logged.Direction), logged.Started
+	if w.Contact == "" {
+		w.Contact = logged.Contact
+	}
+	if w.Answered.IsZero() {
+		w.Answered = logged.Answered
+	}
+	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: "restored", Call: *w})
+	remote := w.Remote
+	s.mu.Unlock()
+	if remote != "" {
+		s.identify(device, callID, remote)
 	}
 }
 

@@ -619,3 +619,22 @@ func (db *DB) CopyContacts(ctx context.Context, n int, contact func(i int) gatew
 	}
 	return nil
 }
+
+// LoggedCall reads what the call log knows of a call at a device: after
+// a gateway restart or a PBX outage the switch's snapshot names the call
+// but not who is on the other end.
+func (db *DB) LoggedCall(ctx context.Context, pbxCallID, device string) (gateway.Call, error) {
+	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
+		started, answered, ended, coalesce(outcome, ''), timeline FROM calls WHERE pbx_call_id = $1 AND device = $2`, pbxCallID, device)
+	if err != nil {
+		return gateway.Call{}, fmt.Errorf("postgres: logged call: %w", err)
+	}
+	rs, err := scanCalls(rows)
+	if err != nil {
+		return gateway.Call{}, err
+	}
+	if len(rs) == 0 {
+		return gateway.Call{}, fmt.Errorf("postgres: logged call %s: %w", pbxCallID, gateway.ErrNotFound)
+	}
+	return rs[0].Call, nil
+}
