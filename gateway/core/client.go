@@ -399,14 +399,16 @@ func (c *Client) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
 // welcome sends the session and the snapshot that always follows it.
 func (c *Client) welcome(id string, sess wire.Session) {
 	c.reply(wire.TSession, id, sess)
+	// The snapshot is queued under the lock that every broadcast takes:
+	// an event that happens after it is taken goes out after it, never
+	// before (the client would apply it and then lose it to the snapshot).
 	s := c.s
 	s.mu.Lock()
-	st := c.st
+	defer s.mu.Unlock()
 	var snap wire.Snapshot
-	if st != nil {
+	if st := c.agentState(); st != nil {
 		snap = s.snapshotLocked(st)
 	}
-	s.mu.Unlock()
 	c.reply(wire.TSnapshot, "", snap)
 }
 

@@ -23,8 +23,9 @@ type harness struct {
 	tokens  *client.MemoryTokens
 	mu      sync.Mutex
 	view    client.View
-	effects []client.Effect
-	changed chan struct{}
+	effects  []client.Effect
+	connErrs []string
+	changed  chan struct{}
 }
 
 func newHarness(t *testing.T, url string, mod func(*client.Settings)) *harness {
@@ -38,6 +39,9 @@ func newHarness(t *testing.T, url string, mod func(*client.Settings)) *harness {
 	h.core = client.New(client.Config{Settings: s, Tokens: h.tokens, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		OnView: func(v client.View) {
 			h.mu.Lock()
+			if v.ConnError != "" && (len(h.connErrs) == 0 || h.connErrs[len(h.connErrs)-1] != v.ConnError) {
+				h.connErrs = append(h.connErrs, v.Connection+": "+v.ConnError)
+			}
 			h.view = v
 			h.mu.Unlock()
 			h.poke()
@@ -76,7 +80,10 @@ func (h *harness) until(what string, ok func(client.View) bool) client.View {
 		case <-h.changed:
 		case <-time.After(50 * time.Millisecond):
 		case <-deadline:
-			h.t.Fatalf("view never showed %s; last: %+v", what, v)
+			h.mu.Lock()
+			errs := h.connErrs
+			h.mu.Unlock()
+			h.t.Fatalf("view never showed %s; connection errors %q; last: %+v", what, errs, v)
 		}
 	}
 }
@@ -195,7 +202,7 @@ func TestOutboundCallLoadsCustomerOnAnswer(t *testing.T) {
 		s.CustomerLoad = "search"
 	})
 	h.core.Intent(client.Intent{Type: "login", Username: "bob", Password: "demo"})
-	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
 	h.core.Intent(client.Intent{Type: "status", Status: "busy"})
 	h.until("busy", func(v client.View) bool { return v.Status == "busy" })
 	h.core.Intent(client.Intent{Type: "call", Number: "+357 99 654321", Contact: "C000003"})
@@ -213,7 +220,7 @@ func TestReconnectAfterGatewayRestart(t *testing.T) {
 	sys := gatewaytest.Start(t, gatewaytest.Options{})
 	h := newHarness(t, sys.URL(), nil)
 	h.core.Intent(client.Intent{Type: "login", Username: "carol", Password: "demo"})
-	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
 	res, _ := sys.Sim.StartInbound("+35722123456", "1003")
 	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
 	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
@@ -235,7 +242,7 @@ func TestConsultAndConferenceThroughTheCore(t *testing.T) {
 	sys := gatewaytest.Start(t, gatewaytest.Options{AutoAnswer: 0})
 	h := newHarness(t, sys.URL(), nil)
 	h.core.Intent(client.Intent{Type: "login", Username: "erin", Password: "demo"})
-	h.until("logged in", func(v client.View) bool { return v.LoggedIn })
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
 	res, _ := sys.Sim.StartInbound("+35722123456", "1005")
 	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
 	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
