@@ -30,43 +30,42 @@ const (
 	ErrCatUnspecified          = "unspecified"
 )
 
-// NewError builds a CSTAErrorCode in one category.
+// categories pairs each category with its field, in the schema's order.
+func (e *CSTAErrorCode) categories() []struct {
+	name  string
+	value *string
+} {
+	return []struct {
+		name  string
+		value *string
+	}{
+		{ErrCatOperation, &e.Operation}, {ErrCatSecurity, &e.Security},
+		{ErrCatStateIncompatibility, &e.StateIncompatibility}, {ErrCatSystemResource, &e.SystemResourceAvailibility},
+		{ErrCatSubscribedResource, &e.SubscribedResourceAvailability}, {ErrCatPerformance, &e.PerformanceManagement},
+		{ErrCatPrivateData, &e.PrivateData}, {ErrCatPrivateErrorCode, &e.PrivateErrorCode},
+		{ErrCatUnspecified, &e.Unspecified},
+	}
+}
+
+// NewError builds a CSTAErrorCode in one category (an unknown category
+// becomes unspecified).
 func NewError(category, value string) *CSTAErrorCode {
 	e := &CSTAErrorCode{}
-	switch category {
-	case ErrCatOperation:
-		e.Operation = value
-	case ErrCatSecurity:
-		e.Security = value
-	case ErrCatStateIncompatibility:
-		e.StateIncompatibility = value
-	case ErrCatSystemResource:
-		e.SystemResourceAvailibility = value
-	case ErrCatSubscribedResource:
-		e.SubscribedResourceAvailability = value
-	case ErrCatPerformance:
-		e.PerformanceManagement = value
-	case ErrCatPrivateData:
-		e.PrivateData = value
-	case ErrCatPrivateErrorCode:
-		e.PrivateErrorCode = value
-	default:
-		e.Unspecified = value
+	for _, c := range e.categories() {
+		if c.name == category {
+			*c.value = value
+			return e
+		}
 	}
+	e.Unspecified = value
 	return e
 }
 
 // Category returns the set category and its value.
 func (e *CSTAErrorCode) Category() (category, value string) {
-	for _, c := range []struct{ cat, val string }{
-		{ErrCatOperation, e.Operation}, {ErrCatSecurity, e.Security},
-		{ErrCatStateIncompatibility, e.StateIncompatibility}, {ErrCatSystemResource, e.SystemResourceAvailibility},
-		{ErrCatSubscribedResource, e.SubscribedResourceAvailability}, {ErrCatPerformance, e.PerformanceManagement},
-		{ErrCatPrivateData, e.PrivateData}, {ErrCatPrivateErrorCode, e.PrivateErrorCode},
-		{ErrCatUnspecified, e.Unspecified},
-	} {
-		if c.val != "" {
-			return c.cat, c.val
+	for _, c := range e.categories() {
+		if *c.value != "" {
+			return c.name, *c.value
 		}
 	}
 	return ErrCatUnspecified, ""

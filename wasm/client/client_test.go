@@ -18,11 +18,11 @@ import (
 
 // harness runs a core against a real gateway and records what it shows.
 type harness struct {
-	t       *testing.T
-	core    *client.Core
-	tokens  *client.MemoryTokens
-	mu      sync.Mutex
-	view    client.View
+	t        *testing.T
+	core     *client.Core
+	tokens   *client.MemoryTokens
+	mu       sync.Mutex
+	view     client.View
 	effects  []client.Effect
 	connErrs []string
 	changed  chan struct{}
