@@ -321,17 +321,25 @@ func (db *DB) SearchContacts(ctx context.Context, query string, offset, limit in
 	}
 	digits := onlyDigits(q)
 	like := "%" + escapeLike(strings.ToLower(q)) + "%"
-	digitLike := ""
+	digitLike, e164 := "", ""
 	if len(digits) >= 3 {
 		digitLike = "%" + digits + "%"
 	}
+	if len(digits) >= 8 {
+		e164 = "+" + strings.TrimLeft(digits, "0") // a number typed with its country code
+	}
+	// Each branch can use an index (code: primary key; name and national
+	// digits: trigram, see 002_search_trgm.sql; E.164: equality).
 	rows, err := db.pool.Query(ctx, `
-		SELECT c.code, c.full_name, c.type, c.fields FROM contacts c
-		WHERE c.code = $1 OR lower(c.full_name) LIKE $2
-		   OR ($3 <> '' AND EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_code = c.code
-		        AND (p.national LIKE $3 OR coalesce(p.e164, '') LIKE $3)))
+		WITH hits AS (
+			SELECT code FROM contacts WHERE code = $1
+			UNION SELECT code FROM contacts WHERE lower(full_name) LIKE $2
+			UNION SELECT contact_code FROM contact_phones WHERE $3 <> '' AND national LIKE $3
+			UNION SELECT contact_code FROM contact_phones WHERE $6 <> '' AND e164 = $6
+		)
+		SELECT c.code, c.full_name, c.type, c.fields FROM contacts c JOIN hits h ON h.code = c.code
 		ORDER BY (c.code = $1) DESC, c.full_name, c.code
-		OFFSET $4 LIMIT $5`, q, like, digitLike, offset, limit+1)
+		OFFSET $4 LIMIT $5`, q, like, digitLike, offset, limit+1, e164)
 	if err != nil {
 		return nil, false, fmt.Errorf("postgres: search contacts: %w", err)
 	}
