@@ -117,12 +117,14 @@ function runEffect(e) {
   }
 }
 
-chrome.notifications.onButtonClicked.addListener((id, button) => {
+// onNotificationButton: Accept (0) answers, Ignore (1) silences.
+function onNotificationButton(id, button) {
   if (!id.startsWith("call:")) return;
   const callId = id.slice(5);
   core.then(() => crmctiCore.intent(JSON.stringify({ type: button === 0 ? "answer" : "ignore", callId })));
   chrome.notifications.clear(id);
-});
+}
+chrome.notifications.onButtonClicked.addListener(onNotificationButton);
 
 chrome.notifications.onClicked.addListener((id) => {
   if (lastCrmTab !== null) chrome.tabs.update(lastCrmTab, { active: true });

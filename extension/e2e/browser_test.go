@@ -132,6 +132,23 @@ func (b *browser) panel() context.Context {
 	return nil
 }
 
+// worker returns a context in the extension's service worker.
+func (b *browser) worker() context.Context {
+	b.t.Helper()
+	infos, err := chromedp.Targets(b.ctx)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.Type == "service_worker" && strings.Contains(in.URL, extensionID) {
+			ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
+			return ctx
+		}
+	}
+	b.t.Fatal("no service worker")
+	return nil
+}
+
 // screenshot saves the tab as test-output/screenshots/name.png.
 func (b *browser) screenshot(ctx context.Context, name string) {
 	b.t.Helper()
@@ -149,7 +166,7 @@ func until(t *testing.T, ctx context.Context, what, expr string) {
 	deadline := time.Now().Add(15 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Promise.resolve("+expr+").then(v => !!v)", chromedp.EvalAwaitPromise))
 		if err == nil && ok {
 			return
 		}

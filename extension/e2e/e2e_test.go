@@ -213,3 +213,21 @@ func TestSearchModeLoadAndKeyboard(t *testing.T) {
 	shortcut("E")
 	until(t, panel, "ended by keyboard", `document.querySelectorAll("#calls li").length === 0`)
 }
+
+// TestRingingNotificationAccepts covers B2: a ringing call raises a desktop
+// notification, and its Accept button answers the call. The test cannot
+// press an operating-system notification, so it calls the worker's
+// button handler as the browser would.
+func TestRingingNotificationAccepts(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	r.login(panel, "frank")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	res, _ := r.sys.Sim.StartInbound("+35722123456", "1006")
+	sw := r.b.worker()
+	until(t, sw, "notification shown", `chrome.notifications.getAll().then(all => "call:`+res.CallID+`" in all)`)
+	eval[bool](t, sw, `onNotificationButton("call:`+res.CallID+`", 0) || true`)
+	until(t, panel, "answered from the notification", `document.querySelector("#calls li.connected") !== null`)
+	until(t, sw, "notification gone", `chrome.notifications.getAll().then(all => !("call:`+res.CallID+`" in all))`)
+}
