@@ -59,6 +59,11 @@ function callCard(c) {
       button("Transfer", ctl.transfer, () => send({ type: "transfer", callId: c.id, to: to.value })),
       button("Consult", ctl.consult, () => send({ type: "consult", callId: c.id, to: to.value }))));
   }
+  if (c.state === "connected") {
+    const keys = el("input", { placeholder: "Tones (0-9 * #)", "aria-label": "Tones to send", class: "digits-to", inputmode: "tel" });
+    li.append(el("div", { class: "transfer" }, keys,
+      button("Send tones", ctl.digits, () => { send({ type: "digits", callId: c.id, digits: keys.value }); keys.value = ""; })));
+  }
   if (c.state === "held" && c.joinWith) {
     li.append(el("div", { class: "transfer" },
       button("Complete transfer", ctl.complete, () => send({ type: "complete", callId: c.id, with: c.joinWith })),
@@ -94,9 +99,11 @@ function renderCalls(calls) {
       const fresh = callCard(c);
       fresh.dataset.sig = sig;
       if (li) {
-        const typed = li.querySelector("input.transfer-to");
-        const again = fresh.querySelector("input.transfer-to");
-        if (typed && again) again.value = typed.value;
+        for (const cls of ["transfer-to", "digits-to"]) {
+          const typed = li.querySelector("input." + cls);
+          const again = fresh.querySelector("input." + cls);
+          if (typed && again) again.value = typed.value;
+        }
         const focused = li.contains(document.activeElement) ? document.activeElement : null;
         li.replaceWith(fresh);
         if (focused) {

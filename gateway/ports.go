@@ -28,6 +28,8 @@ type Switch interface {
 	Hold(ctx context.Context, device, callID string) error
 	Retrieve(ctx context.Context, device, callID string) error
 	Transfer(ctx context.Context, device, callID, to string) error
+	// SendDigits plays DTMF tones on a connected call.
+	SendDigits(ctx context.Context, device, callID, digits string) error
 	// Consult holds callID and calls to; it returns the new call's ID.
 	Consult(ctx context.Context, device, callID, to string) (string, error)
 	// Complete joins the held call with the connected one: attended

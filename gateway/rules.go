@@ -17,6 +17,8 @@ const (
 	ActCall     Action = "call"
 	// ActConsult holds the call and calls someone else about it.
 	ActConsult Action = "consult"
+	// ActDigits sends DTMF tones (menus, PINs) on a connected call.
+	ActDigits Action = "digits"
 	// ActComplete joins a held call with the agent's connected
 	// consultation: an attended transfer, or a conference.
 	ActComplete Action = "complete"
@@ -74,6 +76,10 @@ func CheckAction(a Action, c *Call, calls []Call) error {
 	case ActTransfer:
 		if c.State != CallConnected {
 			return Errorf(ErrInvalidState, "only a connected call can be transferred")
+		}
+	case ActDigits:
+		if c.State != CallConnected {
+			return Errorf(ErrInvalidState, "tones can only be sent on a connected call")
 		}
 	case ActConsult:
 		if c.State != CallConnected {

@@ -37,6 +37,8 @@ func TestCheckAction(t *testing.T) {
 		{"call out while ringing in", gateway.ActCall, nil, []gateway.Call{ringing}, ""},
 		{"call out while connected", gateway.ActCall, nil, []gateway.Call{connected}, gateway.ErrOnCall},
 		{"call out while dialing", gateway.ActCall, nil, []gateway.Call{dialing}, gateway.ErrOnCall},
+		{"digits on connected", gateway.ActDigits, &connected, []gateway.Call{connected}, ""},
+		{"digits while ringing", gateway.ActDigits, &ringing, []gateway.Call{ringing}, gateway.ErrInvalidState},
 		{"consult from connected", gateway.ActConsult, &connected, []gateway.Call{connected}, ""},
 		{"consult from held", gateway.ActConsult, &held, []gateway.Call{held}, gateway.ErrInvalidState},
 		{"complete held with consultation", gateway.ActComplete, &held, []gateway.Call{held, connected}, ""},

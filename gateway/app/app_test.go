@@ -467,3 +467,18 @@ func TestConsultThenTransferOrConference(t *testing.T) {
 		})
 	}
 }
+
+func TestDigitsOnAConnectedCall(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("grace", "demo")
+	res, _ := sys.Sim.StartInbound("+35722123456", "1007")
+	c.CallEvent("rang")
+	c.Fail(wire.TDigits, wire.Digits{CallID: res.CallID, Digits: "1"}, "invalid_state")
+	c.Do(wire.TAnswer, wire.CallRef{CallID: res.CallID}, nil)
+	c.CallEvent("answered")
+	c.Do(wire.TDigits, wire.Digits{CallID: res.CallID, Digits: "1234#"}, nil)
+	for _, bad := range []string{"", "12x", "123456789012345678901234567890123"} {
+		c.Fail(wire.TDigits, wire.Digits{CallID: res.CallID, Digits: bad}, "invalid_request")
+	}
+}

@@ -233,6 +233,20 @@ func (c *Client) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
 		err = s.sw.Transfer(ctx, dev, req.CallID, to)
 		s.auditf(c, "transfer "+req.CallID+" to "+to, err == nil, string(gateway.ErrorCode(err)))
 		return empty{}, err
+	case wire.TDigits:
+		req, err := decodeData[wire.Digits](env)
+		if err != nil {
+			return nil, err
+		}
+		if !validDTMF(req.Digits) {
+			return nil, gateway.Errorf(gateway.ErrInvalidRequest, "tones are 1 to 32 of 0-9, *, # and A-D")
+		}
+		if err := c.allowed(gateway.ActDigits, req.CallID); err != nil {
+			return nil, err
+		}
+		err = s.sw.SendDigits(ctx, dev, req.CallID, req.Digits)
+		s.auditf(c, "digits "+req.CallID, err == nil, string(gateway.ErrorCode(err)))
+		return empty{}, err
 	case wire.TConsult:
 		req, err := decodeData[wire.Transfer](env)
 		if err != nil {
@@ -529,4 +543,18 @@ func (s *Service) dialString(raw string) string {
 		}
 	}
 	return b.String()
+}
+
+// validDTMF accepts what a telephone keypad (and its rarely used A-D
+// column) can send.
+func validDTMF(d string) bool {
+	if d == "" || len(d) > 32 {
+		return false
+	}
+	for _, r := range d {
+		if !(r >= '0' && r <= '9' || r == '*' || r == '#' || r >= 'A' && r <= 'D') {
+			return false
+		}
+	}
+	return true
 }

@@ -466,3 +466,9 @@ func (a *Adapter) Complete(ctx context.Context, dev, heldID, activeID string, co
 	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
 	return err
 }
+
+// SendDigits plays DTMF on the call (GenerateDigits).
+func (a *Adapter) SendDigits(ctx context.Context, dev, callID, digits string) error {
+	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: conn(dev, callID), CharactersToSend: digits})
+	return err
+}

@@ -37,6 +37,7 @@
 //	hold      {"callId":"…"}                      → {}
 //	retrieve  {"callId":"…"}                      → {}
 //	transfer  {"callId":"…","to":"1002"}          → {}   (blind)
+//	digits    {"callId":"…","digits":"1234#"}    → {}   (DTMF on a connected call)
 //	consult   {"callId":"…","to":"1002"}          → {"callId":"…"} (the call is held, 1002 is called)
 //	complete  {"callId":"held…","with":"consult…"} → {}  (attended transfer: the agent leaves)
 //	conference {"callId":"held…","with":"consult…"} → {} (everyone stays)
@@ -84,6 +85,7 @@ const (
 	TRetrieve = "retrieve"
 	TTransfer = "transfer"
 	TConsult  = "consult"
+	TDigits   = "digits"
 	TComplete = "complete"
 	TConfer   = "conference"
 	TStatus   = "status"
@@ -232,6 +234,12 @@ type CallRef struct {
 type Transfer struct {
 	CallID string `json:"callId"`
 	To     string `json:"to"`
+}
+
+// Digits is the data of "digits".
+type Digits struct {
+	CallID string `json:"callId"`
+	Digits string `json:"digits"`
 }
 
 // Join is the data of "complete" and "conference": the held call and the

@@ -96,6 +96,7 @@ type Intent struct {
 	CallID   string `json:"callId,omitempty"`
 	To       string `json:"to,omitempty"`
 	With     string `json:"with,omitempty"`
+	Digits   string `json:"digits,omitempty"`
 	Status   string `json:"status,omitempty"`
 	Query    string `json:"query,omitempty"`
 	Page     int    `json:"page,omitempty"`
@@ -424,6 +425,15 @@ func (c *Core) intent(out *sender, in Intent) error {
 			}
 			data = wire.Transfer{CallID: in.CallID, To: in.To}
 		}
+	case wire.TDigits:
+		c.mu.Lock()
+		ctl := c.st.control(in.CallID, gateway.ActDigits)
+		c.mu.Unlock()
+		if !ctl.Enabled {
+			c.update(func(s *state) { s.notice = ctl.Reason })
+			return nil
+		}
+		typ, data = wire.TDigits, wire.Digits{CallID: in.CallID, Digits: strings.ToUpper(strings.TrimSpace(in.Digits))}
 	case wire.TConsult, wire.TComplete, wire.TConfer:
 		act := gateway.ActConsult
 		if in.Type != wire.TConsult {

@@ -176,6 +176,9 @@ func TestLoginCallFlowThroughTheCore(t *testing.T) {
 	if callIn(v, "connected").Caller != "Constantinou Trading Ltd" {
 		t.Fatalf("caller %+v", callIn(v, "connected"))
 	}
+	h.core.Intent(client.Intent{Type: "digits", CallID: first.CallID, Digits: "12#"})
+	h.core.Intent(client.Intent{Type: "digits", CallID: first.CallID, Digits: "9x"})
+	h.until("bad tones refused by the gateway", func(v client.View) bool { return strings.Contains(v.Notice, "tones are") })
 	h.core.Intent(client.Intent{Type: "hold", CallID: first.CallID})
 	h.until("held", func(v client.View) bool { return callIn(v, "held") != nil })
 	h.core.Intent(client.Intent{Type: "retrieve", CallID: first.CallID})

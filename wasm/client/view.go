@@ -268,7 +268,7 @@ func (s *state) view(now time.Time) View {
 			cv.Seconds = int(now.Sub(since) / time.Second)
 		}
 		for _, a := range []gateway.Action{gateway.ActAnswer, gateway.ActHangup, gateway.ActHold, gateway.ActRetrieve, gateway.ActTransfer,
-			gateway.ActConsult, gateway.ActComplete} {
+			gateway.ActConsult, gateway.ActComplete, gateway.ActDigits} {
 			cv.Controls[string(a)] = s.control(id, a)
 		}
 		if cv.Controls[string(gateway.ActComplete)].Enabled {
