@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"crmcti/gateway/core"
@@ -37,7 +36,6 @@ type Server struct {
 	cfg     Config
 	svc     *core.Service
 	log     *slog.Logger
-	reg     *prometheus.Registry
 	metrics *Metrics
 	mux     *http.ServeMux
 }

@@ -14,15 +14,14 @@ import (
 // Metrics are the gateway's Prometheus metrics. It is the core's Observer
 // and counts CSTA messages for the PBX adapter.
 type Metrics struct {
-	reg       *prometheus.Registry
-	commands  *prometheus.HistogramVec
-	errors    *prometheus.CounterVec
-	logins    *prometheus.HistogramVec
-	drops     *prometheus.CounterVec
-	clients   prometheus.Gauge
-	cstaIn    *prometheus.CounterVec
-	cstaOut   *prometheus.CounterVec
-	statsFunc func() core.Stats
+	reg      *prometheus.Registry
+	commands *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	logins   *prometheus.HistogramVec
+	drops    *prometheus.CounterVec
+	clients  prometheus.Gauge
+	cstaIn   *prometheus.CounterVec
+	cstaOut  *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a registry of their own.
