@@ -404,41 +404,9 @@ func (c *Core) intent(out *sender, in Intent) error {
 	if !loggedIn {
 		return nil
 	}
-	var typ string
-	var data any
-	switch in.Type {
-	case wire.TLogout:
-		typ, data = wire.TLogout, struct{}{}
-	case wire.TAnswer, wire.THangup, wire.THold, wire.TRetrieve, wire.TTransfer:
-		c.mu.Lock()
-		ctl := c.st.control(in.CallID, gateway.Action(in.Type))
-		c.mu.Unlock()
-		if !ctl.Enabled {
-			c.update(func(s *state) { s.notice = ctl.Reason })
-			return nil
-		}
-		typ, data = in.Type, wire.CallRef{CallID: in.CallID}
-		if in.Type == wire.TTransfer {
-			if strings.TrimSpace(in.To) == "" {
-				c.update(func(s *state) { s.notice = "Enter the number to transfer to." })
-				return nil
-			}
-			data = wire.Transfer{CallID: in.CallID, To: in.To}
-		}
-	case wire.TDigits:
-		c.mu.Lock()
-		ctl := c.st.control(in.CallID, gateway.ActDigits)
-		c.mu.Unlock()
-		if !ctl.Enabled {
-			c.update(func(s *state) { s.notice = ctl.Reason })
-			return nil
-		}
-		typ, data = wire.TDigits, wire.Digits{CallID: in.CallID, Digits: strings.ToUpper(strings.TrimSpace(in.Digits))}
-	case wire.TConsult, wire.TComplete, wire.TConfer:
-		act := gateway.ActConsult
-		if in.Type != wire.TConsult {
-			act = gateway.ActComplete
-		}
+	// Call actions are checked against the gateway's rules first, so a
+	// disabled button is never sent; the notice says why.
+	if act, ok := callActions[in.Type]; ok {
 		c.mu.Lock()
 		ctl := c.st.control(in.CallID, act)
 		c.mu.Unlock()
@@ -446,15 +414,24 @@ func (c *Core) intent(out *sender, in Intent) error {
 			c.update(func(s *state) { s.notice = ctl.Reason })
 			return nil
 		}
-		if in.Type == wire.TConsult {
-			if strings.TrimSpace(in.To) == "" {
-				c.update(func(s *state) { s.notice = "Enter the number to consult." })
-				return nil
-			}
-			typ, data = wire.TConsult, wire.Transfer{CallID: in.CallID, To: in.To}
-		} else {
-			typ, data = in.Type, wire.Join{CallID: in.CallID, With: in.With}
+		if ask, needsNumber := numberPrompt[in.Type]; needsNumber && strings.TrimSpace(in.To) == "" {
+			c.update(func(s *state) { s.notice = ask })
+			return nil
 		}
+	}
+	var typ string
+	var data any
+	switch in.Type {
+	case wire.TLogout:
+		typ, data = wire.TLogout, struct{}{}
+	case wire.TAnswer, wire.THangup, wire.THold, wire.TRetrieve:
+		typ, data = in.Type, wire.CallRef{CallID: in.CallID}
+	case wire.TTransfer, wire.TConsult:
+		typ, data = in.Type, wire.Transfer{CallID: in.CallID, To: in.To}
+	case wire.TDigits:
+		typ, data = wire.TDigits, wire.Digits{CallID: in.CallID, Digits: strings.ToUpper(strings.TrimSpace(in.Digits))}
+	case wire.TComplete, wire.TConfer:
+		typ, data = in.Type, wire.Join{CallID: in.CallID, With: in.With}
 	case wire.TCall:
 		c.mu.Lock()
 		ctl := c.st.callControl()
@@ -485,6 +462,19 @@ func (c *Core) intent(out *sender, in Intent) error {
 		return nil
 	}
 	return out.send(typ, data, in)
+}
+
+// callActions are the intents on one call, with the rule that guards each.
+var callActions = map[string]gateway.Action{
+	wire.TAnswer: gateway.ActAnswer, wire.THangup: gateway.ActHangup, wire.THold: gateway.ActHold,
+	wire.TRetrieve: gateway.ActRetrieve, wire.TTransfer: gateway.ActTransfer, wire.TDigits: gateway.ActDigits,
+	wire.TConsult: gateway.ActConsult, wire.TComplete: gateway.ActComplete, wire.TConfer: gateway.ActComplete,
+}
+
+// numberPrompt is what to ask for when a call action needs a number.
+var numberPrompt = map[string]string{
+	wire.TTransfer: "Enter the number to transfer to.",
+	wire.TConsult:  "Enter the number to consult.",
 }
 
 // loadCustomer asks the browser to show the customer on the CRM screen
