@@ -49,10 +49,10 @@ type Reader interface {
 
 // row is a record as read, before validation: the same for every format.
 type row struct {
-	line                   int
+	line                    int
 	code, name, typ, action string
-	phones                 []rawPhone
-	fields                 map[string]string
+	phones                  []rawPhone
+	fields                  map[string]string
 }
 
 type rawPhone struct{ kind, number string }
