@@ -13,12 +13,14 @@ type ContactChange struct {
 	Contact Contact // only Code when Delete
 }
 
-// RowReject is a row an import refused, or the part of a row it dropped
-// (a number that is not one), with the reason in words.
+// RowReject is a row an import refused, or, with Kept, the part of a row
+// it dropped (a number that is not one) while keeping the contact; the
+// reason is in words.
 type RowReject struct {
 	Line   int
 	Code   string
 	Reason string
+	Kept   bool
 }
 
 // ImportOptions says how a directory import applies its rows.

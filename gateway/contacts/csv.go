@@ -89,7 +89,7 @@ func (r *CSVReader) Next() (gateway.ContactChange, error) {
 			continue
 		}
 		for _, n := range notes {
-			r.onReject(gateway.RowReject{Line: line, Code: ch.Contact.Code, Reason: n})
+			r.onReject(gateway.RowReject{Line: line, Code: ch.Contact.Code, Reason: n, Kept: true})
 		}
 		return ch, nil
 	}

@@ -71,7 +71,7 @@ func (r *NDJSONReader) Next() (gateway.ContactChange, error) {
 			continue
 		}
 		for _, n := range notes {
-			r.onReject(gateway.RowReject{Line: r.line, Code: ch.Contact.Code, Reason: n})
+			r.onReject(gateway.RowReject{Line: r.line, Code: ch.Contact.Code, Reason: n, Kept: true})
 		}
 		return ch, nil
 	}
