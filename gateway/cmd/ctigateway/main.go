@@ -4,7 +4,7 @@
 //
 //	ctigateway serve                  run the gateway (default)
 //	ctigateway migrate                apply database migrations and exit
-//	ctigateway import-contacts FILE   upsert contacts from a CRM CSV export
+//	ctigateway import-contacts [-full] FILE   import contacts from a CRM export (CSV or NDJSON)
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
 // dashes as underscores: -pbx-addr is CTI_PBX_ADDR.
@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"crmcti/gateway/app"
-	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
 	"crmcti/gateway/ldap"
 	"crmcti/gateway/pbx"
@@ -110,8 +109,12 @@ func run(args []string) error {
 	}
 	fs := flag.NewFlagSet("ctigateway "+cmd, flag.ContinueOnError)
 	c := flags(fs)
+	var ic *importConfig
+	if cmd == "import-contacts" {
+		ic = importFlags(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts FILE.csv] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -137,9 +140,9 @@ func run(args []string) error {
 		return migrate(ctx, c)
 	case "import-contacts":
 		if fs.NArg() != 1 {
-			return errors.New("import-contacts needs one CSV file")
+			return errors.New("import-contacts needs one file (CSV or NDJSON; - for standard input), after the flags")
 		}
-		return importContacts(ctx, c, fs.Arg(0))
+		return importContacts(ctx, c, ic, fs.Arg(0))
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
@@ -173,33 +176,6 @@ func migrate(ctx context.Context, c *config) error {
 	for _, a := range applied {
 		fmt.Println("applied", a)
 	}
-	return nil
-}
-
-func importContacts(ctx context.Context, c *config, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	contacts, rejects, err := core.ParseContacts(f, c.region)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for i := 0; i < len(contacts); i += 1000 {
-		if err := db.UpsertContacts(ctx, contacts[i:min(i+1000, len(contacts))]); err != nil {
-			return err
-		}
-	}
-	for _, r := range rejects {
-		fmt.Printf("rejected line %d %s: %s\n", r.Line, r.Code, r.Reason)
-	}
-	fmt.Printf("accepted %d contacts, rejected %d rows\n", len(contacts), len(rejects))
 	return nil
 }
 
