@@ -57,7 +57,9 @@ func TestImportContactsModes(t *testing.T) {
 		t.Fatalf("ndjson: %q %v", out, err)
 	}
 	// The full export again, forced: the bad rows' contacts stay out, X4 is gone.
-	out, err = capture(t, func() error { return run([]string{"import-contacts", "-full", "-max-remove", "0.5", write("full.csv", full)}) })
+	out, err = capture(t, func() error {
+		return run([]string{"import-contacts", "-full", "-max-remove", "0.5", write("full.csv", full)})
+	})
 	if err != nil || !strings.Contains(out, "added 0, updated 1, unchanged 29, removed 0") {
 		t.Fatalf("full again: %q %v", out, err)
 	}
