@@ -38,6 +38,7 @@ type config struct {
 	ldapURL, bindDN, bindPassword, userBase string
 	userAttr, groupDN, extAttr, displayAttr string
 	startTLS, ldapInsecure                  bool
+	ldapCA                                  string
 	dbURL, region                           string
 	sessionTTL                              time.Duration
 	logLevel, pprofListen                   string
@@ -59,6 +60,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.statusMode, "status-mode", "dnd", "how Available/Busy is set on the PBX: dnd (do-not-disturb) or agent (ACD agent state)")
 	s(&c.ldapURL, "ldap-url", "ldap://127.0.0.1:389", "directory URL (ldap:// or ldaps://)")
 	fs.BoolVar(&c.startTLS, "ldap-starttls", false, "upgrade ldap:// with StartTLS")
+	s(&c.ldapCA, "ldap-ca", "", "PEM file of the CA(s) that sign the directory's certificate (default: the system's)")
 	fs.BoolVar(&c.ldapInsecure, "ldap-insecure-skip-verify", false, "do not verify the directory's certificate (testing only)")
 	s(&c.bindDN, "ldap-bind-dn", "", "service account DN that searches for users (empty: anonymous)")
 	s(&c.bindPassword, "ldap-bind-password", "", "service account password (prefer the environment: CTI_LDAP_BIND_PASSWORD)")
@@ -191,7 +193,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	a, err := app.Start(ctx, app.Config{
 		Listen: c.listen, TLSCert: c.tlsCert, TLSKey: c.tlsKey, AllowedOrigins: splitList(c.origins),
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
-		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, BindDN: c.bindDN, BindPassword: c.bindPassword,
+		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, CAFile: c.ldapCA, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
 	})
