@@ -1,6 +1,9 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ContactChange is one row of a directory import or push from the CRM: a
 // contact to add or replace (by code, with all its numbers), or, with
@@ -51,3 +54,16 @@ type ImportReport struct {
 // ErrTooManyRemovals means a full import was refused, and nothing changed,
 // because it would have removed more of the directory than allowed.
 var ErrTooManyRemovals = errors.New("the import would remove more of the directory than allowed")
+
+// APIToken is a credential a system such as the CRM presents to the
+// gateway's API. Only its hash is stored.
+type APIToken struct {
+	Name     string
+	Scope    string
+	Created  time.Time
+	LastUsed time.Time // zero if never used
+	Revoked  time.Time // zero while it is valid
+}
+
+// ScopeDirectory lets a token change the customer directory.
+const ScopeDirectory = "directory"

@@ -104,24 +104,33 @@ func (r *NDJSONReader) readLine() ([]byte, error) {
 }
 
 // DecodeRecord validates one JSON object (an NDJSON line or a pushed
-// record) at line (0 when it is not from a file). It refuses what is not
-// UTF-8, unknown keys (a misspelt "fullname" must not import a contact
-// with no name) and anything build refuses.
+// record) at line (0 when it is not from a file).
 func DecodeRecord(b []byte, line int, region string) (gateway.ContactChange, []string, *gateway.RowReject) {
-	if !utf8.Valid(b) {
-		// encoding/json would quietly turn the bad bytes into U+FFFD.
-		return gateway.ContactChange{}, nil, &gateway.RowReject{Line: line, Reason: "is not valid UTF-8 (export the file as UTF-8)"}
+	rec, err := UnmarshalRecord(b)
+	if err != nil {
+		return gateway.ContactChange{}, nil, &gateway.RowReject{Line: line, Reason: err.Error()}
 	}
+	return FromRecord(rec, line, region)
+}
+
+// UnmarshalRecord decodes one JSON object strictly: it refuses what is not
+// UTF-8 (encoding/json would quietly turn the bad bytes into U+FFFD),
+// unknown keys (a misspelt "fullname" must not import a contact with no
+// name) and trailing values. The error reads as a reason.
+func UnmarshalRecord(b []byte) (Record, error) {
 	var rec Record
+	if !utf8.Valid(b) {
+		return rec, errors.New("is not valid UTF-8 (export the file as UTF-8)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return gateway.ContactChange{}, nil, &gateway.RowReject{Line: line, Reason: "not a contact object: " + err.Error()}
+		return rec, fmt.Errorf("not a contact object: %v", err)
 	}
 	if dec.More() {
-		return gateway.ContactChange{}, nil, &gateway.RowReject{Line: line, Reason: "more than one JSON value on the line"}
+		return rec, errors.New("more than one JSON value on the line")
 	}
-	return FromRecord(rec, line, region)
+	return rec, nil
 }
 
 // FromRecord validates a decoded record.
