@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"crmcti/gateway/devstack"
+	gwhttp "crmcti/gateway/http"
 	"crmcti/gateway/postgres"
 )
 
@@ -73,5 +74,41 @@ func TestImportContactsModes(t *testing.T) {
 	}
 	if _, err := capture(t, func() error { return run([]string{"import-contacts", "-format", "xml", nd}) }); err == nil {
 		t.Fatal("-format xml accepted")
+	}
+}
+
+func TestTokenCommands(t *testing.T) {
+	pg := devstack.PostgresForTest(t)
+	t.Setenv("CTI_DATABASE_URL", pg.URL())
+	out, err := capture(t, func() error { return run([]string{"token", "create", "crm"}) })
+	token := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(token, "cti_") || len(token) < 40 {
+		t.Fatalf("create: %q %v", out, err)
+	}
+	if _, err := capture(t, func() error { return run([]string{"token", "create", "crm"}) }); err == nil {
+		t.Fatal("a second valid token with the same name was created")
+	}
+	out, err = capture(t, func() error { return run([]string{"token", "list"}) })
+	if err != nil || !strings.Contains(out, "crm") || strings.Contains(out, token) {
+		t.Fatalf("list: %q %v", out, err)
+	}
+	db, err := postgres.Open(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.APIToken(context.Background(), gwhttp.HashAPIToken(token)); err != nil {
+		t.Fatalf("the printed token does not authenticate: %v", err)
+	}
+	if _, err := capture(t, func() error { return run([]string{"token", "revoke", "crm"}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.APIToken(context.Background(), gwhttp.HashAPIToken(token)); err == nil {
+		t.Fatal("a revoked token still authenticates")
+	}
+	for _, args := range [][]string{{"token"}, {"token", "list", "x"}, {"token", "create"}, {"token", "revoke", "nosuch"}} {
+		if _, err := capture(t, func() error { return run(args) }); err == nil {
+			t.Errorf("%v accepted", args)
+		}
 	}
 }

@@ -5,6 +5,7 @@
 //	ctigateway serve                  run the gateway (default)
 //	ctigateway migrate                apply database migrations and exit
 //	ctigateway import-contacts [-full] FILE   import contacts from a CRM export (CSV or NDJSON)
+//	ctigateway token create|revoke NAME, token list   API tokens for the directory push API
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
 // dashes as underscores: -pbx-addr is CTI_PBX_ADDR.
@@ -116,7 +117,7 @@ func run(args []string) error {
 		ic = importFlags(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE|token create|revoke|list] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -145,6 +146,8 @@ func run(args []string) error {
 			return errors.New("import-contacts needs one file (CSV or NDJSON; - for standard input), after the flags")
 		}
 		return importContacts(ctx, c, ic, fs.Arg(0))
+	case "token":
+		return tokenCommand(ctx, c, fs.Args())
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
