@@ -112,3 +112,11 @@ func TestTokenCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestPullContactsNeedsHTTPS(t *testing.T) {
+	for _, args := range [][]string{{"pull-contacts"}, {"pull-contacts", "-pull-url", "http://crm.example.com/export.csv"}} {
+		if _, err := capture(t, func() error { return run(args) }); err == nil || !strings.Contains(err.Error(), "https") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 //	ctigateway migrate                apply database migrations and exit
 //	ctigateway import-contacts [-full] FILE   import contacts from a CRM export (CSV or NDJSON)
 //	ctigateway token create|revoke NAME, token list   API tokens for the directory push API
+//	ctigateway pull-contacts -pull-url URL   fetch the CRM's export on a schedule, apply it as a full import
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
 // dashes as underscores: -pbx-addr is CTI_PBX_ADDR.
@@ -113,11 +114,15 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("ctigateway "+cmd, flag.ContinueOnError)
 	c := flags(fs)
 	var ic *importConfig
-	if cmd == "import-contacts" {
+	var pc *pullConfig
+	switch cmd {
+	case "import-contacts":
 		ic = importFlags(fs)
+	case "pull-contacts":
+		pc = pullFlags(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE|token create|revoke|list] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE|token create|revoke|list|pull-contacts] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +153,8 @@ func run(args []string) error {
 		return importContacts(ctx, c, ic, fs.Arg(0))
 	case "token":
 		return tokenCommand(ctx, c, fs.Args())
+	case "pull-contacts":
+		return pullContacts(ctx, c, pc, log)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
