@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -53,4 +54,17 @@ func badRune(r rune) string {
 		return fmt.Sprintf("contains the text direction control %U", r)
 	}
 	return ""
+}
+
+// CleanText returns s if CheckText accepts it, else s with the offending
+// bytes written as Go escapes ("C0\x00" becomes `C0\x00`). It is for
+// records that must be written whatever they hold — the audit log, the
+// call log — so that a bad string is kept as evidence instead of failing
+// the write (and every write queued behind it).
+func CleanText(s string) string {
+	if CheckText(s, 0) == nil {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

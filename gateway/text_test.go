@@ -49,3 +49,18 @@ func FuzzCheckText(f *testing.F) {
 		}
 	})
 }
+
+func TestCleanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Andreas":       "Andreas",
+		"Ανδρέας":       "Ανδρέας",
+		"x\x00":         `x\x00`,
+		"Caf\xe9 \"a\"": `Caf\xe9 \"a\"`,
+		"bell\a":        `bell\a`,
+	} {
+		got := gateway.CleanText(in)
+		if got != want || gateway.CheckText(got, 0) != nil {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

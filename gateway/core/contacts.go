@@ -12,10 +12,6 @@ import (
 // Reject is a CSV row the import refused, with the reason.
 type Reject = gateway.RowReject
 
-// PhoneColumns are the CSV columns read as phone numbers (see
-// contacts.PhoneColumns).
-var PhoneColumns = contacts.PhoneColumns
-
 // ParseContacts reads a whole CRM CSV export into memory, for the demo
 // and tests' small directories; imports of real ones stream with
 // contacts.NewCSVReader. Rows without a code or a name, with text that is

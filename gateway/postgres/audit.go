@@ -9,12 +9,15 @@ import (
 	"crmcti/gateway"
 )
 
-// Audit writes audit entries.
+// Audit writes audit entries. What a stranger typed is written escaped
+// when PostgreSQL would refuse it (see gateway.CleanText): an audit record
+// of "x\x00" is evidence, and must not fail the batch.
 func (db *DB) Audit(ctx context.Context, entries []gateway.AuditEntry) error {
 	batch := &pgx.Batch{}
+	cl := gateway.CleanText
 	for _, e := range entries {
 		batch.Queue(`INSERT INTO audit (at, username, client, action, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-			e.At, e.Username, e.Client, e.Action, e.Allowed, e.Detail)
+			e.At, cl(e.Username), cl(e.Client), cl(e.Action), e.Allowed, cl(e.Detail))
 	}
 	if err := db.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("postgres: audit: %w", err)

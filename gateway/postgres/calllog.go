@@ -20,35 +20,15 @@ type TimelineStep struct {
 }
 
 // WriteCallLog applies call-log entries in one transaction: each upserts
-// its call's row and appends its step to the timeline.
+// its call's row and appends its step to the timeline. Text that
+// PostgreSQL would refuse (a NUL, bad UTF-8) is written escaped (see
+// gateway.CleanText): one bad string must not fail the batch and wedge
+// the writer that retries it.
 func (db *DB) WriteCallLog(ctx context.Context, entries []gateway.LogEntry) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		for _, e := range entries {
-			step, _ := json.Marshal([]TimelineStep{{At: e.At, Event: e.Event, Detail: e.Detail}})
-			c := e.Call
-			var contact *string
-			if c.Contact != "" {
-				contact = &c.Contact
-			}
-			outcome := ""
-			if !c.State.Live() {
-				outcome = string(c.State)
-				if c.Cause != "" {
-					outcome += ":" + c.Cause
-				}
-			}
-			batch.Queue(`INSERT INTO calls (pbx_call_id, device, username, direction, remote, contact_code, started, answered, ended, outcome, timeline)
-				VALUES ($1, $2, nullif($3, ''), $4, $5, $6, $7, $8, $9, nullif($10, ''), $11)
-				ON CONFLICT (pbx_call_id, device) DO UPDATE SET
-					username = coalesce(calls.username, EXCLUDED.username),
-					remote = CASE WHEN EXCLUDED.remote <> '' THEN EXCLUDED.remote ELSE calls.remote END,
-					contact_code = coalesce(EXCLUDED.contact_code, calls.contact_code),
-					answered = coalesce(calls.answered, EXCLUDED.answered),
-					ended = coalesce(EXCLUDED.ended, calls.ended),
-					outcome = coalesce(EXCLUDED.outcome, calls.outcome),
-					timeline = calls.timeline || EXCLUDED.timeline`,
-				c.ID, c.Device, e.Username, string(c.Direction), c.Remote, contact, c.Started, nullTime(c.Answered), nullTime(c.Ended), outcome, step)
+			queueLogEntry(batch, cleanLogEntry(e))
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
@@ -56,6 +36,42 @@ func (db *DB) WriteCallLog(ctx context.Context, entries []gateway.LogEntry) erro
 		return fmt.Errorf("postgres: write call log: %w", err)
 	}
 	return nil
+}
+
+func cleanLogEntry(e gateway.LogEntry) gateway.LogEntry {
+	cl := gateway.CleanText
+	e.Username, e.Detail, e.Event = cl(e.Username), cl(e.Detail), gateway.CallEvent(cl(string(e.Event)))
+	c := &e.Call
+	c.ID, c.Device, c.Remote, c.Contact, c.Cause = cl(c.ID), cl(c.Device), cl(c.Remote), cl(c.Contact), cl(c.Cause)
+	c.Direction, c.State = gateway.Direction(cl(string(c.Direction))), gateway.CallState(cl(string(c.State)))
+	return e
+}
+
+func queueLogEntry(batch *pgx.Batch, e gateway.LogEntry) {
+	step, _ := json.Marshal([]TimelineStep{{At: e.At, Event: e.Event, Detail: e.Detail}})
+	c := e.Call
+	var contact *string
+	if c.Contact != "" {
+		contact = &c.Contact
+	}
+	outcome := ""
+	if !c.State.Live() {
+		outcome = string(c.State)
+		if c.Cause != "" {
+			outcome += ":" + c.Cause
+		}
+	}
+	batch.Queue(`INSERT INTO calls (pbx_call_id, device, username, direction, remote, contact_code, started, answered, ended, outcome, timeline)
+		VALUES ($1, $2, nullif($3, ''), $4, $5, $6, $7, $8, $9, nullif($10, ''), $11)
+		ON CONFLICT (pbx_call_id, device) DO UPDATE SET
+			username = coalesce(calls.username, EXCLUDED.username),
+			remote = CASE WHEN EXCLUDED.remote <> '' THEN EXCLUDED.remote ELSE calls.remote END,
+			contact_code = coalesce(EXCLUDED.contact_code, calls.contact_code),
+			answered = coalesce(calls.answered, EXCLUDED.answered),
+			ended = coalesce(EXCLUDED.ended, calls.ended),
+			outcome = coalesce(EXCLUDED.outcome, calls.outcome),
+			timeline = calls.timeline || EXCLUDED.timeline`,
+		c.ID, c.Device, e.Username, string(c.Direction), c.Remote, contact, c.Started, nullTime(c.Answered), nullTime(c.Ended), outcome, step)
 }
 
 func nullTime(t time.Time) *time.Time {
