@@ -122,7 +122,7 @@ func run(args []string) error {
 		pc = pullFlags(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts [-full] FILE|token create|revoke|list|pull-contacts] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
