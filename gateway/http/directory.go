@@ -165,36 +165,56 @@ func (a *directoryAPI) authorized(h apiHandler) http.Handler {
 	})
 }
 
-// put adds or replaces one contact; the path's code wins over none in
-// the body, and a different one in the body is refused.
+// put adds or replaces one contact; the body may leave the code out.
 func (a *directoryAPI) put(w http.ResponseWriter, r *http.Request, c caller) {
 	code := r.PathValue("code")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRecordBytes))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
 		apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a contact is at most %d bytes", maxRecordBytes))
 		return
 	}
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", "the body could not be read")
+		return
+	}
+	ch, notes, reason := a.decodePut(code, body)
+	if reason != "" {
+		a.audit(r.Context(), c, "contacts.put", false, gateway.CleanText(truncateText(code))+": "+reason)
+		apiError(w, http.StatusUnprocessableEntity, "invalid_contact", reason)
+		return
+	}
+	rep, ok := a.apply(w, r, c, "contacts.put "+ch.Contact.Code, one(ch), gateway.ImportOptions{})
+	if ok {
+		writeJSONBody(w, http.StatusOK, map[string]any{"code": ch.Contact.Code, "result": result(rep), "dropped": notes})
+	}
+}
+
+// decodePut validates a PUT body for the path's code; reason is empty
+// when it is good.
+func (a *directoryAPI) decodePut(code string, body []byte) (ch gateway.ContactChange, notes []string, reason string) {
 	rec, err := contacts.UnmarshalRecord(body)
+	if err != nil {
+		return ch, nil, err.Error()
+	}
 	if rec.Code == "" {
 		rec.Code = code
 	}
-	var ch gateway.ContactChange
-	var notes []string
-	rej := &gateway.RowReject{}
-	if err != nil {
-		rej.Reason = err.Error()
-	} else if ch, notes, rej = contacts.FromRecord(rec, 0, a.cfg.Region); rej == nil && (ch.Contact.Code != code || ch.Delete) {
-		rej = &gateway.RowReject{Reason: "the body's code or action does not match the request"}
+	if rec.Code != code || strings.EqualFold(strings.TrimSpace(rec.Action), contacts.ActionDelete) {
+		return ch, nil, "the body's code or action does not match the request (DELETE removes a contact)"
 	}
+	ch, notes, rej := contacts.FromRecord(rec, 0, a.cfg.Region)
 	if rej != nil {
-		a.audit(r.Context(), c, "contacts.put", false, code+": "+rej.Reason)
-		apiError(w, http.StatusUnprocessableEntity, "invalid_contact", rej.Reason)
-		return
+		return ch, nil, rej.Reason
 	}
-	rep, ok := a.apply(w, r, c, "contacts.put "+code, one(ch), gateway.ImportOptions{})
-	if ok {
-		writeJSONBody(w, http.StatusOK, map[string]any{"code": code, "result": result(rep), "dropped": notes})
+	return ch, notes, ""
+}
+
+func truncateText(s string) string {
+	if r := []rune(s); len(r) > 100 {
+		return string(r[:100]) + "…"
 	}
+	return s
 }
 
 // delete removes one contact; removing an absent one is not an error.
@@ -205,7 +225,7 @@ func (a *directoryAPI) delete(w http.ResponseWriter, r *http.Request, c caller) 
 		return
 	}
 	ch := gateway.ContactChange{Delete: true, Contact: gateway.Contact{Code: strings.TrimSpace(code)}}
-	rep, ok := a.apply(w, r, c, "contacts.delete "+code, one(ch), gateway.ImportOptions{})
+	rep, ok := a.apply(w, r, c, "contacts.delete "+ch.Contact.Code, one(ch), gateway.ImportOptions{})
 	if ok {
 		writeJSONBody(w, http.StatusOK, map[string]any{"code": code, "result": result(rep)})
 	}
