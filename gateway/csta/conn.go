@@ -110,10 +110,10 @@ type Conn struct {
 
 	wmu sync.Mutex // serialises frame writes
 
-	mu      sync.Mutex
-	pend    map[int]pending
-	nextID  int
-	err     error
+	mu     sync.Mutex
+	pend   map[int]pending
+	nextID int
+	err    error
 	// ns is the session's one CSTA namespace, fixed by whichever comes
 	// first: the version the switch grants (ECMA-354), the first CSTA
 	// message from the switch, or our first CSTA request (the profile's).
