@@ -78,12 +78,12 @@ func TestTraceHasEveryFrameAndNoPassword(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		`<password>x</password>`:                       `<password>***</password>`,
-		`<a:PASSWORD a:x="1">x y</a:PASSWORD>`:         `<a:PASSWORD a:x="1">***</a:PASSWORD>`,
-		"<password><![CDATA[a<b]]></password>":         `<password>***</password>`,
-		`<login password='x' user="u"/>`:               `<login password="***" user="u"/>`,
-		`<passwordHint>kept</passwordHint>`:            `<passwordHint>kept</passwordHint>`,
-		`<userName>u</userName>`:                       `<userName>u</userName>`,
+		`<password>x</password>`:                              `<password>***</password>`,
+		`<a:PASSWORD a:x="1">x y</a:PASSWORD>`:                `<a:PASSWORD a:x="1">***</a:PASSWORD>`,
+		"<password><![CDATA[a<b]]></password>":                `<password>***</password>`,
+		`<login password='x' user="u"/>`:                      `<login password="***" user="u"/>`,
+		`<passwordHint>kept</passwordHint>`:                   `<passwordHint>kept</passwordHint>`,
+		`<userName>u</userName>`:                              `<userName>u</userName>`,
 		"<p><password>a</password><password>b</password></p>": `<p><password>***</password><password>***</password></p>`,
 	} {
 		if got := string(csta.Redact([]byte(in))); got != want {

@@ -77,8 +77,8 @@ type Adapter struct {
 	// was lost, and when, for resuming it.
 	lastSession string
 	lostAt      time.Time
-	stop    chan struct{}
-	done    chan struct{}
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // device is one monitored phone. The core names it by the agent's
@@ -94,7 +94,7 @@ type device struct {
 	// staleXref is the monitor of the lost link, still valid if the
 	// switch resumes the session.
 	staleXref string
-	calls  map[string]*gateway.Call
+	calls     map[string]*gateway.Call
 	// ended remembers recently ended calls (ID → when), so that the
 	// events a switch sends after a call's end are not taken for unknown.
 	ended map[string]time.Time
