@@ -350,19 +350,31 @@ func (c *Conn) Do(ctx context.Context, req Message) (Message, error) {
 	}
 	select {
 	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("csta: %s: %w", name, r.err)
-		}
-		if e, ok := r.msg.(*CSTAErrorCode); ok {
-			return nil, fmt.Errorf("csta: %s: %w", name, e)
-		}
-		return r.msg, nil
+		return answer(name, r)
 	case <-ctx.Done():
 		c.release(id, true)
 		return nil, fmt.Errorf("csta: %s: no response: %w", name, ctx.Err())
 	case <-c.done:
+		// A response that arrived just before the link ended is still
+		// the answer.
+		select {
+		case r := <-ch:
+			return answer(name, r)
+		default:
+		}
 		return nil, fmt.Errorf("csta: %s: %w", name, c.Err())
 	}
+}
+
+// answer turns a delivered result into Do's return values.
+func answer(name string, r result) (Message, error) {
+	if r.err != nil {
+		return nil, fmt.Errorf("csta: %s: %w", name, r.err)
+	}
+	if e, ok := r.msg.(*CSTAErrorCode); ok {
+		return nil, fmt.Errorf("csta: %s: %w", name, e)
+	}
+	return r.msg, nil
 }
 
 // Call sends req and returns its response as the type the caller expects.
