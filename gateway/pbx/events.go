@@ -20,7 +20,12 @@ func (a *Adapter) onEvent(ev csta.Event) {
 	a.mu.Lock()
 	d, ok := a.byXref[ev.CrossRefID()]
 	if !ok {
+		_, stopped := a.stopped[ev.CrossRefID()]
 		a.mu.Unlock()
+		if stopped {
+			a.log.Debug("pbx: event for a monitor just stopped", "event", ev.MessageName(), "xref", ev.CrossRefID())
+			return
+		}
 		a.unattributed(ev, "", "no monitor has this cross-reference")
 		return
 	}
@@ -137,10 +142,12 @@ func (t *turn) call(id string) *gateway.Call {
 func (t *turn) begin(id string, dir gateway.Direction) *gateway.Call {
 	c := &gateway.Call{ID: id, Device: t.d.ext, Direction: dir, Started: t.now}
 	t.d.calls[id] = c
+	t.d.touch(id)
 	return c
 }
 
 func (t *turn) emit(c *gateway.Call, e gateway.CallEvent) {
+	t.d.touch(c.ID)
 	t.out = append(t.out, *c)
 	t.evs = append(t.evs, e)
 }

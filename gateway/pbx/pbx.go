@@ -76,6 +76,9 @@ type Adapter struct {
 	up      bool
 	devices map[string]*device // monitored (wanted) devices
 	byXref  map[string]*device
+	// stopped remembers monitors stopped a moment ago (cross-reference →
+	// when): events still in flight for them are expected.
+	stopped map[string]time.Time
 	closed  bool
 	// lastSession and lostAt are the ECMA-354 session of the link that
 	// was lost, and when, for resuming it.
@@ -104,11 +107,22 @@ type device struct {
 	ended map[string]time.Time
 	// clearing holds the waiters of Clear, woken when the call ends.
 	clearing map[string][]chan struct{}
+	// seq counts the changes events made; touched is the seq of each
+	// call's last one, so that a snapshot does not undo newer events.
+	seq     uint64
+	touched map[string]uint64
 }
 
 func newDevice(ext, number string) *device {
 	return &device{ext: ext, number: number, id: csta.DeviceID(number), calls: map[string]*gateway.Call{},
-		ended: map[string]time.Time{}, clearing: map[string][]chan struct{}{}}
+		ended: map[string]time.Time{}, clearing: map[string][]chan struct{}{}, touched: map[string]uint64{}}
+}
+
+// touch records that an event changed the call. The caller holds the
+// adapter's lock.
+func (d *device) touch(id string) {
+	d.seq++
+	d.touched[id] = d.seq
 }
 
 // is reports whether an identifier from an event names this device: the
@@ -131,6 +145,7 @@ func (d *device) forget(id string, now time.Time) {
 	for old, at := range d.ended {
 		if now.Sub(at) > recentlyEnded {
 			delete(d.ended, old)
+			delete(d.touched, old)
 		}
 	}
 	d.ended[id] = now
@@ -178,7 +193,7 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Adapter{cfg: cfg, log: log, sink: sink, devices: map[string]*device{}, byXref: map[string]*device{},
+	a := &Adapter{cfg: cfg, log: log, sink: sink, devices: map[string]*device{}, byXref: map[string]*device{}, stopped: map[string]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go a.run()
 	return a
@@ -365,13 +380,13 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	a.mu.Lock()
 	d.xref, d.staleXref = xref, ""
 	a.byXref[xref] = d
-	id := d.id
+	id, since := d.id, d.seq
 	a.mu.Unlock()
 	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
 		return err
 	}
-	a.reconcile(d, snap.Calls())
+	a.reconcile(d, snap.Calls(), since)
 	return nil
 }
 
@@ -409,12 +424,10 @@ func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.Dev
 
 // reconcile makes the tracker agree with a snapshot: what the switch no
 // longer has has ended; what it has that we do not know began while we
-// were away (its far end is unknown until the next event names it).
-func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
-	type change struct {
-		c  gateway.Call
-		ev gateway.CallEvent
-	}
+// were away (its far end is unknown until the next event names it). A
+// call an event touched after the snapshot was asked for (since) is left
+// to the events: they are newer than the snapshot.
+func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) {
 	var changes []change
 	now := time.Now()
 	a.mu.Lock()
@@ -426,37 +439,15 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
 			continue
 		}
 		seen[id] = true
-		state := stateOf(in.LocalCallState.CompoundCallState.LocalConnectionState)
-		c, ok := d.calls[id]
-		if !ok {
-			c = &gateway.Call{ID: id, Device: d.ext, Direction: gateway.Inbound, Started: now}
-			if state == gateway.CallDialing {
-				c.Direction = gateway.Outbound
-			}
-			d.calls[id] = c
-		}
-		if c.State == state {
+		if d.touched[id] > since {
 			continue
 		}
-		c.State = state
-		ev := gateway.EvRang
-		switch state {
-		case gateway.CallConnected:
-			ev = gateway.EvAnswered
-			if c.Answered.IsZero() {
-				c.Answered = now
-			}
-		case gateway.CallHeld:
-			ev = gateway.EvHeld
-		case gateway.CallDialing:
-			ev = gateway.EvDialed
-		case gateway.CallFailed:
-			ev = gateway.EvFailed
+		if ch, ok := d.resync(id, stateOf(in.LocalCallState.CompoundCallState.LocalConnectionState), now); ok {
+			changes = append(changes, ch)
 		}
-		changes = append(changes, change{*c, ev})
 	}
 	for id, c := range d.calls {
-		if seen[id] {
+		if seen[id] || d.touched[id] > since {
 			continue
 		}
 		c.State, c.Ended, c.Cause = gateway.CallEnded, now, "resync"
@@ -467,6 +458,44 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
 	for _, ch := range changes {
 		a.sink.CallChanged(ch.c, ch.ev)
 	}
+}
+
+// change is a call's new state and the event that reports it.
+type change struct {
+	c  gateway.Call
+	ev gateway.CallEvent
+}
+
+// resync sets a call to the state a snapshot shows, tracking it if new;
+// it reports the change, if any. The caller holds the adapter's lock.
+func (d *device) resync(id string, state gateway.CallState, now time.Time) (change, bool) {
+	c, ok := d.calls[id]
+	if !ok {
+		c = &gateway.Call{ID: id, Device: d.ext, Direction: gateway.Inbound, Started: now}
+		if state == gateway.CallDialing {
+			c.Direction = gateway.Outbound
+		}
+		d.calls[id] = c
+	}
+	if c.State == state {
+		return change{}, false
+	}
+	c.State = state
+	ev := gateway.EvRang
+	switch state {
+	case gateway.CallConnected:
+		ev = gateway.EvAnswered
+		if c.Answered.IsZero() {
+			c.Answered = now
+		}
+	case gateway.CallHeld:
+		ev = gateway.EvHeld
+	case gateway.CallDialing:
+		ev = gateway.EvDialed
+	case gateway.CallFailed:
+		ev = gateway.EvFailed
+	}
+	return change{*c, ev}, true
 }
 
 func stateOf(local string) gateway.CallState {
@@ -522,6 +551,13 @@ func (a *Adapter) Unmonitor(ctx context.Context, dev string) error {
 	}
 	delete(a.devices, dev)
 	delete(a.byXref, d.xref)
+	now := time.Now()
+	for x, at := range a.stopped {
+		if now.Sub(at) > recentlyEnded {
+			delete(a.stopped, x)
+		}
+	}
+	a.stopped[d.xref] = now
 	xref, id, c := d.xref, d.id, a.conn
 	a.mu.Unlock()
 	if c == nil || xref == "" {
