@@ -122,3 +122,36 @@ func TestRemonitorFailureIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCallRingingAtLoginSurvivesTheSnapshot: a call that starts ringing
+// right after the switch answered SnapshotDevice (so the snapshot does not
+// have it) must stay ringing, not be ended by the resync. The event and
+// the snapshot race inside the adapter, so the test plays it many times.
+func TestCallRingingAtLoginSurvivesTheSnapshot(t *testing.T) {
+	for i := range 25 {
+		srv := cs.NewServer(t,
+			cs.Expect("MonitorStart", nil),
+			cs.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: "M1"}),
+			cs.Expect("SnapshotDevice", nil),
+			cs.Reply(&csta.SnapshotDeviceResponse{}),
+			cs.Send(9999, &csta.DeliveredEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "M1"}, Connection: csta.ConnectionID{CallID: "C1", DeviceID: "1001"},
+				AlertingDevice: "1001", CallingDevice: "+35799000222", LocalConnectionInfo: csta.StateAlerting, Cause: "newCall"}),
+		)
+		s := newSink()
+		a := pbx.New(pbx.Config{Addr: srv.Addr, Liveness: -1}, s)
+		s.waitLink(t, true)
+		if err := a.Monitor(context.Background(), "1001"); err != nil {
+			t.Fatal(err)
+		}
+		s.next(t, gateway.EvRang, gateway.CallRinging)
+		select {
+		case u := <-s.calls:
+			t.Fatalf("run %d: after ringing, %s %+v", i, u.ev, u.c)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if calls := a.Calls("1001"); len(calls) != 1 {
+			t.Fatalf("run %d: tracker %+v", i, calls)
+		}
+		a.Close()
+	}
+}
