@@ -39,16 +39,25 @@ type link struct {
 	once sync.Once
 
 	// guarded by sim.mu
-	ns         string
-	monitors   map[string]*monitor
-	session    string
-	sessionEnd time.Time
-	nextInvoke int
+	ns          string
+	nsFixed     bool // the session fixed the namespace (DMCC): requests do not change it
+	monitors    map[string]*monitor
+	session     string
+	sessionEnd  time.Time
+	nextInvoke  int
+	missedBeats int // OpenScape heartbeats sent and not answered
+
+	// DMCC (avaya): the session's user, how long AES keeps the session
+	// after the link is lost, and the device IDs it obtained (ID ->
+	// extension).
+	user      string
+	cleanup   time.Duration
+	deviceIDs map[string]string
 }
 
 func (s *Sim) startLink(nc net.Conn) {
 	lk := &link{sim: s, nc: nc, out: make(chan outFrame, linkQueue), done: make(chan struct{}),
-		ns: s.cfg.Profile.Namespace, monitors: map[string]*monitor{}}
+		ns: s.cfg.Profile.Namespace, monitors: map[string]*monitor{}, deviceIDs: map[string]string{}}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -139,10 +148,16 @@ func (lk *link) sendEvent(ev csta.Event) {
 }
 
 func (lk *link) sendEventNow(ev csta.Event) {
+	if lk.sim.naming == namingAvaya {
+		addAvayaPrivateData(ev)
+	}
 	body, err := csta.Encode(ev, lk.ns)
 	if err != nil {
 		lk.sim.log.Error("pbxsim: encode", "msg", ev.MessageName(), "err", err)
 		return
+	}
+	if lk.sim.modes[FaultNoCallID] {
+		body = dropCallIDs(body)
 	}
 	b, _ := csta.AppendFrame(nil, csta.EventInvokeID, body)
 	lk.enqueueFrame(outFrame{b: b, ev: ev})
@@ -179,6 +194,10 @@ func (s *Sim) dropLink(lk *link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.links, lk)
+	if s.parkSessionLocked(lk) {
+		s.log.Info("pbxsim: link down, session kept for recovery", "peer", lk.nc.RemoteAddr().String(), "session", lk.session, "for", lk.cleanup)
+		return
+	}
 	for _, m := range lk.monitors {
 		s.removeMonitorLocked(m)
 	}
@@ -196,7 +215,9 @@ func (s *Sim) removeMonitorLocked(m *monitor) {
 	if len(s.monitors[m.device]) == 0 {
 		delete(s.monitors, m.device)
 	}
-	delete(m.link.monitors, m.xref)
+	if m.link != nil {
+		delete(m.link.monitors, m.xref)
+	}
 }
 
 type batched struct {
@@ -217,8 +238,14 @@ func (s *Sim) serve(lk *link, f csta.Frame) {
 		lk.send(f.InvokeID, csta.NewError(csta.ErrCatOperation, "generic"))
 		return
 	}
-	if ns != "" && ns != csta.NamespaceApplSession {
-		lk.ns = ns
+	if ns != "" && csta.FixedNamespace(msg.MessageName()) == "" && ns != lk.ns {
+		if lk.nsFixed {
+			// AES keeps the protocol version of the session; we serve the
+			// request but say so, as the application is at fault.
+			s.log.Warn("pbxsim: request in another namespace than the session's", "msg", msg.MessageName(), "ns", ns, "session", lk.ns)
+		} else {
+			lk.ns = ns
+		}
 	}
 	s.batching, s.batch = true, s.batch[:0]
 	resp := s.handleLocked(lk, msg)

@@ -35,6 +35,9 @@ var services = map[string]service{
 	"StartApplicationSession":      serviceFor((*Sim).startApplicationSession),
 	"ResetApplicationSessionTimer": serviceFor((*Sim).resetApplicationSessionTimer),
 	"StopApplicationSession":       serviceFor((*Sim).stopApplicationSession),
+	"GetDeviceId":                  serviceFor((*Sim).getDeviceID),
+	"GetThirdPartyDeviceId":        serviceFor((*Sim).getThirdPartyDeviceID),
+	"ReleaseDeviceId":              serviceFor((*Sim).releaseDeviceID),
 
 	"MonitorStart":           serviceFor((*Sim).monitorStart),
 	"MonitorStop":            serviceFor((*Sim).monitorStop),
@@ -54,13 +57,21 @@ var services = map[string]service{
 	"GetAgentState":          serviceFor((*Sim).getAgentState),
 }
 
-// key turns a device in a request into the model's name for it: an
-// extension as it is, anything else as its dialable number.
-func (s *Sim) key(id csta.DeviceID) string {
-	if s.isExtension(string(id)) {
-		return string(id)
+// ownDevice is the extension a device-addressed request (MonitorStart,
+// SnapshotDevice, MakeCall's caller, SetDoNotDisturb, agent state) names,
+// in the switch's own form: the extension, the full number on OpenScape,
+// and on Avaya only a device ID this session obtained by GetDeviceId —
+// AES refuses any other (operation/invalidDeviceID, the code ECMA-269
+// gives a device identifier the switch does not accept).
+func (s *Sim) ownDevice(lk *link, id csta.DeviceID) (string, error) {
+	ext, ok := s.extensionOf(id)
+	if ok && s.naming == namingAvaya {
+		_, ok = lk.deviceIDs[string(id)]
 	}
-	return csta.ParseDevice(id).Number
+	if !ok {
+		return "", csta.NewError(csta.ErrCatOperation, "invalidDeviceID")
+	}
+	return ext, nil
 }
 
 func (s *Sim) callFor(cid csta.ConnectionID) (*call, string, error) {
@@ -68,8 +79,8 @@ func (s *Sim) callFor(cid csta.ConnectionID) (*call, string, error) {
 	if !ok {
 		return nil, "", csta.NewError(csta.ErrCatOperation, "invalidCallID")
 	}
-	dev := s.key(cid.DeviceID)
-	if c.conn(dev) == nil {
+	dev := s.party(cid.DeviceID)
+	if dev == "" || c.conn(dev) == nil {
 		return nil, "", csta.NewError(csta.ErrCatOperation, "invalidConnectionID")
 	}
 	return c, dev, nil
@@ -104,9 +115,9 @@ func (s *Sim) dispatchLocked(lk *link, msg csta.Message) (csta.Message, error) {
 // ---- Monitoring ----
 
 func (s *Sim) monitorStart(lk *link, m *csta.MonitorStart) (csta.Message, error) {
-	dev := string(m.MonitorObject.DeviceObject)
-	if !s.isExtension(dev) {
-		return nil, csta.NewError(csta.ErrCatOperation, "invalidDeviceID")
+	dev, err := s.ownDevice(lk, m.MonitorObject.DeviceObject)
+	if err != nil {
+		return nil, err
 	}
 	s.nextXref++
 	mon := &monitor{xref: strconv.FormatUint(s.nextXref, 10), device: dev, link: lk}
@@ -125,9 +136,9 @@ func (s *Sim) monitorStop(lk *link, m *csta.MonitorStop) (csta.Message, error) {
 }
 
 func (s *Sim) snapshotDevice(lk *link, m *csta.SnapshotDevice) (csta.Message, error) {
-	dev := string(m.SnapshotObject)
-	if !s.isExtension(dev) {
-		return nil, csta.NewError(csta.ErrCatOperation, "invalidDeviceID")
+	dev, err := s.ownDevice(lk, m.SnapshotObject)
+	if err != nil {
+		return nil, err
 	}
 	r := &csta.SnapshotDeviceResponse{}
 	for _, c := range s.sortedCallsLocked() {
@@ -144,7 +155,8 @@ func (s *Sim) snapshotDevice(lk *link, m *csta.SnapshotDevice) (csta.Message, er
 // ---- Call control ----
 
 func (s *Sim) makeCall(lk *link, m *csta.MakeCall) (csta.Message, error) {
-	from, to := s.key(m.CallingDevice), s.key(m.CalledDirectoryNumber)
+	from, _ := s.ownDevice(lk, m.CallingDevice) // "" is refused as invalidCallingDevice
+	to := s.dialled(m.CalledDirectoryNumber)
 	c, err := s.makeCallLocked(from, to)
 	if err != nil {
 		return nil, err
@@ -158,7 +170,7 @@ func (s *Sim) answerCall(lk *link, m *csta.AnswerCall) (csta.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.answerLocked(c, dev); err != nil {
+	if err := s.answerLocked(c, dev); err != nil && !s.modes[FaultAnswerAny] {
 		return nil, err
 	}
 	return &csta.AnswerCallResponse{}, nil
@@ -171,6 +183,9 @@ func (s *Sim) clearConnection(lk *link, m *csta.ClearConnection) (csta.Message, 
 	}
 	if err := s.clearLocked(c, dev, "normalClearing"); err != nil {
 		return nil, err
+	}
+	if s.modes[FaultNoClearResponse] {
+		return nil, nil
 	}
 	return &csta.ClearConnectionResponse{}, nil
 }
@@ -208,7 +223,7 @@ func (s *Sim) consultationCall(lk *link, m *csta.ConsultationCall) (csta.Message
 	if err != nil {
 		return nil, err
 	}
-	to := s.key(m.ConsultedDevice)
+	to := s.dialled(m.ConsultedDevice)
 	if to == "" || to == dev {
 		return nil, csta.NewError(csta.ErrCatOperation, "invalidCalledDevice")
 	}
@@ -245,24 +260,33 @@ func (s *Sim) generateDigits(lk *link, m *csta.GenerateDigits) (csta.Message, er
 // ---- Device features ----
 
 func (s *Sim) setDoNotDisturb(lk *link, m *csta.SetDoNotDisturb) (csta.Message, error) {
-	if err := s.setDNDLocked(string(m.Device), m.DoNotDisturbOn); err != nil {
+	dev, err := s.ownDevice(lk, m.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setDNDLocked(dev, m.DoNotDisturbOn); err != nil {
 		return nil, err
 	}
 	return &csta.SetDoNotDisturbResponse{}, nil
 }
 
 func (s *Sim) setAgentState(lk *link, m *csta.SetAgentState) (csta.Message, error) {
-	if err := s.setAgentLocked(string(m.Device), m.RequestedAgentState, m.AgentID); err != nil {
+	dev, err := s.ownDevice(lk, m.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setAgentLocked(dev, m.RequestedAgentState, m.AgentID); err != nil {
 		return nil, err
 	}
 	return &csta.SetAgentStateResponse{}, nil
 }
 
 func (s *Sim) getAgentState(lk *link, m *csta.GetAgentState) (csta.Message, error) {
-	d, ok := s.devices[string(m.Device)]
-	if !ok {
-		return nil, csta.NewError(csta.ErrCatOperation, "invalidDeviceID")
+	dev, err := s.ownDevice(lk, m.Device)
+	if err != nil {
+		return nil, err
 	}
+	d := s.devices[dev]
 	return &csta.GetAgentStateResponse{AgentStateList: csta.AgentStateList{Entries: []csta.AgentStateEntry{{
 		AgentID: d.agentID, LoggedOnState: d.agentState != csta.AgentStateNull, AgentState: d.agentState}}}}, nil
 }

@@ -26,14 +26,17 @@ func (lk *link) sessionLoop() {
 		case <-lk.done:
 			return
 		case <-t.C:
-			s.mu.Lock()
-			if s.cfg.Profile.Session == csta.SessionOpenScape && !s.stalled {
-				lk.sendRequestLocked(&csta.SystemStatus{SystemStatus: "normal"})
+			if !lk.heartbeat() {
+				s.log.Warn("pbxsim: application answers no heartbeats, dropping its link", "peer", lk.nc.RemoteAddr().String())
+				lk.close()
+				return
 			}
-			s.mu.Unlock()
 		case <-check.C:
 			s.mu.Lock()
 			expired := lk.session != "" && time.Now().After(lk.sessionEnd)
+			if expired {
+				lk.session = "" // an expired session is gone, not kept for recovery
+			}
 			s.mu.Unlock()
 			if expired {
 				s.log.Warn("pbxsim: application session expired", "peer", lk.nc.RemoteAddr().String())
@@ -42,6 +45,28 @@ func (lk *link) sessionLoop() {
 			}
 		}
 	}
+}
+
+// maxMissedBeats is how many SystemStatus heartbeats an OpenScape Voice
+// link may leave unanswered before the switch drops it; the switch checks
+// that the application is alive as the application checks the switch.
+const maxMissedBeats = 3
+
+// heartbeat sends the OpenScape SystemStatus heartbeat; it reports false
+// when the openscape profile has seen too many go unanswered.
+func (lk *link) heartbeat() bool {
+	s := lk.sim
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Profile.Session != csta.SessionOpenScape || s.stalled {
+		return true
+	}
+	if s.naming == namingOpenScape && lk.missedBeats >= maxMissedBeats {
+		return false
+	}
+	lk.missedBeats++
+	lk.sendRequestLocked(&csta.SystemStatus{SystemStatus: "normal"})
+	return true
 }
 
 // sessionAllows reports whether msg may be served on lk before its
@@ -64,6 +89,7 @@ func (s *Sim) systemStatus(lk *link, m *csta.SystemStatus) (csta.Message, error)
 
 // systemStatusResponse is the answer to our heartbeat: no reply.
 func (s *Sim) systemStatusResponse(lk *link, m *csta.SystemStatusResponse) (csta.Message, error) {
+	lk.missedBeats = 0
 	return nil, nil
 }
 
@@ -72,6 +98,9 @@ func (s *Sim) systemRegister(lk *link, m *csta.SystemRegister) (csta.Message, er
 }
 
 func (s *Sim) startApplicationSession(lk *link, m *csta.StartApplicationSession) (csta.Message, error) {
+	if s.naming == namingAvaya {
+		return s.startDMCCSession(lk, m), nil
+	}
 	d := m.RequestedSessionDuration
 	if d <= 0 {
 		d = 180

@@ -7,7 +7,7 @@ func (s *Sim) singleStepTransferLocked(m *csta.SingleStepTransferCall) (csta.Mes
 	if err != nil {
 		return nil, err
 	}
-	to := s.key(m.TransferredTo)
+	to := s.dialled(m.TransferredTo)
 	if to == "" || to == dev {
 		return nil, csta.NewError(csta.ErrCatOperation, "invalidDestination")
 	}
