@@ -1,9 +1,3 @@
-//go:build simvendors
-
-// This test needs the vendor profiles of gateway/pbxsim from branch sim
-// (pbxsim.Config.Vendor, Faults). Run it with -tags simvendors; once both
-// branches are merged, drop the build tag so that make test runs it.
-
 package pbx_test
 
 import (
