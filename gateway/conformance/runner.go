@@ -227,7 +227,7 @@ func (r *runner) expect(ctx context.Context, mark int, label, what string, match
 	case len(seen) == 0:
 		fail.received = fmt.Sprintf("no event on %s's monitor in %s", label, r.cfg.Timeout)
 	default:
-		fail.received = strings.Join(seen, ", ")
+		fail.received = fmt.Sprintf("none in %s; the monitor had only %s", r.cfg.Timeout, strings.Join(seen, ", "))
 	}
 	return nil, fail
 }
