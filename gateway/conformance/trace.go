@@ -241,8 +241,9 @@ func (c *tracedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write traces before writing: the answer may otherwise be read, and
+// traced, before its request.
 func (c *tracedConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.t.feed(false, p[:n])
-	return n, err
+	c.t.feed(false, p)
+	return c.Conn.Write(p)
 }
