@@ -56,6 +56,24 @@ type Config struct {
 	// on the reader or the requester and must not block.
 	OnMessage func(dir Direction, name string)
 	Logger    *slog.Logger
+	// UserName and Password authenticate the application to a switch that
+	// requires it (DMCC profiles: SessionLoginInfo).
+	UserName, Password string
+	// SessionCleanupDelay is how long an Avaya AES keeps a session whose
+	// link was lost, for RecoverSession (default 60s).
+	SessionCleanupDelay time.Duration
+	// RecoverSession, when set, asks the switch to resume that earlier
+	// session (DMCC: its sessionID in SessionLoginInfo), keeping its device
+	// IDs and monitors; if the switch refuses, a new session is started.
+	// Recovered says which happened.
+	RecoverSession string
+}
+
+func (cfg Config) cleanupDelay() time.Duration {
+	if cfg.SessionCleanupDelay > 0 {
+		return cfg.SessionCleanupDelay
+	}
+	return 60 * time.Second
 }
 
 // Stats counts what happened on the link.
@@ -92,12 +110,16 @@ type Conn struct {
 
 	wmu sync.Mutex // serialises frame writes
 
-	mu      sync.Mutex
-	pend    map[int]pending
-	nextID  int
-	err     error
-	ns      string // the peer's CSTA namespace once seen
-	session string
+	mu     sync.Mutex
+	pend   map[int]pending
+	nextID int
+	err    error
+	// ns is the session's one CSTA namespace, fixed by whichever comes
+	// first: the version the switch grants (ECMA-354), the first CSTA
+	// message from the switch, or our first CSTA request (the profile's).
+	ns        string
+	session   string
+	recovered bool
 
 	paceMu   sync.Mutex
 	paceNext time.Time
@@ -180,41 +202,66 @@ func (c *Conn) startSession(ctx context.Context) error {
 			return fmt.Errorf("csta: openscape session: %w", err)
 		}
 	case SessionECMA354:
-		d := c.cfg.Profile.SessionDuration
-		if d <= 0 {
-			d = 180 * time.Second
+		err := c.startApplicationSession(ctx, c.cfg.RecoverSession)
+		if err != nil && c.cfg.RecoverSession != "" && errors.As(err, new(*sessionRefused)) {
+			// The switch no longer has the old session (past its cleanup
+			// delay, or restarted): start afresh.
+			c.log.Info("csta: session not recovered; starting a new one", "session", c.cfg.RecoverSession, "err", err)
+			err = c.startApplicationSession(ctx, "")
 		}
-		appID := c.cfg.Profile.ApplicationID
-		if appID == "" {
-			appID = "CRM-CTI"
-		}
-		resp, err := c.Do(ctx, &StartApplicationSession{
-			ApplicationInfo:           ApplicationInfo{ApplicationID: appID},
-			RequestedProtocolVersions: ProtocolVersions{ProtocolVersion: []string{c.cfg.Profile.Namespace}},
-			RequestedSessionDuration:  int(d / time.Second),
-		})
-		if err != nil {
-			return fmt.Errorf("csta: start application session: %w", err)
-		}
-		switch r := resp.(type) {
-		case *StartApplicationSessionPosResponse:
-			c.mu.Lock()
-			c.session = r.SessionID
-			if r.ActualProtocolVersion != "" && strings.Contains(r.ActualProtocolVersion, "ecma-323") {
-				c.ns = r.ActualProtocolVersion
-			}
-			c.mu.Unlock()
-			if r.ActualSessionDuration > 0 {
-				d = time.Duration(r.ActualSessionDuration) * time.Second
-			}
-			go c.keepAlive(r.SessionID, d)
-		case *StartApplicationSessionNegResponse:
-			return fmt.Errorf("csta: start application session: refused: %s", r.ErrorCode.DefinedError)
-		default:
-			return fmt.Errorf("csta: start application session: unexpected %s", resp.MessageName())
-		}
+		return err
 	}
 	return nil
+}
+
+// sessionRefused is a StartApplicationSessionNegResponse.
+type sessionRefused struct{ reason string }
+
+func (e *sessionRefused) Error() string { return "refused: " + e.reason }
+
+// startApplicationSession opens an ECMA-354 session, with Avaya's
+// SessionLoginInfo when the profile is DMCC; resume names the session to
+// resume. It starts the keep-alive and fixes the session's namespace to
+// the protocol version the switch granted.
+func (c *Conn) startApplicationSession(ctx context.Context, resume string) error {
+	d := c.cfg.Profile.SessionDuration
+	if d <= 0 {
+		d = 180 * time.Second
+	}
+	appID := c.cfg.Profile.ApplicationID
+	if appID == "" {
+		appID = "CRM-CTI"
+	}
+	info := ApplicationInfo{ApplicationID: appID}
+	if c.cfg.Profile.DMCC {
+		info.ApplicationSpecificInfo.SessionLoginInfo = &SessionLoginInfo{UserName: c.cfg.UserName, Password: c.cfg.Password,
+			SessionCleanupDelay: int(c.cfg.cleanupDelay() / time.Second), SessionID: resume}
+	}
+	resp, err := c.Do(ctx, &StartApplicationSession{ApplicationInfo: info,
+		RequestedProtocolVersions: ProtocolVersions{ProtocolVersion: []string{c.cfg.Profile.Namespace}},
+		RequestedSessionDuration:  int(d / time.Second)})
+	if err != nil {
+		return fmt.Errorf("csta: start application session: %w", err)
+	}
+	switch r := resp.(type) {
+	case *StartApplicationSessionPosResponse:
+		c.mu.Lock()
+		c.session = r.SessionID
+		c.recovered = resume != "" && r.SessionID == resume
+		if c.ns == "" && strings.Contains(r.ActualProtocolVersion, "ecma-323") {
+			c.ns = r.ActualProtocolVersion
+		}
+		c.mu.Unlock()
+		if r.ActualSessionDuration > 0 {
+			d = time.Duration(r.ActualSessionDuration) * time.Second
+		}
+		go c.keepAlive(r.SessionID, d)
+		return nil
+	case *StartApplicationSessionNegResponse:
+		return fmt.Errorf("csta: start application session: %w", &sessionRefused{r.ErrorCode.DefinedError})
+	default:
+		return fmt.Errorf("csta: start application session: unexpected %s", resp.MessageName())
+	}
 }
 
 // keepAlive resets the ECMA-354 session timer at half its duration; a
@@ -258,7 +305,7 @@ func (c *Conn) Do(ctx context.Context, req Message) (Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("csta: %s: %w", name, err)
 	}
-	body, err := Encode(req, c.Namespace())
+	body, err := Encode(req, c.writeNamespace(name))
 	if err == nil {
 		err = c.writeFrame(ctx, id, body, name)
 	}
@@ -417,7 +464,9 @@ func (c *Conn) handle(f Frame) {
 	}
 	if strings.Contains(ns, "ecma-323") {
 		c.mu.Lock()
-		c.ns = ns
+		if c.ns == "" {
+			c.ns = ns
+		}
 		c.mu.Unlock()
 	}
 	switch m := msg.(type) {
@@ -541,8 +590,9 @@ func (c *Conn) Err() error {
 	return c.err
 }
 
-// Namespace is the CSTA namespace we write in: the peer's once it has sent
-// anything, the profile's until then.
+// Namespace is the CSTA namespace we write in: one for the whole session
+// (strict switches refuse a request in another edition than the session's),
+// the profile's until the session has fixed it.
 func (c *Conn) Namespace() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -550,6 +600,37 @@ func (c *Conn) Namespace() string {
 		return c.ns
 	}
 	return c.cfg.Profile.Namespace
+}
+
+// writeNamespace is the namespace to encode a request in; the first CSTA
+// request fixes the session's namespace if nothing has yet. Messages with
+// a namespace of their own (FixedNamespace) fix nothing.
+func (c *Conn) writeNamespace(name string) string {
+	if FixedNamespace(name) != "" {
+		return c.Namespace()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ns == "" {
+		c.ns = c.cfg.Profile.Namespace
+	}
+	return c.ns
+}
+
+// SessionID is the ECMA-354 session's ID ("" for other profiles): what
+// Config.RecoverSession takes after a link loss.
+func (c *Conn) SessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// Recovered reports whether the switch resumed Config.RecoverSession, so
+// that its device IDs and monitors are still valid.
+func (c *Conn) Recovered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recovered
 }
 
 // Stats returns the link's counters.

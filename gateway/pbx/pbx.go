@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,13 @@ type Config struct {
 	Logger                 *slog.Logger
 	// OnMessage counts CSTA messages for metrics.
 	OnMessage func(dir csta.Direction, name string)
+	// OnUnattributed counts events the adapter could not tie to a
+	// monitored device or a call it tracks (each is also logged at warn).
+	OnUnattributed func(event string)
+	// DeviceTemplate maps an agent's extension to the number the switch
+	// knows the device by: "{ext}" (the default) is the extension itself,
+	// "+3572210{ext}" a full number. See DeviceNumber.
+	DeviceTemplate string
 }
 
 // Adapter is the gateway's PBX.
@@ -60,10 +68,72 @@ type Adapter struct {
 	done    chan struct{}
 }
 
+// device is one monitored phone. The core names it by the agent's
+// extension (ext), which every reported call carries; the switch knows it
+// by number (the template applied) and, on Avaya, by the ID GetDeviceId
+// assigned (id). Events may use any of these, in any of the forms a switch
+// writes; is decides.
 type device struct {
-	id    string
-	xref  string // current monitor, "" while the link is down
-	calls map[string]*gateway.Call
+	ext    string
+	number string
+	id     csta.DeviceID // what requests address: the assigned ID, else number
+	xref   string        // current monitor, "" while the link is down
+	calls  map[string]*gateway.Call
+	// ended remembers recently ended calls (ID → when), so that the
+	// events a switch sends after a call's end are not taken for unknown.
+	ended map[string]time.Time
+	// clearing holds the waiters of Clear, woken when the call ends.
+	clearing map[string][]chan struct{}
+}
+
+func newDevice(ext, number string) *device {
+	return &device{ext: ext, number: number, id: csta.DeviceID(number), calls: map[string]*gateway.Call{},
+		ended: map[string]time.Time{}, clearing: map[string][]chan struct{}{}}
+}
+
+// is reports whether an identifier from an event names this device: the
+// one place that decides, by csta.SameDevice against each of the device's
+// aliases (the agent's extension, the switch's number, the assigned ID).
+// A DMCC ID is compared with the assigned DMCC ID only, so that station
+// 1001 of another switch on the same AES is not taken for ours.
+func (d *device) is(id csta.DeviceID) bool {
+	if csta.ParseDevice(id).DMCC != nil && csta.ParseDevice(d.id).DMCC != nil {
+		return csta.SameDevice(id, d.id)
+	}
+	return csta.SameDevice(id, csta.DeviceID(d.ext)) || csta.SameDevice(id, csta.DeviceID(d.number)) ||
+		csta.SameDevice(id, d.id)
+}
+
+// forget drops an ended call from the tracker, remembers it for a while,
+// and wakes any Clear waiting for it. The caller holds the adapter's lock.
+func (d *device) forget(id string, now time.Time) {
+	delete(d.calls, id)
+	for old, at := range d.ended {
+		if now.Sub(at) > recentlyEnded {
+			delete(d.ended, old)
+		}
+	}
+	d.ended[id] = now
+	for _, ch := range d.clearing[id] {
+		close(ch)
+	}
+	delete(d.clearing, id)
+}
+
+// DeviceNumber applies a device template to an extension: every "{ext}"
+// is replaced by it. An extension that already has the template's fixed
+// prefix and suffix (an override that names the full number), or that is
+// already a full number (+…) or a URI or DMCC ID, is used as it is.
+func DeviceNumber(template, ext string) string {
+	if template == "" || !strings.Contains(template, "{ext}") {
+		return ext
+	}
+	prefix, suffix, _ := strings.Cut(template, "{ext}")
+	if strings.HasPrefix(ext, "+") || strings.ContainsAny(ext, ":@<") ||
+		(prefix+suffix != "" && strings.HasPrefix(ext, prefix) && strings.HasSuffix(ext, suffix) && len(ext) > len(prefix)+len(suffix)) {
+		return ext
+	}
+	return strings.ReplaceAll(template, "{ext}", ext)
 }
 
 // New starts the adapter; it connects in the background and keeps
@@ -166,7 +236,7 @@ func (a *Adapter) connectOnce() error {
 	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs))
 	for _, d := range devs {
 		if err := a.startMonitor(c, d); err != nil {
-			a.log.Warn("pbx: re-monitor", "device", d.id, "err", err)
+			a.log.Warn("pbx: re-monitor", "device", d.ext, "err", err)
 		}
 	}
 	a.mu.Lock()
@@ -194,7 +264,7 @@ func (a *Adapter) connectOnce() error {
 func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
 	defer cancel()
-	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: csta.DeviceID(d.id)}})
+	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: d.id}})
 	if err != nil {
 		return err
 	}
@@ -202,7 +272,7 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	d.xref = resp.MonitorCrossRefID
 	a.byXref[d.xref] = d
 	a.mu.Unlock()
-	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: csta.DeviceID(d.id)})
+	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: d.id})
 	if err != nil {
 		return err
 	}
@@ -224,11 +294,15 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
 	seen := map[string]bool{}
 	for _, in := range infos {
 		id := in.ConnectionIdentifier.CallID
+		if id == "" {
+			a.log.Warn("pbx: snapshot entry without callID ignored", "device", d.ext)
+			continue
+		}
 		seen[id] = true
 		state := stateOf(in.LocalCallState.CompoundCallState.LocalConnectionState)
 		c, ok := d.calls[id]
 		if !ok {
-			c = &gateway.Call{ID: id, Device: d.id, Direction: gateway.Inbound, Started: now}
+			c = &gateway.Call{ID: id, Device: d.ext, Direction: gateway.Inbound, Started: now}
 			if state == gateway.CallDialing {
 				c.Direction = gateway.Outbound
 			}
@@ -260,7 +334,7 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
 		}
 		c.State, c.Ended, c.Cause = gateway.CallEnded, now, "resync"
 		changes = append(changes, change{*c, gateway.EvEnded})
-		delete(d.calls, id)
+		d.forget(id, now)
 	}
 	a.mu.Unlock()
 	for _, ch := range changes {
@@ -292,7 +366,7 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 		a.mu.Unlock()
 		return nil
 	}
-	d := &device{id: dev, calls: map[string]*gateway.Call{}}
+	d := newDevice(dev, DeviceNumber(a.cfg.DeviceTemplate, dev))
 	a.devices[dev] = d
 	c := a.conn
 	a.mu.Unlock()
@@ -379,13 +453,24 @@ func (a *Adapter) mapErr(op string, err error) error {
 	return gateway.Wrap(gateway.ErrPBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system did not answer; try again")
 }
 
-func conn(dev, callID string) csta.ConnectionID {
-	return csta.ConnectionID{CallID: callID, DeviceID: csta.DeviceID(dev)}
+// target is how requests address the agent's device: by the ID the
+// switch assigned or the number it knows, not by the extension.
+func (a *Adapter) target(ext string) csta.DeviceID {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.devices[ext]; ok {
+		return d.id
+	}
+	return csta.DeviceID(DeviceNumber(a.cfg.DeviceTemplate, ext))
+}
+
+func (a *Adapter) connection(ext, callID string) csta.ConnectionID {
+	return csta.ConnectionID{CallID: callID, DeviceID: a.target(ext)}
 }
 
 // MakeCall calls number from device and returns the new call's ID.
 func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, error) {
-	m, err := a.do(ctx, "make call", &csta.MakeCall{CallingDevice: csta.DeviceID(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
+	m, err := a.do(ctx, "make call", &csta.MakeCall{CallingDevice: a.target(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
 	if err != nil {
 		return "", err
 	}
@@ -398,31 +483,61 @@ func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, err
 
 // Answer answers a ringing call at device.
 func (a *Adapter) Answer(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "answer", &csta.AnswerCall{CallToBeAnswered: conn(dev, callID)})
+	_, err := a.do(ctx, "answer", &csta.AnswerCall{CallToBeAnswered: a.connection(dev, callID)})
 	return err
 }
 
-// Clear drops device from the call.
+// Clear drops device from the call. The call's ConnectionCleared event
+// settles it as well as the response does: some switches never answer
+// ClearConnection, and the agent must not see pbx_unavailable for a call
+// that did end.
 func (a *Adapter) Clear(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: conn(dev, callID)})
-	return err
+	ended := a.watchEnd(dev, callID)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err := a.do(ctx, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: a.connection(dev, callID)})
+	select {
+	case <-ended:
+		return nil
+	default:
+		return err
+	}
+}
+
+// watchEnd returns a channel closed when the tracked call ends (never, if
+// it is not tracked).
+func (a *Adapter) watchEnd(ext, callID string) <-chan struct{} {
+	ch := make(chan struct{})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.devices[ext]; ok && d.calls[callID] != nil {
+		d.clearing[callID] = append(d.clearing[callID], ch)
+	}
+	return ch
 }
 
 // Hold holds the call at device.
 func (a *Adapter) Hold(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "hold", &csta.HoldCall{CallToBeHeld: conn(dev, callID)})
+	_, err := a.do(ctx, "hold", &csta.HoldCall{CallToBeHeld: a.connection(dev, callID)})
 	return err
 }
 
 // Retrieve takes the held call back.
 func (a *Adapter) Retrieve(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: conn(dev, callID)})
+	_, err := a.do(ctx, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: a.connection(dev, callID)})
 	return err
 }
 
 // Transfer hands the call over to another number (blind transfer).
 func (a *Adapter) Transfer(ctx context.Context, dev, callID, to string) error {
-	_, err := a.do(ctx, "transfer", &csta.SingleStepTransferCall{ActiveCall: conn(dev, callID), TransferredTo: csta.DeviceID(to)})
+	_, err := a.do(ctx, "transfer", &csta.SingleStepTransferCall{ActiveCall: a.connection(dev, callID), TransferredTo: csta.DeviceID(to)})
 	return err
 }
 
@@ -435,9 +550,9 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 		if s == gateway.StatusBusy {
 			state = csta.AgentNotReady
 		}
-		req = &csta.SetAgentState{Device: csta.DeviceID(dev), RequestedAgentState: state, AgentID: agentID}
+		req = &csta.SetAgentState{Device: a.target(dev), RequestedAgentState: state, AgentID: agentID}
 	} else {
-		req = &csta.SetDoNotDisturb{Device: csta.DeviceID(dev), DoNotDisturbOn: s == gateway.StatusBusy}
+		req = &csta.SetDoNotDisturb{Device: a.target(dev), DoNotDisturbOn: s == gateway.StatusBusy}
 	}
 	_, err := a.do(ctx, "set status", req)
 	return err
@@ -445,7 +560,7 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 
 // Consult holds the call and calls another party (ConsultationCall).
 func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, error) {
-	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: conn(dev, callID), ConsultedDevice: csta.DeviceID(to)})
+	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: a.connection(dev, callID), ConsultedDevice: csta.DeviceID(to)})
 	if err != nil {
 		return "", err
 	}
@@ -460,15 +575,15 @@ func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, 
 // ConferenceCall when conference is set.
 func (a *Adapter) Complete(ctx context.Context, dev, heldID, activeID string, conference bool) error {
 	if conference {
-		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 		return err
 	}
-	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 	return err
 }
 
 // SendDigits plays DTMF on the call (GenerateDigits).
 func (a *Adapter) SendDigits(ctx context.Context, dev, callID, digits string) error {
-	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: conn(dev, callID), CharactersToSend: digits})
+	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: a.connection(dev, callID), CharactersToSend: digits})
 	return err
 }
