@@ -62,6 +62,10 @@ type Config struct {
 	// SessionCleanupDelay is how long an Avaya AES keeps a session whose
 	// link was lost, for RecoverSession (default 60s).
 	SessionCleanupDelay time.Duration
+	// Trace, when set, receives every frame in and out with passwords
+	// redacted (TraceWriter writes them to a file). It runs on the reader
+	// or the writer: keep it quick.
+	Trace func(TraceRecord)
 	// RecoverSession, when set, asks the switch to resume that earlier
 	// session (DMCC: its sessionID in SessionLoginInfo), keeping its device
 	// IDs and monitors; if the switch refuses, a new session is started.
@@ -414,6 +418,7 @@ func (c *Conn) writeFrame(ctx context.Context, id int, body []byte, name string)
 		dl = d
 	}
 	_ = c.nc.SetWriteDeadline(dl)
+	c.trace(Out, id, body) // before the write, so that it precedes its answer
 	if err := WriteFrame(c.nc, id, body); err != nil {
 		c.shutdown(fmt.Errorf("csta: write: %w", err))
 		return err
@@ -440,6 +445,7 @@ func (c *Conn) readLoop() {
 			return
 		}
 		c.framesIn.Add(1)
+		c.trace(In, f.InvokeID, f.Body)
 		c.handle(f)
 		select {
 		case <-c.done:

@@ -50,6 +50,15 @@ type Config struct {
 	// knows the device by: "{ext}" (the default) is the extension itself,
 	// "+3572210{ext}" a full number. See DeviceNumber.
 	DeviceTemplate string
+	// UserName and Password log in to a switch that wants credentials
+	// (Avaya AES); SwitchName is the switch connection's name in AES, for
+	// GetDeviceId.
+	UserName, Password, SwitchName string
+	// SessionCleanupDelay is how long the switch keeps a lost session
+	// (Avaya; default 60s): a link back within it resumes the session.
+	SessionCleanupDelay time.Duration
+	// Trace, when set, receives every frame in and out (csta.Config.Trace).
+	Trace func(csta.TraceRecord)
 }
 
 // Adapter is the gateway's PBX.
@@ -64,8 +73,12 @@ type Adapter struct {
 	devices map[string]*device // monitored (wanted) devices
 	byXref  map[string]*device
 	closed  bool
-	stop    chan struct{}
-	done    chan struct{}
+	// lastSession and lostAt are the ECMA-354 session of the link that
+	// was lost, and when, for resuming it.
+	lastSession string
+	lostAt      time.Time
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // device is one monitored phone. The core names it by the agent's
@@ -78,7 +91,10 @@ type device struct {
 	number string
 	id     csta.DeviceID // what requests address: the assigned ID, else number
 	xref   string        // current monitor, "" while the link is down
-	calls  map[string]*gateway.Call
+	// staleXref is the monitor of the lost link, still valid if the
+	// switch resumes the session.
+	staleXref string
+	calls     map[string]*gateway.Call
 	// ended remembers recently ended calls (ID → when), so that the
 	// events a switch sends after a call's end are not taken for unknown.
 	ended map[string]time.Time
@@ -214,10 +230,7 @@ func (a *Adapter) run() {
 // connectOnce dials, resynchronises every monitored device, then waits for
 // the link to end. A nil error means the link was up and then dropped.
 func (a *Adapter) connectOnce() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	c, err := csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
-		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage})
-	cancel()
+	c, err := a.dial()
 	if err != nil {
 		return err
 	}
@@ -233,22 +246,58 @@ func (a *Adapter) connectOnce() error {
 		devs = append(devs, d)
 	}
 	a.mu.Unlock()
-	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs))
+	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs), "session", c.SessionID(), "recovered", c.Recovered())
+	var failed []*device
 	for _, d := range devs {
 		if err := a.startMonitor(c, d); err != nil {
-			a.log.Warn("pbx: re-monitor", "device", d.ext, "err", err)
+			a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
+			failed = append(failed, d)
 		}
 	}
 	a.mu.Lock()
 	a.up = true
 	a.mu.Unlock()
 	a.sink.LinkChanged(true)
+	if len(failed) > 0 {
+		go a.retryMonitors(c, failed)
+	}
 	<-c.Done()
+	a.linkLost(c)
+	return nil
+}
+
+// dial opens the link, asking an ECMA-354 switch to resume the previous
+// session when it was lost within the switch's cleanup delay.
+func (a *Adapter) dial() (*csta.Conn, error) {
+	a.mu.Lock()
+	resume := ""
+	if a.lastSession != "" && time.Since(a.lostAt) < a.cleanupDelay() {
+		resume = a.lastSession
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
+		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace,
+		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
+}
+
+func (a *Adapter) cleanupDelay() time.Duration {
+	if a.cfg.SessionCleanupDelay > 0 {
+		return a.cfg.SessionCleanupDelay
+	}
+	return 60 * time.Second
+}
+
+// linkLost marks every monitor gone, keeping what a resumed session
+// would still honour (the cross-references and the switch-assigned IDs).
+func (a *Adapter) linkLost(c *csta.Conn) {
 	a.mu.Lock()
 	a.up = false
 	a.conn = nil
+	a.lastSession, a.lostAt = c.SessionID(), time.Now()
 	for _, d := range a.devices {
-		d.xref = ""
+		d.staleXref, d.xref = d.xref, ""
 	}
 	a.byXref = map[string]*device{}
 	closed := a.closed
@@ -257,27 +306,98 @@ func (a *Adapter) connectOnce() error {
 		a.log.Warn("pbx: link lost", "err", c.Err())
 		a.sink.LinkChanged(false)
 	}
-	return nil
 }
 
-// startMonitor monitors d and reconciles its calls with a snapshot.
+// retryMonitors keeps monitoring the devices that failed to re-monitor
+// after a reconnect, with backoff, until each succeeds, is unmonitored,
+// or the link ends (the next link starts over).
+func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
+	backoff := a.cfg.MinBackoff
+	for len(devs) > 0 {
+		select {
+		case <-c.Done():
+			return
+		case <-time.After(backoff):
+		}
+		var still []*device
+		for _, d := range devs {
+			a.mu.Lock()
+			wanted := a.devices[d.ext] == d
+			a.mu.Unlock()
+			if !wanted {
+				continue
+			}
+			if err := a.startMonitor(c, d); err != nil {
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff)
+				still = append(still, d)
+			}
+		}
+		devs = still
+		backoff = min(backoff*2, a.cfg.MaxBackoff)
+	}
+}
+
+// startMonitor monitors d and reconciles its calls with a snapshot. On a
+// resumed session the old monitor still runs; on DMCC a new session
+// needs a new device ID first.
 func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
 	defer cancel()
-	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: d.id}})
-	if err != nil {
-		return err
+	a.mu.Lock()
+	xref := ""
+	if c.Recovered() {
+		xref = d.staleXref
+	}
+	a.mu.Unlock()
+	if xref == "" {
+		var err error
+		if xref, err = a.monitorStart(ctx, c, d); err != nil {
+			return err
+		}
 	}
 	a.mu.Lock()
-	d.xref = resp.MonitorCrossRefID
-	a.byXref[d.xref] = d
+	d.xref, d.staleXref = xref, ""
+	a.byXref[xref] = d
+	id := d.id
 	a.mu.Unlock()
-	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: d.id})
+	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
 		return err
 	}
 	a.reconcile(d, snap.Calls())
 	return nil
+}
+
+// monitorStart obtains the device's ID on DMCC, then starts its monitor.
+func (a *Adapter) monitorStart(ctx context.Context, c *csta.Conn, d *device) (string, error) {
+	id := csta.DeviceID(d.number)
+	if a.cfg.Profile.DMCC {
+		r, err := csta.Call[*csta.GetDeviceIdResponse](ctx, c, &csta.GetDeviceId{SwitchName: a.cfg.SwitchName, Extension: d.number})
+		if err != nil {
+			return "", err
+		}
+		id = r.Device
+	}
+	a.mu.Lock()
+	d.id = id
+	a.mu.Unlock()
+	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: id}})
+	if err != nil {
+		a.releaseDeviceID(ctx, c, id)
+		return "", err
+	}
+	return resp.MonitorCrossRefID, nil
+}
+
+// releaseDeviceID gives a DMCC device ID back (best effort: the switch
+// frees it with the session anyway).
+func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.DeviceID) {
+	if !a.cfg.Profile.DMCC {
+		return
+	}
+	if _, err := c.Do(ctx, &csta.ReleaseDeviceId{Device: id}); err != nil {
+		a.log.Warn("pbx: release device ID", "device", id, "err", err)
+	}
 }
 
 // reconcile makes the tracker agree with a snapshot: what the switch no
@@ -392,7 +512,7 @@ func (a *Adapter) Unmonitor(ctx context.Context, dev string) error {
 	}
 	delete(a.devices, dev)
 	delete(a.byXref, d.xref)
-	xref, c := d.xref, a.conn
+	xref, id, c := d.xref, d.id, a.conn
 	a.mu.Unlock()
 	if c == nil || xref == "" {
 		return nil
@@ -402,6 +522,7 @@ func (a *Adapter) Unmonitor(ctx context.Context, dev string) error {
 	if _, err := c.Do(ctx, &csta.MonitorStop{MonitorCrossRefID: xref}); err != nil {
 		return a.mapErr("monitor stop", err)
 	}
+	a.releaseDeviceID(ctx, c, id)
 	return nil
 }
 
