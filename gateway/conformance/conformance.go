@@ -57,6 +57,11 @@ type Config struct {
 	// Auto.
 	Prompt func(ctx context.Context, msg string) error
 
+	// UserName and Password log in to a switch that requires it (Avaya
+	// AES: SessionLoginInfo); SwitchName is the switch connection's name
+	// in AES, for GetDeviceId. The trace never shows the password.
+	UserName, Password, SwitchName string
+
 	StatusMode string // StatusDoNotDisturb (default) or StatusAgentState
 	AgentID    string // sent in SetAgentState, for switches that need it
 
@@ -142,8 +147,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
 	if err := rep.WriteTable(out); err != nil {
 		return rep, fmt.Errorf("conformance: write report: %w", err)
 	}
-	if r.tr.writeErr != nil {
-		return rep, fmt.Errorf("conformance: write trace: %w", r.tr.writeErr)
+	if err := r.tr.w.Err(); err != nil {
+		return rep, fmt.Errorf("conformance: write trace: %w", err)
 	}
 	return rep, ctx.Err()
 }
@@ -154,12 +159,14 @@ func (c *Config) check() error {
 		return errors.New("conformance: the switch's address is required")
 	case c.DeviceA == "" || c.DeviceB == "":
 		return errors.New("conformance: two test devices (A and B) are required")
-	case sameDevice(c.DeviceA, c.DeviceB):
+	case csta.SameDevice(c.DeviceA, c.DeviceB):
 		return errors.New("conformance: devices A and B must differ")
-	case c.DeviceC != "" && (sameDevice(c.DeviceC, c.DeviceA) || sameDevice(c.DeviceC, c.DeviceB)):
+	case c.DeviceC != "" && (csta.SameDevice(c.DeviceC, c.DeviceA) || csta.SameDevice(c.DeviceC, c.DeviceB)):
 		return errors.New("conformance: device C must differ from A and B")
 	case !c.Auto && c.Prompt == nil:
 		return errors.New("conformance: without Auto, a Prompt is needed to ask a person to pick up")
+	case c.Profile.DMCC && c.SwitchName == "":
+		return errors.New("conformance: an Avaya (DMCC) switch needs SwitchName, the switch connection's name in AES, for GetDeviceId")
 	case c.StatusMode != "" && c.StatusMode != StatusDoNotDisturb && c.StatusMode != StatusAgentState:
 		return fmt.Errorf("conformance: status mode %q: use %s or %s", c.StatusMode, StatusDoNotDisturb, StatusAgentState)
 	}
@@ -182,18 +189,4 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-}
-
-// sameDevice decides whether two identifiers name one device: equal, or
-// with the same dialable number, so that "1002", "N<1002>;noa=nk",
-// "tel:1002" and the DMCC ID "1002::10.0.0.1:0" all name extension 1002.
-func sameDevice(a, b csta.DeviceID) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	if a == b {
-		return true
-	}
-	n := a.Number()
-	return n != "" && n == b.Number()
 }

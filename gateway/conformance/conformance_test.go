@@ -15,44 +15,65 @@ import (
 	"crmcti/gateway/pbxsim"
 )
 
-// startSim runs a simulated switch of the given profile on a loopback
+// startSim runs a simulated switch of a vendor profile on a loopback
 // port, with heartbeats frequent enough for a test.
-func startSim(t *testing.T, p csta.Profile) (*pbxsim.Sim, string) {
+func startSim(t *testing.T, cfg pbxsim.Config) string {
 	t.Helper()
-	sim := pbxsim.New(pbxsim.Config{Profile: p, Heartbeat: 300 * time.Millisecond})
+	cfg.Heartbeat = 300 * time.Millisecond
+	sim := pbxsim.New(cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go sim.ServeCSTA(l)
 	t.Cleanup(func() { sim.Close() })
-	return sim, l.Addr().String()
+	return l.Addr().String()
 }
 
-func config(addr string, p csta.Profile, trace *bytes.Buffer) conformance.Config {
-	return conformance.Config{Addr: addr, Profile: p, DeviceA: "1001", DeviceB: "1002", DeviceC: "1003",
+// config is a run against the simulator's vendor profile, with the test
+// devices as that switch knows them.
+func config(t *testing.T, addr, vendor string, trace io.Writer) conformance.Config {
+	t.Helper()
+	link := vendor
+	if vendor == pbxsim.VendorDefault {
+		link = "openscape"
+	}
+	p, err := csta.LookupProfile(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := conformance.Config{Addr: addr, Profile: p, DeviceA: "1001", DeviceB: "1002", DeviceC: "1003",
 		Auto: true, Trace: trace, Timeout: 5 * time.Second, Heartbeat: time.Second}
+	switch vendor {
+	case pbxsim.VendorOpenScape: // subscribers by their full number (pbxsim's default template)
+		cfg.DeviceA, cfg.DeviceB, cfg.DeviceC = "35722101001", "35722101002", "35722101003"
+	case pbxsim.VendorAvaya: // pbxsim's default AES account and switch connection
+		cfg.UserName, cfg.Password, cfg.SwitchName = "cti", "cti-password", "CM1"
+	}
+	return cfg
 }
 
 func TestEveryProfilePasses(t *testing.T) {
-	for _, name := range csta.ProfileNames() {
-		t.Run(name, func(t *testing.T) {
+	for _, vendor := range pbxsim.Vendors() {
+		t.Run(vendor, func(t *testing.T) {
 			t.Parallel()
-			p, _ := csta.LookupProfile(name)
-			_, addr := startSim(t, p)
+			addr := startSim(t, pbxsim.Config{Vendor: vendor})
 			var trace, out bytes.Buffer
-			rep, err := conformance.Run(context.Background(), config(addr, p, &trace), &out)
+			rep, err := conformance.Run(context.Background(), config(t, addr, vendor, &trace), &out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Log(out.String())
 			for _, res := range rep.Results {
 				if res.Verdict == conformance.Fail || res.Verdict == conformance.Skip && res.Step != conformance.StepHeartbeat {
 					t.Errorf("%s: %s %s %s", res.Step, res.Verdict, res.Expected, res.Received)
 				}
 			}
+			t.Log(out.String())
 			if !strings.Contains(trace.String(), "<MakeCall") {
 				t.Error("trace lacks the MakeCall request")
+			}
+			if vendor == pbxsim.VendorAvaya && (strings.Contains(trace.String(), "cti-password") || !strings.Contains(trace.String(), "password>***<")) {
+				t.Errorf("the trace shows the AES password or no login at all:\n%s", trace.String())
 			}
 		})
 	}
@@ -111,13 +132,16 @@ func relay(app, sw net.Conn, alter func(csta.Message) csta.Message) {
 	}
 }
 
-// runAgainst runs the conformance against a misbehaving openscape switch.
-func runAgainst(t *testing.T, alter func(csta.Message) csta.Message) (conformance.Report, string) {
+// runAgainst runs the conformance against a switch of pbxsim's default
+// profile that misbehaves as faults and alter make it.
+func runAgainst(t *testing.T, faults []string, alter func(csta.Message) csta.Message) (conformance.Report, string) {
 	t.Helper()
-	p, _ := csta.LookupProfile("openscape")
-	_, addr := startSim(t, p)
-	var trace, out bytes.Buffer
-	rep, err := conformance.Run(context.Background(), config(misbehave(t, addr, alter), p, &trace), &out)
+	addr := startSim(t, pbxsim.Config{Vendor: pbxsim.VendorDefault, Faults: faults})
+	if alter != nil {
+		addr = misbehave(t, addr, alter)
+	}
+	var out bytes.Buffer
+	rep, err := conformance.Run(context.Background(), config(t, addr, pbxsim.VendorDefault, nil), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +164,7 @@ func verdicts(t *testing.T, rep conformance.Report, want map[string]conformance.
 }
 
 func TestCatchesASwitchThatAnswersACallNotRinging(t *testing.T) {
-	rep, out := runAgainst(t, func(m csta.Message) csta.Message {
-		if e, ok := m.(*csta.CSTAErrorCode); ok && e.StateIncompatibility == "noCallToAnswer" {
-			return &csta.AnswerCallResponse{}
-		}
-		return m
-	})
+	rep, out := runAgainst(t, []string{pbxsim.FaultAnswerAny}, nil)
 	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepAnswerNotRinging: conformance.Fail})
 	res, _ := rep.Result(conformance.StepAnswerNotRinging)
 	if !strings.Contains(res.Received, "AnswerCallResponse") || !strings.Contains(res.Frame, "<AnswerCallResponse") {
@@ -157,7 +176,7 @@ func TestCatchesASwitchThatAnswersACallNotRinging(t *testing.T) {
 }
 
 func TestCatchesASwitchThatNeverReportsTheAnswer(t *testing.T) {
-	rep, out := runAgainst(t, func(m csta.Message) csta.Message {
+	rep, out := runAgainst(t, nil, func(m csta.Message) csta.Message {
 		if _, ok := m.(*csta.EstablishedEvent); ok {
 			return nil
 		}
@@ -185,7 +204,7 @@ func TestCatchesASwitchThatNeverReportsTheAnswer(t *testing.T) {
 // OpenScape Voice names the alerting phone N<…>;noa=nk while its
 // connection carries the bare number: one device, and the run must say so.
 func TestAttributesDevicesByIdentity(t *testing.T) {
-	rep, _ := runAgainst(t, func(m csta.Message) csta.Message {
+	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
 		switch e := m.(type) {
 		case *csta.DeliveredEvent:
 			e.AlertingDevice = "N<" + e.AlertingDevice + ">;noa=nk"
@@ -200,7 +219,7 @@ func TestAttributesDevicesByIdentity(t *testing.T) {
 }
 
 func TestCatchesEventsAttributedToTheWrongDevice(t *testing.T) {
-	rep, _ := runAgainst(t, func(m csta.Message) csta.Message {
+	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
 		if e, ok := m.(*csta.DeliveredEvent); ok {
 			e.AlertingDevice = "N<1001>;noa=nk" // the caller, not the phone ringing
 		}
@@ -212,9 +231,32 @@ func TestCatchesEventsAttributedToTheWrongDevice(t *testing.T) {
 	}
 }
 
+func TestCatchesASwitchThatNeverAnswersClearConnection(t *testing.T) {
+	rep, _ := runAgainst(t, []string{pbxsim.FaultNoClearResponse}, nil)
+	res, _ := rep.Result(conformance.StepClear)
+	if res.Verdict != conformance.Fail || res.Expected != "ClearConnectionResponse" || res.Received != "no answer in time" {
+		t.Errorf("ClearConnection: %+v", res)
+	}
+	for step, cause := range map[string]string{conformance.StepSingleStep: conformance.StepClear,
+		conformance.StepConsultation: conformance.StepClear, conformance.StepConference: conformance.StepConsultation} {
+		if res, _ := rep.Result(step); res.Verdict != conformance.Skip || res.Note != "needs "+cause {
+			t.Errorf("%s: %+v", step, res)
+		}
+	}
+}
+
+// Without callIDs in its events a switch's calls cannot be followed.
+func TestCatchesASwitchWithoutCallIDs(t *testing.T) {
+	rep, _ := runAgainst(t, []string{pbxsim.FaultNoCallID}, nil)
+	res, _ := rep.Result(conformance.StepDelivered)
+	if res.Verdict != conformance.Fail || !strings.Contains(res.Received, "DeliveredEvent(alerting=1002") || res.Frame == "" {
+		t.Errorf("Delivered: %+v", res)
+	}
+}
+
 func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 	first := true
-	rep, _ := runAgainst(t, func(m csta.Message) csta.Message {
+	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
 		if _, ok := m.(*csta.SystemStatus); ok {
 			if !first {
 				return nil

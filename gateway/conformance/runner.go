@@ -55,9 +55,10 @@ type runner struct {
 	conn *csta.Conn
 
 	sessionAt   time.Time
-	sessionMark int // first frame after the session was up
-	dev         map[string]csta.DeviceID
-	xref        map[string]string // monitored device label -> monitorCrossRefID
+	sessionMark int                      // first frame after the session was up
+	dev         map[string]csta.DeviceID // what requests address: the configured device, or the ID the switch assigned
+	assigned    []csta.DeviceID          // IDs from GetDeviceId, to give back
+	xref        map[string]string        // monitored device label -> monitorCrossRefID
 	verdicts    map[string]Verdict
 	basic       call // the call the basic steps share
 	basicMark   int  // where the basic call's frames begin
@@ -158,6 +159,9 @@ func (r *runner) finish() {
 		for _, x := range r.xref {
 			_, _ = r.conn.Do(ctx, &csta.MonitorStop{MonitorCrossRefID: x})
 		}
+		for _, id := range r.assigned {
+			_, _ = r.conn.Do(ctx, &csta.ReleaseDeviceId{Device: id})
+		}
 		cancel()
 	}
 	r.conn.Close()
@@ -234,7 +238,18 @@ func (r *runner) expect(ctx context.Context, mark int, label, what string, match
 
 // is reports whether id names the device labelled label.
 func (r *runner) is(id csta.DeviceID, label string) bool {
-	return sameDevice(id, r.dev[label])
+	return csta.SameDevice(id, r.dev[label]) || csta.SameDevice(id, r.given(label))
+}
+
+// given is the device as configured, before any switch-assigned ID.
+func (r *runner) given(label string) csta.DeviceID {
+	switch label {
+	case "A":
+		return r.cfg.DeviceA
+	case "B":
+		return r.cfg.DeviceB
+	}
+	return r.cfg.DeviceC
 }
 
 func round(d time.Duration) time.Duration {

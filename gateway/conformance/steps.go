@@ -14,6 +14,7 @@ import (
 // Step names, as the report shows them.
 const (
 	StepSession          = "Session"
+	StepDeviceIDs        = "GetDeviceId A and B"
 	StepMonitorA         = "MonitorStart A"
 	StepMonitorB         = "MonitorStart B"
 	StepSnapshot         = "SnapshotDevice"
@@ -49,10 +50,16 @@ func (r *runner) steps() []step {
 	// Three-party steps need a working basic call, and ClearConnection to
 	// free the phones between calls.
 	basic := []string{StepEstablished, StepClear}
-	return []step{
-		{StepSession, nil, r.session},
-		{StepMonitorA, []string{StepSession}, r.monitor("A")},
-		{StepMonitorB, []string{StepSession}, r.monitor("B")},
+	monitor := []string{StepSession}
+	var ids []step
+	if r.cfg.Profile.DMCC {
+		// AES addresses a station only by the ID it hands out.
+		monitor = []string{StepDeviceIDs}
+		ids = []step{{StepDeviceIDs, []string{StepSession}, r.deviceIDs}}
+	}
+	return append(append([]step{{StepSession, nil, r.session}}, ids...), []step{
+		{StepMonitorA, monitor, r.monitor("A")},
+		{StepMonitorB, monitor, r.monitor("B")},
 		{StepSnapshot, []string{StepSession}, r.snapshot},
 		{StepMakeCall, []string{StepMonitorA, StepMonitorB}, r.makeCall},
 		{StepDelivered, []string{StepMakeCall}, r.delivered},
@@ -68,7 +75,7 @@ func (r *runner) steps() []step {
 		{StepConference, []string{StepConsultation}, r.conference},
 		{status, []string{StepMonitorA}, r.status},
 		{StepHeartbeat, []string{StepSession}, r.heartbeat},
-	}
+	}...)
 }
 
 func (r *runner) third(run func(context.Context) error) func(context.Context) error {
@@ -91,7 +98,8 @@ func (r *runner) session(ctx context.Context) error {
 	if err != nil {
 		return &failure{expected: "a connection to " + r.cfg.Addr, received: err.Error()}
 	}
-	c, err := csta.NewConn(ctx, &tracedConn{Conn: nc, t: r.tr}, csta.Config{Profile: p, RequestTimeout: r.cfg.Timeout, Logger: r.cfg.Logger})
+	c, err := csta.NewConn(ctx, nc, csta.Config{Profile: p, RequestTimeout: r.cfg.Timeout, Logger: r.cfg.Logger,
+		Trace: r.tr.record, UserName: r.cfg.UserName, Password: r.cfg.Password})
 	if err != nil {
 		f := &failure{expected: sessionExpected(p.Session), received: err.Error()}
 		if in := r.tr.since(0); len(in) > 0 {
@@ -131,6 +139,23 @@ func (r *runner) dial(ctx context.Context) (net.Conn, error) {
 		return nil, fmt.Errorf("tls handshake: %w", err)
 	}
 	return t, nil
+}
+
+// deviceIDs asks AES for the IDs of A and B; the run addresses them by
+// these from then on, and gives them back at the end.
+func (r *runner) deviceIDs(ctx context.Context) error {
+	for _, l := range []string{"A", "B"} {
+		resp, err := request[*csta.GetDeviceIdResponse](ctx, r, &csta.GetDeviceId{SwitchName: r.cfg.SwitchName, Extension: string(r.dev[l])})
+		if err != nil {
+			return about(l, err)
+		}
+		if resp.Device == "" {
+			return &failure{expected: "GetDeviceIdResponse with a device for " + l, received: "none"}
+		}
+		r.dev[l] = resp.Device
+		r.assigned = append(r.assigned, resp.Device)
+	}
+	return passNote(fmt.Sprintf("A=%s B=%s", r.dev["A"], r.dev["B"]))
 }
 
 func (r *runner) monitor(label string) func(context.Context) error {

@@ -2,11 +2,8 @@ package conformance
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,122 +12,97 @@ import (
 )
 
 // frame is one CSTA frame as it crossed the wire, kept so that a failed
-// step can show the very bytes that made it fail.
+// step can show the very frame that made it fail.
 type frame struct {
-	seq      int
 	at       time.Time
 	in       bool // from the switch
 	invokeID int
 	name     string       // root element, "" when the body is not CSTA XML
 	msg      csta.Message // decoded, nil when the body is not CSTA XML
-	body     []byte
+	body     []byte       // passwords redacted
 }
 
-// String renders the frame as the trace file has it, password redacted.
+// String renders the frame as the trace file has it.
 func (f *frame) String() string {
-	dir := ">"
+	dir := "out"
 	if f.in {
-		dir = "<"
+		dir = "in "
 	}
-	return fmt.Sprintf("%s %s %04d %s", f.at.UTC().Format("15:04:05.000000"), dir, f.invokeID, redact(f.body))
+	return fmt.Sprintf("%s %s %04d %s", f.at.UTC().Format("2006-01-02T15:04:05.000000Z"), dir, f.invokeID, f.body)
 }
 
-// passwordRe finds the text of any element whose local name ends in
-// "password" (Avaya's SessionLoginInfo/password, and whatever a vendor
-// calls theirs), with or without a namespace prefix.
-var passwordRe = regexp.MustCompile(`(?is)(<(?:[\w.-]+:)?[\w.-]*password\b[^>]*>)([^<]*)(</(?:[\w.-]+:)?[\w.-]*password\s*>)`)
-
-// redact blanks passwords: a trace goes into support cases and e-mails,
-// and a switch account's password must never travel with it.
-func redact(body []byte) string {
-	return passwordRe.ReplaceAllString(string(body), "${1}***${3}")
-}
-
-// tracer records every frame in and out of the link, writes it to the
-// trace file and hands the switch's events to the run. It learns the
-// frames by splitting the byte streams itself, so what it shows is what
-// went over the wire, not what the codec made of it.
+// tracer keeps every frame in and out of the link (csta.Config.Trace,
+// redacted there), writes it to the trace file in the format of
+// ctigateway serve -pbx-trace, and lets steps wait for the switch's
+// messages.
 type tracer struct {
-	mu       sync.Mutex
-	w        io.Writer // nil: no trace file
-	frames   []*frame
-	in, out  []byte        // partial frames
-	grew     chan struct{} // closed and replaced when frames are added
-	writeErr error
+	w     *syncWriter // nil: no trace file
+	write func(csta.TraceRecord)
+
+	mu     sync.Mutex
+	frames []*frame
+	grew   chan struct{} // closed and replaced when a frame is added
+}
+
+// syncWriter keeps frame lines and notes whole and in order in one file,
+// and remembers the first write error.
+type syncWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
+}
+
+func (s *syncWriter) Err() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 func newTracer(w io.Writer) *tracer {
-	return &tracer{w: w, grew: make(chan struct{})}
+	t := &tracer{grew: make(chan struct{})}
+	if w != nil {
+		t.w = &syncWriter{w: w}
+		t.write = csta.TraceWriter(t.w)
+	}
+	return t
 }
 
 // note writes a comment line (a step starting, the run's settings) so a
 // reader of the trace knows which frames belong to which step.
 func (t *tracer) note(format string, args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.writeLocked("# " + fmt.Sprintf(format, args...))
+	if t.w != nil {
+		fmt.Fprintf(t.w, "# %s\n", strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " "))
+	}
 }
 
-func (t *tracer) writeLocked(line string) {
-	if t.w == nil || t.writeErr != nil {
-		return
+// record is the link's csta.Config.Trace.
+func (t *tracer) record(r csta.TraceRecord) {
+	if t.write != nil {
+		t.write(r)
 	}
-	_, t.writeErr = io.WriteString(t.w, strings.ReplaceAll(line, "\n", " ")+"\n")
-}
-
-// feed takes bytes read from (in) or written to the switch.
-func (t *tracer) feed(in bool, b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	t.mu.Lock()
-	buf := &t.out
-	if in {
-		buf = &t.in
-	}
-	*buf = append(*buf, b...)
-	n := len(t.frames)
-	for {
-		f, rest := t.cut(in, *buf)
-		*buf = rest
-		if f == nil {
-			break
-		}
-	}
-	if len(t.frames) > n {
-		close(t.grew)
-		t.grew = make(chan struct{})
-	}
-	t.mu.Unlock()
-}
-
-// cut takes one frame off the front of buf and returns it with the rest
-// (a nil frame when buf holds no whole frame yet). Bytes that cannot be a
-// frame header are traced raw and dropped: the link is out of step and
-// the codec drops it too.
-func (t *tracer) cut(in bool, buf []byte) (*frame, []byte) {
-	if len(buf) < csta.HeaderLen {
-		return nil, buf
-	}
-	n := int(binary.BigEndian.Uint16(buf[2:4]))
-	if buf[0] != 0 || buf[1] != 0 || n < csta.HeaderLen {
-		t.writeLocked(fmt.Sprintf("%s ! bad frame header, raw bytes: %q", time.Now().UTC().Format("15:04:05.000000"), buf))
-		return nil, nil
-	}
-	if len(buf) < n {
-		return nil, buf
-	}
-	id := 0
-	for _, c := range buf[4:8] {
-		id = id*10 + int(c-'0')
-	}
-	f := &frame{seq: len(t.frames), at: time.Now(), in: in, invokeID: id, body: append([]byte(nil), buf[csta.HeaderLen:n]...)}
-	if m, _, err := csta.Decode(f.body); err == nil {
+	f := &frame{at: r.At, in: r.Dir == csta.In, invokeID: r.InvokeID, body: r.Body}
+	if m, _, err := csta.Decode(r.Body); err == nil {
 		f.msg, f.name = m, m.MessageName()
 	}
+	t.mu.Lock()
 	t.frames = append(t.frames, f)
-	t.writeLocked(f.String())
-	return f, buf[n:]
+	close(t.grew)
+	t.grew = make(chan struct{})
+	t.mu.Unlock()
 }
 
 // mark is the position of the next frame, to look only at what came after.
@@ -227,23 +199,4 @@ func (t *tracer) since(mark int) []*frame {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]*frame(nil), t.frames[min(mark, len(t.frames)):]...)
-}
-
-// tracedConn passes every byte through the tracer on its way.
-type tracedConn struct {
-	net.Conn
-	t *tracer
-}
-
-func (c *tracedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.t.feed(true, p[:n])
-	return n, err
-}
-
-// Write traces before writing: the answer may otherwise be read, and
-// traced, before its request.
-func (c *tracedConn) Write(p []byte) (int, error) {
-	c.t.feed(false, p)
-	return c.Conn.Write(p)
 }
