@@ -50,6 +50,10 @@ type Config struct {
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
 	Logger      *slog.Logger
+
+	// PBX device mapping, Avaya login and frame trace (see pbx.Config).
+	PBXDeviceTemplate, PBXUser, PBXPassword, PBXSwitchName string
+	PBXTrace                                               func(csta.TraceRecord)
 }
 
 // App is a running gateway.
@@ -107,7 +111,8 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
-		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: metrics.CSTAMessage}, svc)
+		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: metrics.CSTAMessage, DeviceTemplate: c.PBXDeviceTemplate,
+		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(svc)
 	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, svc, metrics)

@@ -146,7 +146,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		return nil, fmt.Errorf("csta: dial %s: %w", addr, err)
 	}
 	if cfg.TLS != nil {
-		tc := tls.Client(nc, cfg.TLS)
+		tc := tls.Client(nc, tlsFor(cfg.TLS, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("csta: tls handshake with %s: %w", addr, err)
@@ -154,6 +154,23 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		nc = tc
 	}
 	return NewConn(ctx, nc, cfg)
+}
+
+// tlsFor completes a TLS configuration for addr: without a ServerName,
+// crypto/tls cannot verify the switch's certificate and refuses to
+// connect, so it is taken from the address (a host name or an IP, which
+// the certificate must then name).
+func tlsFor(cfg *tls.Config, addr string) *tls.Config {
+	if cfg.ServerName != "" || cfg.InsecureSkipVerify {
+		return cfg
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	cfg = cfg.Clone()
+	cfg.ServerName = host
+	return cfg
 }
 
 // NewConn runs the link over an established connection and opens the

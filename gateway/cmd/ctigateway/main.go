@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,8 @@ type config struct {
 	listen, tlsCert, tlsKey, origins        string
 	pbxAddr, pbxProfile, statusMode         string
 	pbxTLS                                  bool
+	pbxTemplate, pbxUser, pbxPassword       string
+	pbxSwitchName, pbxCA, pbxTrace          string
 	ldapURL, bindDN, bindPassword, userBase string
 	userAttr, groupDN, extAttr, displayAttr string
 	startTLS, ldapInsecure                  bool
@@ -56,7 +59,13 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.origins, "allowed-origins", "chrome-extension://"+defaultExtensionID, "comma-separated Origin patterns browsers may connect from")
 	s(&c.pbxAddr, "pbx-addr", "127.0.0.1:7001", "PBX CSTA address host:port")
 	s(&c.pbxProfile, "pbx-profile", "openscape", fmt.Sprintf("PBX vendor profile %v", csta.ProfileNames()))
-	fs.BoolVar(&c.pbxTLS, "pbx-tls", false, "connect to the PBX over TLS")
+	fs.BoolVar(&c.pbxTLS, "pbx-tls", false, "connect to the PBX over TLS (the certificate is checked against the host of -pbx-addr)")
+	s(&c.pbxCA, "pbx-ca", "", "PEM file of the CA that signed the PBX's certificate (implies -pbx-tls; empty: the system's CAs)")
+	s(&c.pbxTemplate, "pbx-device-template", "{ext}", "the switch's number for an agent's extension, e.g. '+3572210{ext}' (an override naming the full number is used as is)")
+	s(&c.pbxUser, "pbx-user", "", "user name the gateway logs in to the PBX with (Avaya AES)")
+	s(&c.pbxPassword, "pbx-password", "", "PBX password (prefer the environment: CTI_PBX_PASSWORD)")
+	s(&c.pbxSwitchName, "pbx-switch-name", "", "the switch connection's name in Avaya AES, for GetDeviceId")
+	s(&c.pbxTrace, "pbx-trace", "", "append every CSTA frame in and out, timestamped and with passwords redacted, to this file")
 	s(&c.statusMode, "status-mode", "dnd", "how Available/Busy is set on the PBX: dnd (do-not-disturb) or agent (ACD agent state)")
 	s(&c.ldapURL, "ldap-url", "ldap://127.0.0.1:389", "directory URL (ldap:// or ldaps://)")
 	fs.BoolVar(&c.startTLS, "ldap-starttls", false, "upgrade ldap:// with StartTLS")
@@ -208,13 +217,23 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if c.startTLS || strings.HasPrefix(c.ldapURL, "ldaps://") {
 		ldapTLS = &tls.Config{InsecureSkipVerify: c.ldapInsecure} //nolint:gosec // opt-in for test directories
 	}
-	var pbxTLS *tls.Config
-	if c.pbxTLS {
-		pbxTLS = &tls.Config{}
+	pbxTLS, err := pbxTLSConfig(c)
+	if err != nil {
+		return err
+	}
+	var pbxTrace func(csta.TraceRecord)
+	if c.pbxTrace != "" {
+		f, err := os.OpenFile(c.pbxTrace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("-pbx-trace: %w", err)
+		}
+		defer f.Close()
+		pbxTrace = csta.TraceWriter(f)
 	}
 	a, err := app.Start(ctx, app.Config{
 		Listen: c.listen, TLSCert: c.tlsCert, TLSKey: c.tlsKey, AllowedOrigins: splitList(c.origins),
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
+		PBXDeviceTemplate: c.pbxTemplate, PBXUser: c.pbxUser, PBXPassword: c.pbxPassword, PBXSwitchName: c.pbxSwitchName, PBXTrace: pbxTrace,
 		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
@@ -225,6 +244,26 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	fmt.Printf("gateway: %s\n", a.URL)
 	<-ctx.Done()
 	return a.Close()
+}
+
+// pbxTLSConfig is the PBX link's TLS: nil for plain TCP; with -pbx-ca, a
+// pool of that CA only. The server name comes from -pbx-addr (csta.Dial).
+func pbxTLSConfig(c *config) (*tls.Config, error) {
+	if !c.pbxTLS && c.pbxCA == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.pbxCA != "" {
+		pem, err := os.ReadFile(c.pbxCA)
+		if err != nil {
+			return nil, fmt.Errorf("-pbx-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-pbx-ca: no PEM certificate in %s", c.pbxCA)
+		}
+	}
+	return cfg, nil
 }
 
 func splitList(s string) []string {

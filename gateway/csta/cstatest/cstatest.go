@@ -57,6 +57,10 @@ func NewServers(tb testing.TB, scripts ...[]Step) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return newServer(tb, l, scripts)
+}
+
+func newServer(tb testing.TB, l net.Listener, scripts [][]Step) *Server {
 	s := &Server{Addr: l.Addr().String(), l: l, done: make(chan struct{})}
 	go s.run(scripts)
 	tb.Cleanup(func() {
