@@ -37,7 +37,7 @@ const (
 type Config struct {
 	Addr    string       // the switch's CSTA address, host:port
 	Profile csta.Profile // vendor profile: session style, namespace, pacing
-	TLS     *tls.Config  // non-nil: connect over TLS (ServerName defaults to Addr's host)
+	TLS     *tls.Config  // non-nil: connect over TLS (csta.Dial takes ServerName from Addr)
 
 	// DeviceA places the calls and DeviceB receives them; both are
 	// monitored, as an agent's phone is. Give them as the switch monitors

@@ -2,10 +2,8 @@ package conformance
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"crmcti/gateway/csta"
@@ -94,11 +92,7 @@ func (r *runner) session(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	nc, err := r.dial(ctx)
-	if err != nil {
-		return &failure{expected: "a connection to " + r.cfg.Addr, received: err.Error()}
-	}
-	c, err := csta.NewConn(ctx, nc, csta.Config{Profile: p, RequestTimeout: r.cfg.Timeout, Logger: r.cfg.Logger,
+	c, err := csta.Dial(ctx, r.cfg.Addr, csta.Config{Profile: p, TLS: r.cfg.TLS, RequestTimeout: r.cfg.Timeout, Logger: r.cfg.Logger,
 		Trace: r.tr.record, UserName: r.cfg.UserName, Password: r.cfg.Password})
 	if err != nil {
 		f := &failure{expected: sessionExpected(p.Session), received: err.Error()}
@@ -114,31 +108,11 @@ func (r *runner) session(ctx context.Context) error {
 func sessionExpected(s csta.SessionStyle) string {
 	switch s {
 	case csta.SessionOpenScape:
-		return "SystemStatus from the switch, then SystemRegisterResponse"
+		return "a connection, SystemStatus from the switch, then SystemRegisterResponse"
 	case csta.SessionECMA354:
-		return "StartApplicationSessionPosResponse"
+		return "a connection, then StartApplicationSessionPosResponse"
 	}
 	return "a connection"
-}
-
-// dial connects over TCP or TLS; with TLS the certificate is checked
-// against the address's host unless the config names another.
-func (r *runner) dial(ctx context.Context) (net.Conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", r.cfg.Addr)
-	if err != nil || r.cfg.TLS == nil {
-		return nc, err
-	}
-	tc := r.cfg.TLS.Clone()
-	if tc.ServerName == "" {
-		tc.ServerName, _, _ = net.SplitHostPort(r.cfg.Addr)
-	}
-	t := tls.Client(nc, tc)
-	if err := t.HandshakeContext(ctx); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("tls handshake: %w", err)
-	}
-	return t, nil
 }
 
 // deviceIDs asks AES for the IDs of A and B; the run addresses them by
