@@ -24,6 +24,9 @@ var (
 	// leave call state wrong with nobody knowing; ending the link makes
 	// the owner reconnect and resynchronise by SnapshotDevice instead.
 	ErrEventOverflow = errors.New("csta: event queue overflow, link dropped for resync")
+	// ErrSilent ends a link on which the switch said nothing for
+	// Config.Liveness, not even to a probe: silent, or half-open.
+	ErrSilent = errors.New("csta: switch silent")
 	// ErrNoInvokeID means 9998 requests are already waiting.
 	ErrNoInvokeID = errors.New("csta: no free invoke ID")
 )
@@ -62,6 +65,12 @@ type Config struct {
 	// SessionCleanupDelay is how long an Avaya AES keeps a session whose
 	// link was lost, for RecoverSession (default 60s).
 	SessionCleanupDelay time.Duration
+	// Liveness, when set, is how long the switch may stay silent before
+	// the link is declared down: after a third of it without a frame, a
+	// cheap request per profile (Probe) asks the switch to speak, and a
+	// read deadline ends a link that still says nothing, be it idle,
+	// half-open, or stopped in the middle of a frame.
+	Liveness time.Duration
 	// Trace, when set, receives every frame in and out with passwords
 	// redacted (TraceWriter writes them to a file). It runs on the reader
 	// or the writer: keep it quick.
@@ -135,6 +144,7 @@ type Conn struct {
 	closeOnce  sync.Once
 
 	framesIn, framesOut, nEvents, unknown, malformed, unknownID, late, heartbeats, overflows atomic.Uint64
+	lastRead                                                                                 atomic.Int64 // unix nanoseconds of the last frame in
 }
 
 // Dial connects to addr over TCP (or TLS when cfg.TLS is set) and opens the
@@ -199,12 +209,16 @@ func NewConn(ctx context.Context, nc net.Conn, cfg Config) (*Conn, error) {
 		sysStatus:  make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	c.lastRead.Store(time.Now().UnixNano())
 	go c.readLoop()
 	go c.dispatch()
 	if err := c.startSession(ctx); err != nil {
 		c.shutdown(err)
 		<-c.readerDone
 		return nil, err
+	}
+	if cfg.Liveness > 0 {
+		go c.probeLoop() // the read deadline alone guards the start-up
 	}
 	return c, nil
 }
@@ -451,16 +465,24 @@ func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	br := bufio.NewReaderSize(c.nc, 16<<10)
 	for {
+		if c.cfg.Liveness > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.Liveness))
+		}
 		f, err := ReadFrame(br, c.cfg.MaxFrame)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			var ne net.Error
+			switch {
+			case errors.Is(err, io.EOF):
 				err = fmt.Errorf("csta: switch closed the link: %w", err)
-			} else if !errors.As(err, new(*FrameError)) {
+			case errors.As(err, &ne) && ne.Timeout():
+				err = fmt.Errorf("csta: switch silent for %v, link declared down: %w", c.cfg.Liveness, ErrSilent)
+			case !errors.As(err, new(*FrameError)):
 				err = fmt.Errorf("csta: read: %w", err)
 			}
 			c.shutdown(err)
 			return
 		}
+		c.lastRead.Store(time.Now().UnixNano())
 		c.framesIn.Add(1)
 		c.trace(In, f.InvokeID, f.Body)
 		c.handle(f)

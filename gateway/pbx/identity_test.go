@@ -85,3 +85,40 @@ func TestOpenScapeFormsRingAndUnattributedAreCounted(t *testing.T) {
 		t.Fatalf("%d unattributed, want 3: the CallCleared of a call just ended is expected", n)
 	}
 }
+
+// TestRemonitorFailureIsRetried: after a reconnect, a device the switch
+// refuses to monitor once is monitored again, and its calls ring.
+func TestRemonitorFailureIsRetried(t *testing.T) {
+	ok := func(xref string) []cs.Step {
+		return []cs.Step{
+			cs.Expect("MonitorStart", nil),
+			cs.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: xref}),
+			cs.Expect("SnapshotDevice", nil),
+			cs.Reply(&csta.SnapshotDeviceResponse{}),
+		}
+	}
+	second := append([]cs.Step{
+		cs.Expect("MonitorStart", nil),
+		cs.Reply(csta.NewError(csta.ErrCatSystemResource, "resourceBusy")),
+	}, ok("M2")...)
+	second = append(second,
+		cs.Send(9999, &csta.DeliveredEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "M2"}, Connection: csta.ConnectionID{CallID: "C2", DeviceID: "1001"},
+			AlertingDevice: "1001", CallingDevice: "+35799000222", LocalConnectionInfo: csta.StateAlerting, Cause: "newCall"}),
+		cs.Pause(500*time.Millisecond))
+	srv := cs.NewServers(t, append(ok("M1"), cs.Hangup()), second)
+	s := newSink()
+	a := pbx.New(pbx.Config{Addr: srv.Addr, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Liveness: -1}, s)
+	defer a.Close()
+	s.waitLink(t, true)
+	if err := a.Monitor(context.Background(), "1001"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLink(t, false)
+	s.waitLink(t, true)
+	if c := s.next(t, gateway.EvRang, gateway.CallRinging); c.ID != "C2" || c.Remote != "+35799000222" {
+		t.Fatalf("rang %+v", c)
+	}
+	if err := srv.Wait(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

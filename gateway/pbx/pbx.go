@@ -59,6 +59,10 @@ type Config struct {
 	SessionCleanupDelay time.Duration
 	// Trace, when set, receives every frame in and out (csta.Config.Trace).
 	Trace func(csta.TraceRecord)
+	// Liveness is how long a silent switch keeps the link (default 9s,
+	// so that a stalled or half-open switch is declared down within 10s;
+	// csta.Config.Liveness); negative turns the check off.
+	Liveness time.Duration
 }
 
 // Adapter is the gateway's PBX.
@@ -166,6 +170,9 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	}
 	if cfg.StatusMode == "" {
 		cfg.StatusMode = StatusDoNotDisturb
+	}
+	if cfg.Liveness == 0 {
+		cfg.Liveness = 9 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -278,7 +285,7 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
-		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace,
+		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
 		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
 }
 
