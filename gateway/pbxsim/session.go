@@ -48,8 +48,11 @@ func (lk *link) sessionLoop() {
 }
 
 // maxMissedBeats is how many SystemStatus heartbeats an OpenScape Voice
-// link may leave unanswered before the switch drops it; the switch checks
-// that the application is alive as the application checks the switch.
+// link may leave unanswered before the switch drops it: the switch checks
+// that the application is alive as the application checks the switch
+// (SystemStatus both ways: OpenScape Voice Interface Manual, Volume 4,
+// CSTA Interface, A31003-H8090-T103). The count of three is our choice;
+// we could not read the switch's own figure.
 const maxMissedBeats = 3
 
 // heartbeat sends the OpenScape SystemStatus heartbeat; it reports false

@@ -19,8 +19,11 @@ const (
 	// VendorDefault is what pbxsim always did: an OpenScape-style session,
 	// extensions named as they are everywhere, outside numbers as N<…>.
 	VendorDefault = "default"
-	// VendorOpenScape is OpenScape Voice: ed4, SystemStatus/SystemRegister
-	// and SystemStatus heartbeats both ways; devices known by their full
+	// VendorOpenScape is OpenScape Voice (its Interface Manual, Volume 4,
+	// CSTA Interface, A31003-H8090-T103; the frames captured from a real
+	// switch in gateway/csta/testdata/captures; issue 10): ed4,
+	// SystemStatus/SystemRegister and SystemStatus heartbeats both ways;
+	// devices known by their full
 	// number (Config.DeviceTemplate), named N<number>;noa=nk in event device
 	// fields but bare in connections; outside callers decorated with
 	// Line…;displayNumber=…;uid=….
