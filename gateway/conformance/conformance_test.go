@@ -254,6 +254,18 @@ func TestCatchesASwitchWithoutCallIDs(t *testing.T) {
 	}
 }
 
+// ctigateway serve probes a quiet switch; one that ignores the probe
+// would lose its link every few seconds of quiet.
+func TestCatchesASwitchThatIgnoresTheLivenessProbe(t *testing.T) {
+	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
+		if _, ok := m.(*csta.SystemStatusResponse); ok {
+			return nil
+		}
+		return m
+	})
+	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepLiveness: conformance.Fail})
+}
+
 func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 	first := true
 	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {

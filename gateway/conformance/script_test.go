@@ -38,6 +38,7 @@ func TestAMonitorRefusedSkipsTheCallSteps(t *testing.T) {
 		cstatest.Expect("SnapshotDevice", device("1002", snap)), cstatest.Reply(&csta.SnapshotDeviceResponse{}),
 		cstatest.Expect("SetDoNotDisturb", nil), cstatest.Reply(&csta.SetDoNotDisturbResponse{}), dnd(true),
 		cstatest.Expect("SetDoNotDisturb", nil), cstatest.Reply(&csta.SetDoNotDisturbResponse{}), dnd(false),
+		cstatest.Expect("SystemStatus", nil), cstatest.Reply(&csta.SystemStatusResponse{}), // the liveness probe
 		// Clean-up: nothing to clear, the monitor ends, the link closes.
 		cstatest.Expect("SnapshotDevice", nil), cstatest.Reply(&csta.SnapshotDeviceResponse{}),
 		cstatest.Expect("SnapshotDevice", nil), cstatest.Reply(&csta.SnapshotDeviceResponse{}),
@@ -58,7 +59,7 @@ func TestAMonitorRefusedSkipsTheCallSteps(t *testing.T) {
 		conformance.StepSession: conformance.Pass, conformance.StepMonitorA: conformance.Pass,
 		conformance.StepMonitorB: conformance.Fail, conformance.StepSnapshot: conformance.Pass,
 		conformance.StepMakeCall: conformance.Skip, conformance.StepConsultation: conformance.Skip,
-		conformance.StepDoNotDisturb: conformance.Pass, conformance.StepHeartbeat: conformance.Skip,
+		conformance.StepDoNotDisturb: conformance.Pass, conformance.StepLiveness: conformance.Pass, conformance.StepHeartbeat: conformance.Skip,
 	}
 	for step, v := range want {
 		if res, _ := rep.Result(step); res.Verdict != v {

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,6 +64,30 @@ func (r *runner) agentState(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// liveness sends the request ctigateway serve sends a switch that has
+// been quiet for 3s (csta.Config.Liveness): any answer, even a refusal,
+// keeps the gateway's link up; a switch that ignores it loses the link
+// every 9s of quiet in production.
+func (r *runner) liveness(ctx context.Context) error {
+	var probe csta.Message = &csta.SystemStatus{SystemStatus: "normal"}
+	if id := r.conn.SessionID(); r.cfg.Profile.Session == csta.SessionECMA354 && id != "" {
+		probe = &csta.ResetApplicationSessionTimer{SessionID: id, RequestedSessionDuration: int(r.sessionDuration() / time.Second)}
+	}
+	mark := r.tr.mark()
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	m, err := r.conn.Do(rctx, probe)
+	var ce *csta.CSTAErrorCode
+	switch {
+	case err == nil:
+		return passNote(m.MessageName())
+	case errors.As(err, &ce):
+		return passNote(received(err) + " (an answer all the same)")
+	}
+	return &failure{expected: "any answer to " + probe.MessageName() + ", the gateway's probe of a quiet switch",
+		received: received(err), frame: r.tr.responseTo(probe.MessageName(), mark)}
 }
 
 // heartbeat checks the session is kept alive the profile's way: the

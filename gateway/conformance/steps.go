@@ -31,6 +31,7 @@ const (
 	StepConference       = "ConferenceCall"
 	StepDoNotDisturb     = "SetDoNotDisturb on A"
 	StepAgentState       = "SetAgentState on A"
+	StepLiveness         = "Liveness probe answered"
 	StepHeartbeat        = "Heartbeat"
 )
 
@@ -72,6 +73,7 @@ func (r *runner) steps() []step {
 		{StepTransfer, []string{StepConsultation}, r.transfer},
 		{StepConference, []string{StepConsultation}, r.conference},
 		{status, []string{StepMonitorA}, r.status},
+		{StepLiveness, []string{StepSession}, r.liveness},
 		{StepHeartbeat, []string{StepSession}, r.heartbeat},
 	}...)
 }

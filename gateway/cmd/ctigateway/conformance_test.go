@@ -64,7 +64,7 @@ func TestConformanceCommandPassesAnAvayaSwitch(t *testing.T) {
 	out, code := ctigateway(t, []string{"CTI_PBX_PASSWORD=Sekr3t!", "CTI_PBX_SWITCH_NAME=CM1"},
 		"conformance", "-pbx-addr", addr, "-pbx-profile", "avaya", "-pbx-user", "crm",
 		"-device-a", "1001", "-device-b", "1002", "-device-c", "1003", "-auto", "-trace", trace, "-heartbeat", "1s", "-timeout", "5s")
-	if code != 0 || !strings.Contains(out, "19 steps: 19 passed, 0 failed, 0 skipped") || !strings.Contains(out, "GetDeviceId A and B  ") {
+	if code != 0 || !strings.Contains(out, "20 steps: 20 passed, 0 failed, 0 skipped") || !strings.Contains(out, "GetDeviceId A and B  ") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	b, err := os.ReadFile(trace)
@@ -95,7 +95,7 @@ func TestConformanceCommandFailsABrokenSwitch(t *testing.T) {
 		"FAILED: AnswerCall refused when not ringing",
 		"received: AnswerCallResponse: the switch claims it answered",
 		"frame:    ", "<AnswerCallResponse",
-		"ctigateway: conformance: steps failed: 1 of 18",
+		"ctigateway: conformance: steps failed: 1 of 19",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
