@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -278,4 +279,52 @@ func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 		return m
 	})
 	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepHeartbeat: conformance.Fail})
+}
+
+func TestBadConfigIsRefusedBeforeDialling(t *testing.T) {
+	avaya, _ := csta.LookupProfile("avaya")
+	for name, cfg := range map[string]conformance.Config{
+		"no address":        {DeviceA: "1001", DeviceB: "1002", Auto: true},
+		"one device":        {Addr: "127.0.0.1:1", DeviceA: "1001", Auto: true},
+		"A is B":            {Addr: "127.0.0.1:1", DeviceA: "1001", DeviceB: "N<1001>;noa=nk", Auto: true},
+		"C is A":            {Addr: "127.0.0.1:1", DeviceA: "1001", DeviceB: "1002", DeviceC: "tel:1001", Auto: true},
+		"nobody to pick up": {Addr: "127.0.0.1:1", DeviceA: "1001", DeviceB: "1002"},
+		"AES, no switch":    {Addr: "127.0.0.1:1", Profile: avaya, DeviceA: "1001", DeviceB: "1002", Auto: true},
+		"status mode":       {Addr: "127.0.0.1:1", DeviceA: "1001", DeviceB: "1002", Auto: true, StatusMode: "busy"},
+	} {
+		var out bytes.Buffer
+		if _, err := conformance.Run(context.Background(), cfg, &out); err == nil || out.Len() > 0 {
+			t.Errorf("%s: err %v, output %q", name, err, out.String())
+		}
+	}
+}
+
+// Interrupted while waiting for a person, the run stops at once, marks
+// the rest interrupted and still prints what it has.
+func TestAnInterruptedRunStopsAndReports(t *testing.T) {
+	addr := startSim(t, pbxsim.Config{Vendor: pbxsim.VendorDefault})
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := config(t, addr, pbxsim.VendorDefault, nil)
+	cfg.Auto = false
+	cfg.Prompt = func(ctx context.Context, msg string) error {
+		cancel() // Ctrl-C instead of picking up
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	var out bytes.Buffer
+	rep, err := conformance.Run(ctx, cfg, &out)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if res, _ := rep.Result(conformance.StepDelivered); res.Verdict != conformance.Pass {
+		t.Errorf("Delivered: %+v", res)
+	}
+	for _, step := range []string{conformance.StepAnswerByHand, conformance.StepHold, conformance.StepHeartbeat} {
+		if res, _ := rep.Result(step); res.Verdict != conformance.Skip || res.Note != "interrupted" {
+			t.Errorf("%s: %+v", step, res)
+		}
+	}
+	if !strings.Contains(out.String(), "STEP") {
+		t.Errorf("no table:\n%s", out.String())
+	}
 }

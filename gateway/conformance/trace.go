@@ -135,25 +135,6 @@ func (t *tracer) responseTo(name string, since int) *frame {
 	return nil
 }
 
-// exchanged reports whether a message named first (from the switch when
-// firstIn) was answered by one named second with the same invoke ID: a
-// heartbeat and its answer.
-func (t *tracer) exchanged(first string, firstIn bool, second string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i, f := range t.frames {
-		if f.in != firstIn || f.name != first {
-			continue
-		}
-		for _, g := range t.frames[i+1:] {
-			if g.in != firstIn && g.name == second && g.invokeID == f.invokeID {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // find returns the first frame since mark for which match is true.
 func (t *tracer) find(since int, match func(*frame) bool) *frame {
 	f, _ := t.scan(since, match)
