@@ -186,7 +186,7 @@ func TestCatchesASwitchThatNeverReportsTheAnswer(t *testing.T) {
 	verdicts(t, rep, map[string]conformance.Verdict{
 		conformance.StepEstablished: conformance.Fail,
 		// Everything that needs an answered call cannot run...
-		conformance.StepAnswerNotRinging: conformance.Skip, conformance.StepHold: conformance.Skip,
+		conformance.StepSnapshotCall: conformance.Skip, conformance.StepAnswerNotRinging: conformance.Skip, conformance.StepHold: conformance.Skip,
 		conformance.StepRetrieve: conformance.Skip, conformance.StepClear: conformance.Skip,
 		conformance.StepSingleStep: conformance.Skip, conformance.StepConsultation: conformance.Skip,
 		conformance.StepTransfer: conformance.Skip, conformance.StepConference: conformance.Skip,
@@ -267,6 +267,21 @@ func TestCatchesASwitchThatIgnoresTheLivenessProbe(t *testing.T) {
 	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepLiveness: conformance.Fail})
 }
 
+// The gateway resynchronises by SnapshotDevice after a link loss: a
+// switch whose snapshot leaves out calls would show agents idle mid-call.
+func TestCatchesASnapshotWithoutTheCall(t *testing.T) {
+	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
+		if _, ok := m.(*csta.SnapshotDeviceResponse); ok {
+			return &csta.SnapshotDeviceResponse{}
+		}
+		return m
+	})
+	res, _ := rep.Result(conformance.StepSnapshotCall)
+	if res.Verdict != conformance.Fail || res.Received != "no calls" || !strings.Contains(res.Frame, "<SnapshotDeviceResponse") {
+		t.Errorf("snapshot during a call: %+v", res)
+	}
+}
+
 func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 	first := true
 	rep, _ := runAgainst(t, nil, func(m csta.Message) csta.Message {
@@ -279,6 +294,21 @@ func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 		return m
 	})
 	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepHeartbeat: conformance.Fail})
+}
+
+// Busy by agent state, as serve's -status-mode agent sets it.
+func TestAgentStateMode(t *testing.T) {
+	addr := startSim(t, pbxsim.Config{Vendor: pbxsim.VendorECMA354})
+	cfg := config(t, addr, pbxsim.VendorECMA354, nil)
+	cfg.StatusMode, cfg.AgentID = conformance.StatusAgentState, "4711"
+	rep, err := conformance.Run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts(t, rep, nil)
+	if _, ok := rep.Result(conformance.StepAgentState); !ok {
+		t.Error("no agent state step")
+	}
 }
 
 func TestBadConfigIsRefusedBeforeDialling(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crmcti/gateway/csta"
@@ -21,6 +22,7 @@ const (
 	StepAnswer           = "AnswerCall on B"
 	StepAnswerByHand     = "Answer on B (by hand)"
 	StepEstablished      = "Established on A and B"
+	StepSnapshotCall     = "SnapshotDevice during a call"
 	StepAnswerNotRinging = "AnswerCall refused when not ringing"
 	StepHold             = "HoldCall"
 	StepRetrieve         = "RetrieveCall"
@@ -64,6 +66,7 @@ func (r *runner) steps() []step {
 		{StepDelivered, []string{StepMakeCall}, r.delivered},
 		{answer, []string{StepDelivered}, r.answerB},
 		{StepEstablished, []string{answer}, r.established},
+		{StepSnapshotCall, []string{StepEstablished, StepSnapshot}, r.snapshotCall},
 		{StepAnswerNotRinging, []string{StepEstablished}, r.answerNotRinging},
 		{StepHold, []string{StepEstablished}, r.hold},
 		{StepRetrieve, []string{StepHold}, r.retrieve},
@@ -200,6 +203,31 @@ func (r *runner) answerB(ctx context.Context) error {
 
 func (r *runner) established(ctx context.Context) error {
 	return r.awaitEstablished(ctx, r.basicMark, r.basic.id)
+}
+
+// snapshotCall requires B's snapshot to list the call as connected: the
+// gateway resynchronises every phone this way after a link loss, so a
+// switch whose snapshot leaves calls out shows agents idle mid-call.
+func (r *runner) snapshotCall(ctx context.Context) error {
+	mark := r.tr.mark()
+	resp, err := request[*csta.SnapshotDeviceResponse](ctx, r, &csta.SnapshotDevice{SnapshotObject: r.dev["B"]})
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, info := range resp.Calls() {
+		st := info.LocalCallState.CompoundCallState.LocalConnectionState
+		if info.ConnectionIdentifier.CallID == r.basic.id && st == csta.StateConnected {
+			return nil
+		}
+		seen = append(seen, fmt.Sprintf("call=%s state=%s", info.ConnectionIdentifier.CallID, st))
+	}
+	got := "no calls"
+	if len(seen) > 0 {
+		got = strings.Join(seen, ", ")
+	}
+	return &failure{expected: fmt.Sprintf("SnapshotDeviceResponse for B listing call=%s state=connected", r.basic.id),
+		received: got, frame: r.tr.responseTo("SnapshotDevice", mark)}
 }
 
 // answerNotRinging asks B to answer its call, which is connected: the

@@ -36,7 +36,7 @@ func (c *conformanceFlags) register(fs *flag.FlagSet) {
 	s(&c.profile, "pbx-profile", "openscape", fmt.Sprintf("PBX vendor profile %v", csta.ProfileNames()))
 	fs.BoolVar(&c.tls, "pbx-tls", false, "connect over TLS (the certificate is checked against the host of -pbx-addr)")
 	s(&c.ca, "pbx-ca", "", "PEM file of the CA that signed the PBX's certificate (implies -pbx-tls)")
-	s(&c.template, "pbx-device-template", "{ext}", "the switch's number for an extension, as for serve (e.g. '+3572210{ext}'); applied to -device-a and -device-b")
+	s(&c.template, "pbx-device-template", "{ext}", "the switch's number for an extension, as for serve (e.g. '+3572210{ext}'); applied to the test devices")
 	s(&c.user, "pbx-user", "", "user name to log in to the PBX with (Avaya AES)")
 	s(&c.password, "pbx-password", "", "PBX password (prefer the environment: CTI_PBX_PASSWORD); never written to the trace")
 	s(&c.switchName, "pbx-switch-name", "", "the switch connection's name in Avaya AES, for GetDeviceId")
@@ -114,7 +114,7 @@ func (c *conformanceFlags) config(stdin io.Reader, stdout io.Writer) (conformanc
 	return conformance.Config{
 		Addr: c.addr, Profile: p, TLS: tlsCfg,
 		DeviceA: csta.DeviceID(pbx.DeviceNumber(c.template, c.devA)), DeviceB: csta.DeviceID(pbx.DeviceNumber(c.template, c.devB)),
-		DeviceC: csta.DeviceID(c.devC), Auto: c.auto, Prompt: terminalPrompt(stdin, stdout),
+		DeviceC: csta.DeviceID(pbx.DeviceNumber(c.template, c.devC)), Auto: c.auto, Prompt: terminalPrompt(stdin, stdout),
 		UserName: c.user, Password: c.password, SwitchName: c.switchName,
 		StatusMode: c.status, AgentID: c.agent, Timeout: c.timeout, Heartbeat: c.heartbeat,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
