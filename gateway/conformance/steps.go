@@ -51,7 +51,7 @@ func (r *runner) steps() []step {
 	// Three-party steps need a working basic call, and ClearConnection to
 	// free the phones between calls.
 	basic := []string{StepEstablished, StepClear}
-	monitor := []string{StepSession}
+	monitor := []string{StepSession} // what addressing a device needs
 	var ids []step
 	if r.cfg.Profile.DMCC {
 		// AES addresses a station only by the ID it hands out.
@@ -61,7 +61,7 @@ func (r *runner) steps() []step {
 	return append(append([]step{{StepSession, nil, r.session}}, ids...), []step{
 		{StepMonitorA, monitor, r.monitor("A")},
 		{StepMonitorB, monitor, r.monitor("B")},
-		{StepSnapshot, []string{StepSession}, r.snapshot},
+		{StepSnapshot, monitor, r.snapshot},
 		{StepMakeCall, []string{StepMonitorA, StepMonitorB}, r.makeCall},
 		{StepDelivered, []string{StepMakeCall}, r.delivered},
 		{answer, []string{StepDelivered}, r.answerB},
