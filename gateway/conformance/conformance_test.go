@@ -296,6 +296,28 @@ func TestCatchesASwitchWhoseHeartbeatStops(t *testing.T) {
 	verdicts(t, rep, map[string]conformance.Verdict{conformance.StepHeartbeat: conformance.Fail})
 }
 
+// AES refuses a session without the right SessionLoginInfo: the run says
+// so with the switch's answer, and tries nothing else.
+func TestAWrongAESPasswordFailsTheSession(t *testing.T) {
+	addr := startSim(t, pbxsim.Config{Vendor: pbxsim.VendorAvaya})
+	cfg := config(t, addr, pbxsim.VendorAvaya, nil)
+	cfg.Password = "wrong"
+	rep, err := conformance.Run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := rep.Result(conformance.StepSession)
+	if res.Verdict != conformance.Fail || !strings.Contains(res.Received, "invalidApplicationInfo") ||
+		!strings.Contains(res.Frame, "StartApplicationSessionNegResponse") {
+		t.Errorf("session: %+v", res)
+	}
+	for _, r := range rep.Results[1:] {
+		if r.Verdict != conformance.Skip {
+			t.Errorf("%s: %s after a failed session", r.Step, r.Verdict)
+		}
+	}
+}
+
 // Busy by agent state, as serve's -status-mode agent sets it.
 func TestAgentStateMode(t *testing.T) {
 	addr := startSim(t, pbxsim.Config{Vendor: pbxsim.VendorECMA354})
