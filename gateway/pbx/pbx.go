@@ -503,6 +503,9 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 	if err := a.startMonitor(c, d); err != nil {
 		a.mu.Lock()
 		delete(a.devices, dev)
+		if d.xref != "" {
+			delete(a.byXref, d.xref)
+		}
 		a.mu.Unlock()
 		return a.mapErr("monitor", err)
 	}

@@ -141,6 +141,9 @@ func run(args []string) error {
 	if !phone.ValidRegion(c.region) {
 		return fmt.Errorf("-default-region %q is not a known region", c.region)
 	}
+	if err := checkPBXFlags(c); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
@@ -248,6 +251,22 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	fmt.Printf("gateway: %s\n", a.URL)
 	<-ctx.Done()
 	return a.Close()
+}
+
+// checkPBXFlags refuses a PBX configuration that cannot work, before
+// the gateway starts retrying it forever.
+func checkPBXFlags(c *config) error {
+	p, err := csta.LookupProfile(c.pbxProfile)
+	if err != nil {
+		return fmt.Errorf("-pbx-profile: %w", err)
+	}
+	if p.DMCC && (c.pbxUser == "" || c.pbxPassword == "" || c.pbxSwitchName == "") {
+		return fmt.Errorf("-pbx-profile %s needs -pbx-user, -pbx-switch-name and the password (CTI_PBX_PASSWORD)", p.Name)
+	}
+	if strings.Count(c.pbxTemplate, "{ext}") == 0 {
+		return fmt.Errorf("-pbx-device-template %q has no {ext}", c.pbxTemplate)
+	}
+	return nil
 }
 
 // pbxTLSConfig is the PBX link's TLS: nil for plain TCP; with -pbx-ca, a
