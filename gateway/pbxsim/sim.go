@@ -9,6 +9,15 @@
 // order, with consistent call IDs and cross-reference IDs. An HTTP control
 // API plays the outside world: callers ringing in, far ends answering and
 // hanging up, phones changing state, and faults.
+//
+// A vendor profile (Config.Vendor) makes it play one vendor's switch as
+// that switch really behaves — OpenScape Voice's device forms and
+// heartbeats, Avaya AES's login, device IDs and session recovery — so
+// that a gateway fails here where it would fail on the real switch. The
+// files are split by layer: link.go is the transport (framing, the
+// link's loops), session.go and avaya.go the application session,
+// services.go and transfer.go the switch services (one handler per CSTA
+// request), vendor.go how each vendor names devices, model.go the calls.
 package pbxsim
 
 import (
