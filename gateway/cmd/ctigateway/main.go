@@ -5,6 +5,7 @@
 //	ctigateway serve                  run the gateway (default)
 //	ctigateway migrate                apply database migrations and exit
 //	ctigateway import-contacts FILE   upsert contacts from a CRM CSV export
+//	ctigateway conformance [flags]    test a switch's CSTA services with two test devices
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
 // dashes as underscores: -pbx-addr is CTI_PBX_ADDR.
@@ -116,6 +117,9 @@ func run(args []string) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "conformance" {
+		return runConformance(args, os.Stdin, os.Stdout)
 	}
 	fs := flag.NewFlagSet("ctigateway "+cmd, flag.ContinueOnError)
 	c := flags(fs)
