@@ -23,36 +23,6 @@ import (
 	"crmcti/gateway/wire"
 )
 
-// Directory authenticates agents (gateway/ldap).
-type Directory interface {
-	Authenticate(ctx context.Context, username, password string) (gateway.Agent, error)
-	Ping(ctx context.Context) error
-}
-
-// Store is the database (gateway/postgres).
-type Store interface {
-	Ping(ctx context.Context) error
-	AgentOverride(ctx context.Context, username string) (gateway.AgentOverride, error)
-	CreateSession(ctx context.Context, hash []byte, a gateway.Agent, expires time.Time) error
-	Session(ctx context.Context, hash []byte) (gateway.Agent, time.Time, error)
-	RevokeSession(ctx context.Context, hash []byte) error
-	LookupNumber(ctx context.Context, e164, national string) ([]gateway.Match, error)
-	SearchContacts(ctx context.Context, query string, offset, limit int) ([]gateway.Contact, bool, error)
-	WriteCallLog(ctx context.Context, entries []gateway.LogEntry) error
-	RecentCalls(ctx context.Context, username string, limit int) ([]gateway.Call, error)
-	Audit(ctx context.Context, entries []gateway.AuditEntry) error
-	DeleteStaleSessions(ctx context.Context, cutoff time.Time) (int64, error)
-	LoggedCall(ctx context.Context, pbxCallID, device string) (gateway.Call, error)
-}
-
-// Observer is told what happens, for metrics. Methods must not block.
-type Observer interface {
-	Command(typ string, code gateway.Code, d time.Duration)
-	Login(code gateway.Code, d time.Duration)
-	ClientDropped(reason string)
-	Clients(delta int)
-}
-
 type nopObserver struct{}
 
 func (nopObserver) Command(string, gateway.Code, time.Duration) {}
@@ -78,16 +48,16 @@ type Config struct {
 	// told, their phones no longer monitored (default 1m).
 	SweepEvery time.Duration
 	Logger     *slog.Logger
-	Observer   Observer
+	Observer   gateway.Observer
 }
 
 // Service is the gateway's core.
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
-	obs   Observer
-	dir   Directory
-	store Store
+	obs   gateway.Observer
+	dir   gateway.Directory
+	store gateway.Store
 	sw    gateway.Switch
 
 	limiter *limiter
@@ -127,7 +97,7 @@ type agentState struct {
 const recentKept = 20
 
 // New builds the service. Call SetSwitch before serving.
-func New(cfg Config, dir Directory, store Store) *Service {
+func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
