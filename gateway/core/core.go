@@ -504,14 +504,17 @@ func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
 	}
 	entry := gateway.LogEntry{Call: fromWire(nw), Username: st.agent.Username, Event: ev, At: time.Now(), Detail: call.Cause}
 	needLookup := nw.Remote != "" && (ev == gateway.EvRang || ev == gateway.EvDialed || (ev == gateway.EvAnswered && nw.Direction == string(gateway.Inbound)) || (ev == "" && len(nw.Matches) == 0))
+	// nw is shared once stored: restore may fill it in as soon as the
+	// lock is released, so read it only here.
+	remote := nw.Remote
 	s.mu.Unlock()
 	if ev != "" {
 		s.calllog.add(entry)
 	}
 	if needLookup {
-		go s.identify(call.Device, call.ID, nw.Remote)
+		go s.identify(call.Device, call.ID, remote)
 	}
-	if nw.Remote == "" && !known {
+	if remote == "" && !known {
 		go s.restore(call.Device, call.ID)
 	}
 }
@@ -543,7 +546,7 @@ func (s *Service) restore(device, callID string) {
 	if w.Answered.IsZero() {
 		w.Answered = logged.Answered
 	}
-	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: "restored", Call: *w})
+	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: EventRestored, Call: *w})
 	remote := w.Remote
 	s.mu.Unlock()
 	if remote != "" {
@@ -572,7 +575,7 @@ func (s *Service) identify(device, callID, number string) {
 		return
 	}
 	w.Matches = ms
-	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: "identified", Call: *w})
+	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: EventIdentified, Call: *w})
 }
 
 func (s *Service) lookup(ctx context.Context, number string) ([]wire.Match, error) {
@@ -640,3 +643,14 @@ func (s *Service) Ready(ctx context.Context) map[string]error {
 	}
 	return out
 }
+
+// Call events the core adds to the switch's: they are not steps of the
+// call's timeline (never written to the call log), only news for the
+// panel about a call it already has.
+const (
+	// EventIdentified carries the caller's possible contacts (R4, B3).
+	EventIdentified = "identified"
+	// EventRestored carries what the call log knew of a call the switch
+	// named without its far end (after a gateway restart or a PBX outage).
+	EventRestored = "restored"
+)
