@@ -61,6 +61,7 @@ type Service struct {
 	sw    gateway.Switch
 
 	limiter *limiter
+	devices deviceLocks
 	calllog *batcher[gateway.LogEntry]
 	audit   *batcher[gateway.AuditEntry]
 
@@ -182,7 +183,7 @@ func (s *Service) sweep(now time.Time) {
 			c.close(wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"})
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.sw.Unmonitor(ctx, st.agent.Extension); err != nil {
+		if err := s.syncMonitor(ctx, st.agent.Extension); err != nil {
 			s.log.Warn("core: unmonitor expired agent", "device", st.agent.Extension, "err", err)
 		}
 		cancel()
@@ -355,7 +356,7 @@ func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenH
 	c.setAgent(st, tokenHash)
 	s.mu.Unlock()
 	if first {
-		if err := s.sw.Monitor(ctx, a.Extension); err != nil {
+		if err := s.syncMonitor(ctx, a.Extension); err != nil {
 			s.mu.Lock()
 			delete(st.clients, c)
 			if len(st.clients) == 0 {
@@ -395,7 +396,7 @@ func (s *Service) logout(ctx context.Context, c *Client) error {
 	s.mu.Unlock()
 	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Client: c.addr, Action: "logout", Allowed: true})
 	if last {
-		if err := s.sw.Unmonitor(ctx, st.agent.Extension); err != nil {
+		if err := s.syncMonitor(ctx, st.agent.Extension); err != nil {
 			s.log.Warn("core: unmonitor", "device", st.agent.Extension, "err", err)
 		}
 	}
