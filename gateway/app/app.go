@@ -203,7 +203,7 @@ func cstaMessages(m *gwhttp.Metrics) func(csta.Direction, string) {
 // coreService is the core as the HTTP side sees it.
 type coreService struct{ *core.Service }
 
-func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewClient(addr) }
+func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewConn(addr) }
 
 func (s coreService) Stats() gwhttp.Stats {
 	st := s.Service.Stats()

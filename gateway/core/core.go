@@ -90,7 +90,7 @@ type agentState struct {
 	status  gateway.Status
 	// settingStatus is the status the panel is setting on the switch.
 	settingStatus gateway.Status
-	clients       map[*Client]struct{}
+	clients       map[*Conn]struct{}
 	calls         map[string]*wire.Call // live calls by ID
 	recent        []*wire.Call          // ended calls, newest last, bounded
 }
@@ -174,7 +174,7 @@ func (s *Service) sweep(now time.Time) {
 	s.mu.Unlock()
 	for _, st := range gone {
 		s.mu.Lock()
-		clients := make([]*Client, 0, len(st.clients))
+		clients := make([]*Conn, 0, len(st.clients))
 		for c := range st.clients {
 			clients = append(clients, c)
 		}
@@ -206,7 +206,7 @@ func (s *Service) Close() { s.closeOnce.Do(s.close) }
 func (s *Service) close() {
 	s.mu.Lock()
 	s.closed = true
-	var all []*Client
+	var all []*Conn
 	for _, a := range s.agents {
 		for c := range a.clients {
 			all = append(all, c)
@@ -253,7 +253,7 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *Service) auditf(c *Client, action string, allowed bool, detail string) {
+func (s *Service) auditf(c *Conn, action string, allowed bool, detail string) {
 	e := gateway.AuditEntry{At: time.Now(), Client: c.addr, Action: action, Allowed: allowed, Detail: detail}
 	if a := c.agentState(); a != nil {
 		e.Username = a.agent.Username
@@ -262,7 +262,7 @@ func (s *Service) auditf(c *Client, action string, allowed bool, detail string) 
 }
 
 // login authenticates and starts a session.
-func (s *Service) login(ctx context.Context, c *Client, username, password string) (wire.Session, error) {
+func (s *Service) login(ctx context.Context, c *Conn, username, password string) (wire.Session, error) {
 	now := time.Now()
 	userKey, addrKey := "u:"+strings.ToLower(strings.TrimSpace(username)), "a:"+c.addr
 	if !s.limiter.allowed(userKey, now) || !s.limiter.allowed(addrKey, now) {
@@ -307,7 +307,7 @@ func (s *Service) login(ctx context.Context, c *Client, username, password strin
 }
 
 // resume continues a session after a reconnect or a gateway restart.
-func (s *Service) resume(ctx context.Context, c *Client, tok string) (wire.Session, error) {
+func (s *Service) resume(ctx context.Context, c *Conn, tok string) (wire.Session, error) {
 	h := hashToken(tok)
 	s.mu.Lock()
 	info, ok := s.sessions[string(h)]
@@ -333,7 +333,7 @@ func (s *Service) resume(ctx context.Context, c *Client, tok string) (wire.Sessi
 
 // attach binds a client to its agent's live state, monitoring the device
 // on the agent's first client.
-func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenHash []byte, expires time.Time) error {
+func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHash []byte, expires time.Time) error {
 	s.mu.Lock()
 	st, ok := s.agents[a.Username]
 	first := !ok
@@ -342,7 +342,7 @@ func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenH
 			s.mu.Unlock()
 			return gateway.Errorf(gateway.ErrInvalidState, "extension %s is in use by %s", a.Extension, other.agent.Username)
 		}
-		st = &agentState{agent: a, status: gateway.StatusAvailable, clients: map[*Client]struct{}{}, calls: map[string]*wire.Call{}}
+		st = &agentState{agent: a, status: gateway.StatusAvailable, clients: map[*Conn]struct{}{}, calls: map[string]*wire.Call{}}
 		s.agents[a.Username] = st
 		s.byDevice[a.Extension] = st
 	}
@@ -376,7 +376,7 @@ func (s *Service) attach(ctx context.Context, c *Client, a gateway.Agent, tokenH
 }
 
 // logout ends the session; the last session of an agent stops the monitor.
-func (s *Service) logout(ctx context.Context, c *Client) error {
+func (s *Service) logout(ctx context.Context, c *Conn) error {
 	st, h := c.agentState(), c.tokenHash()
 	if st == nil {
 		return gateway.Errorf(gateway.ErrNotLoggedIn, "not logged in")
@@ -405,7 +405,7 @@ func (s *Service) logout(ctx context.Context, c *Client) error {
 
 // detach forgets a disconnected client; the agent stays logged in (the
 // extension reconnects) until logout or session expiry.
-func (s *Service) detach(c *Client) {
+func (s *Service) detach(c *Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := c.agentState(); st != nil {

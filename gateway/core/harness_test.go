@@ -65,13 +65,13 @@ func (h *harness) eventually(what string, cond func() bool) {
 // tab is one browser connection, driven frame by frame.
 type tab struct {
 	t      *testing.T
-	c      *Client
+	c      *Conn
 	n      int
 	unread []wire.Envelope
 }
 
 func (h *harness) dial() *tab {
-	c := h.svc.NewClient("192.0.2.1")
+	c := h.svc.NewConn("192.0.2.1")
 	h.t.Cleanup(c.Close)
 	return &tab{t: h.t, c: c}
 }

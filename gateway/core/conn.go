@@ -11,10 +11,11 @@ import (
 	"crmcti/gateway/wire"
 )
 
-// Client is one connection of an agent's browser. The transport feeds it
-// frames with Handle and writes what Out yields; when Done closes, the
-// transport says CloseReason and hangs up.
-type Client struct {
+// Conn is the gateway's end of one WebSocket of an agent's browser (the
+// browser's end is wasm/client's Core). The transport feeds it frames
+// with Handle and writes what Out yields; when Done closes, the transport
+// says CloseReason and hangs up.
+type Conn struct {
 	s      *Service
 	addr   string
 	out    chan []byte
@@ -28,40 +29,40 @@ type Client struct {
 	reason wire.Error
 }
 
-// NewClient registers a connection from addr (the client's IP address,
+// NewConn registers a connection from addr (the client's IP address,
 // used for rate limiting and the audit log).
-func (s *Service) NewClient(addr string) *Client {
+func (s *Service) NewConn(addr string) *Conn {
 	s.clients.Add(1)
 	s.obs.Clients(1)
-	return &Client{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	return &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
 }
 
 // Out yields frames to write, in order.
-func (c *Client) Out() <-chan []byte { return c.out }
+func (c *Conn) Out() <-chan []byte { return c.out }
 
 // Done is closed when the gateway ends the connection.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // CloseReason says why the gateway ended the connection.
-func (c *Client) CloseReason() wire.Error {
+func (c *Conn) CloseReason() wire.Error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reason
 }
 
-func (c *Client) agentState() *agentState {
+func (c *Conn) agentState() *agentState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.st
 }
 
-func (c *Client) tokenHash() []byte {
+func (c *Conn) tokenHash() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.tok
 }
 
-func (c *Client) setAgent(st *agentState, tok []byte) {
+func (c *Conn) setAgent(st *agentState, tok []byte) {
 	c.mu.Lock()
 	c.st, c.tok = st, tok
 	c.mu.Unlock()
@@ -70,7 +71,7 @@ func (c *Client) setAgent(st *agentState, tok []byte) {
 // send queues a frame without ever blocking: a client whose queue is full
 // is disconnected (it resyncs from the snapshot when it reconnects), so
 // one slow browser never delays the others or the switch's events.
-func (c *Client) send(b []byte) {
+func (c *Conn) send(b []byte) {
 	select {
 	case <-c.done:
 		return
@@ -84,7 +85,7 @@ func (c *Client) send(b []byte) {
 	}
 }
 
-func (c *Client) close(reason wire.Error) {
+func (c *Conn) close(reason wire.Error) {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.reason = reason
@@ -94,7 +95,7 @@ func (c *Client) close(reason wire.Error) {
 }
 
 // Close is called by the transport when the connection is gone. Safe twice.
-func (c *Client) Close() {
+func (c *Conn) Close() {
 	c.closed.Do(func() {
 		c.close(wire.Error{Code: "closed", Message: "connection closed"})
 		c.s.detach(c)
@@ -103,7 +104,7 @@ func (c *Client) Close() {
 	})
 }
 
-func (c *Client) reply(typ, id string, data any) {
+func (c *Conn) reply(typ, id string, data any) {
 	b, err := wire.Encode(typ, id, data)
 	if err != nil {
 		c.s.log.Error("core: encode reply", "type", typ, "err", err)
@@ -112,13 +113,13 @@ func (c *Client) reply(typ, id string, data any) {
 	c.send(b)
 }
 
-func (c *Client) replyErr(id string, err error) {
+func (c *Conn) replyErr(id string, err error) {
 	c.reply(wire.TError, id, wire.Error{Code: string(gateway.ErrorCode(err)), Message: gateway.ErrorMessage(err)})
 }
 
 // Handle carries out one frame from the client. Bad frames get an
 // "error" with code invalid_request and change nothing.
-func (c *Client) Handle(ctx context.Context, frame []byte) {
+func (c *Conn) Handle(ctx context.Context, frame []byte) {
 	start := time.Now()
 	env, err := wire.Decode(frame)
 	if err != nil {
@@ -160,7 +161,7 @@ func decodeData[T any](env wire.Envelope) (T, error) {
 type empty struct{}
 
 // dispatch returns the result data, or nil when it replied itself.
-func (c *Client) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
+func (c *Conn) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
 	s := c.s
 	switch env.Type {
 	case wire.TPing:
@@ -411,7 +412,7 @@ func (c *Client) dispatch(ctx context.Context, env wire.Envelope) (any, error) {
 }
 
 // welcome sends the session and the snapshot that always follows it.
-func (c *Client) welcome(id string, sess wire.Session) {
+func (c *Conn) welcome(id string, sess wire.Session) {
 	c.reply(wire.TSession, id, sess)
 	// The snapshot is queued under the lock that every broadcast takes:
 	// an event that happens after it is taken goes out after it, never
@@ -428,7 +429,7 @@ func (c *Client) welcome(id string, sess wire.Session) {
 
 // allowed applies the rules: the call must be the agent's own, and the
 // action must fit its state and the agent's other calls.
-func (c *Client) allowed(act gateway.Action, callID string) error {
+func (c *Conn) allowed(act gateway.Action, callID string) error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -474,7 +475,7 @@ func (s *Service) someoneElsesLocked(me *agentState, callID string) bool {
 
 // ownsRecent accepts a live or recently ended call of the agent: the
 // caller is often chosen while or just after talking.
-func (c *Client) ownsRecent(callID string) error {
+func (c *Conn) ownsRecent(callID string) error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
