@@ -96,10 +96,12 @@ func (s *Service) retrieve(ctx context.Context, r request, req wire.CallRef) (an
 
 // control checks the rules for act on the call, then asks the switch.
 func (s *Service) control(ctx context.Context, r request, act gateway.Action, callID string, op func(ctx context.Context, device, callID string) error) (any, error) {
-	if err := s.allowed(r, act, callID); err != nil {
+	settle, err := s.admit(r, act, callID)
+	if err != nil {
 		return nil, err
 	}
-	err := op(ctx, r.device(), callID)
+	err = op(ctx, r.device(), callID)
+	settle("", err)
 	s.auditCommand(r, string(act)+" "+callID, err)
 	return empty{}, err
 }
@@ -169,10 +171,12 @@ func (s *Service) call(ctx context.Context, r request, req wire.CallRequest) (an
 	if number == "" || number == r.device() {
 		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "not a number that can be called: %q", req.Number)
 	}
-	if err := s.allowed(r, gateway.ActCall, ""); err != nil {
+	settle, err := s.admit(r, gateway.ActCall, "")
+	if err != nil {
 		return nil, err
 	}
 	id, err := s.placeCall(ctx, r.agent, number, req.Contact)
+	settle(id, err)
 	s.auditCommand(r, "call "+number, err)
 	if err != nil {
 		return nil, err

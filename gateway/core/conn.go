@@ -117,6 +117,10 @@ func (c *Conn) replyErr(id string, err error) {
 	c.reply(wire.TError, id, wire.Error{Code: string(gateway.ErrorCode(err)), Message: gateway.ErrorMessage(err)})
 }
 
+// commandTimeout bounds a command, the switch's and the database's part
+// included.
+const commandTimeout = 15 * time.Second
+
 // Handle carries out one frame from the client. Bad frames get an
 // "error" with code invalid_request and change nothing.
 func (c *Conn) Handle(ctx context.Context, frame []byte) {
@@ -127,7 +131,7 @@ func (c *Conn) Handle(ctx context.Context, frame []byte) {
 		c.s.obs.Command("malformed", gateway.ErrInvalidRequest, time.Since(start))
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	data, err := c.s.dispatch(ctx, c, env)
 	code := gateway.Code("ok")
