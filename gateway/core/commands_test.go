@@ -14,6 +14,7 @@ import (
 // A command that succeeded is audited as allowed with no error code; one
 // the switch refused carries the switch's code.
 func TestAuditOfCommands(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tab := h.dial()
 	tab.login("alice")
@@ -48,6 +49,7 @@ func commandAudits(h *harness) []gateway.AuditEntry {
 // Two tabs of one agent accepting two ringing calls at the same moment:
 // only one may be answered (R6), the other is refused with on_call.
 func TestConcurrentAnswersKeepR6(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tab1, tab2 := h.dial(), h.dial()
 	tab1.login("alice")

@@ -21,6 +21,8 @@ type harness struct {
 	sw  *fake.Switch
 	dir *fake.Directory
 	db  *fake.Store
+	// agentTab is alice's tab in table tests.
+	agentTab *tab
 }
 
 // Agents of the tests; every password is "pw".
@@ -39,6 +41,11 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 	h.dir.Add(alice, "pw")
 	h.dir.Add(bob, "pw")
 	h.db.AddContact(andreas)
+	h.start(edit...)
+	return h
+}
+
+func (h *harness) start(edit ...func(*Config)) {
 	cfg := Config{Region: "CY", SweepEvery: time.Hour}
 	for _, e := range edit {
 		e(&cfg)
@@ -46,8 +53,17 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 	h.svc = New(cfg, h.dir, h.db)
 	h.sw.Events = h.svc
 	h.svc.SetSwitch(h.sw)
-	t.Cleanup(h.svc.Close)
-	return h
+	h.svc.LinkChanged(true)
+	h.t.Cleanup(h.svc.Close)
+}
+
+// restart is a new gateway on the same database, directory and switch
+// (which, like the real adapter's tracker, still knows its calls).
+func (h *harness) restart() *harness {
+	h.svc.Close()
+	h2 := &harness{t: h.t, sw: h.sw, dir: h.dir, db: h.db}
+	h2.start()
+	return h2
 }
 
 // eventually waits for cond, failing the test after a generous deadline.
@@ -164,6 +180,22 @@ func (tb *tab) login(user string) (wire.Session, wire.Snapshot) {
 	return sess, snap
 }
 
+// snapshot waits for the snapshot after a session.
+func (tb *tab) snapshot() wire.Snapshot {
+	tb.t.Helper()
+	var snap wire.Snapshot
+	json.Unmarshal(tb.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	return snap
+}
+
+// status waits for a status event.
+func (tb *tab) status() wire.StatusEvent {
+	tb.t.Helper()
+	var ev wire.StatusEvent
+	json.Unmarshal(tb.next("status", func(e wire.Envelope) bool { return e.Type == wire.TStatusEv }).Data, &ev)
+	return ev
+}
+
 // event waits for the call event named ev of callID.
 func (tb *tab) event(ev, callID string) wire.Call {
 	tb.t.Helper()
@@ -184,3 +216,39 @@ func (tb *tab) event(ev, callID string) wire.Call {
 }
 
 func ref(id string) wire.CallRef { return wire.CallRef{CallID: id} }
+
+// connected is a call answered at device, as if on the phone.
+func (h *harness) connected(device, remote string) string {
+	h.t.Helper()
+	id := h.sw.Ring(device, remote)
+	if err := h.sw.Answer(context.Background(), device, id); err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+// held is a connected call put on hold, as if on the phone.
+func (h *harness) held(device, remote string) string {
+	h.t.Helper()
+	id := h.connected(device, remote)
+	if err := h.sw.Hold(context.Background(), device, id); err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+// logged waits for the call-log steps of callID and returns their events.
+func (h *harness) logged(callID string, n int) []gateway.LogEntry {
+	h.t.Helper()
+	var out []gateway.LogEntry
+	h.eventually(fmt.Sprintf("%d call-log steps of %s", n, callID), func() bool {
+		out = out[:0]
+		for _, e := range h.db.CallLogEntries() {
+			if e.Call.ID == callID {
+				out = append(out, e)
+			}
+		}
+		return len(out) >= n
+	})
+	return out
+}

@@ -27,6 +27,8 @@ type Switch struct {
 	BeforeAnswer                   func(device, callID string)
 	// Fail, when set, is returned by every call-control operation.
 	Fail error
+	// MonitorFail, when set, is returned by Monitor.
+	MonitorFail error
 
 	mu        sync.Mutex
 	monitored map[string]bool
@@ -63,7 +65,9 @@ func (s *Switch) record(format string, args ...any) {
 }
 
 // Monitor implements gateway.Switch; like the real adapter it does
-// nothing for a device it already monitors.
+// nothing for a device it already monitors, and while the link is down
+// it remembers the device for when the link returns. MonitorFail, when
+// set, is returned instead.
 func (s *Switch) Monitor(ctx context.Context, device string) error {
 	if s.BeforeMonitor != nil {
 		s.BeforeMonitor(device)
@@ -71,8 +75,8 @@ func (s *Switch) Monitor(ctx context.Context, device string) error {
 	s.record("monitor %s", device)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down {
-		return gateway.Errorf(gateway.ErrPBXUnavailable, "link down")
+	if s.MonitorFail != nil {
+		return s.MonitorFail
 	}
 	s.monitored[device] = true
 	return nil
