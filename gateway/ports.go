@@ -1,5 +1,10 @@
 package gateway
 
+// The ports: what the gateway's core (gateway/core) needs of the world,
+// each implemented by one adapter package (pbx, ldap, postgres) and, for
+// unit tests, by the fakes in gatewaytest/fake. The core depends on
+// these interfaces only.
+
 import (
 	"context"
 	"time"

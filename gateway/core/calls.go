@@ -97,8 +97,10 @@ func (st *agentState) callList(now time.Time) []gateway.Call {
 		}
 		out = append(out, c)
 	}
-	if in, ok := st.intents[""]; ok {
-		out = append(out, gateway.Call{State: in.state, Direction: gateway.Outbound})
+	for id, in := range st.intents {
+		if _, known := st.calls[id]; !known { // placed, not reported yet
+			out = append(out, gateway.Call{ID: id, State: in.state, Direction: gateway.Outbound})
+		}
 	}
 	return out
 }

@@ -116,6 +116,27 @@ func TestCallForAContact(t *testing.T) {
 	}
 }
 
+// A call placed for a contact whose first event comes after MakeCall
+// returned carries the contact too.
+func TestCallForAContactReportedLater(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sw.DialedLater = true
+	tab := h.dial()
+	tab.login("alice")
+	var started wire.CallStarted
+	json.Unmarshal(tab.ok(wire.TCall, wire.CallRequest{Number: "22 123456", Contact: andreas.Code}), &started)
+	h.sw.Report(started.CallID, gateway.EvDialed)
+	if c := tab.event(string(gateway.EvDialed), started.CallID); c.Contact != andreas.Code {
+		t.Fatalf("dialed %+v", c)
+	}
+	// Until a call placed is reported, the rules count it: no second call.
+	h.sw.FarHangup(alice.Extension, started.CallID)
+	tab.event(string(gateway.EvEnded), started.CallID)
+	json.Unmarshal(tab.ok(wire.TCall, wire.CallRequest{Number: "1003"}), &started)
+	tab.fails(wire.TCall, wire.CallRequest{Number: "1004"}, gateway.ErrOnCall)
+}
+
 // The caller can be chosen just after the call ended.
 func TestSelectOnARecentlyEndedCall(t *testing.T) {
 	t.Parallel()

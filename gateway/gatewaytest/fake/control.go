@@ -8,15 +8,32 @@ import (
 )
 
 // MakeCall implements gateway.Switch: the call's first event reaches the
-// core before MakeCall returns, as it may from a real switch.
+// core before MakeCall returns, as it may from a real switch, unless
+// DialedLater is set (then the test calls Report).
 func (s *Switch) MakeCall(ctx context.Context, device, number string) (string, error) {
 	s.record("call %s %s", device, number)
 	if s.Fail != nil {
 		return "", s.Fail
 	}
 	c := s.newCall(device, gateway.Outbound, gateway.CallDialing, number)
-	s.emit(c, gateway.EvDialed)
+	if !s.DialedLater {
+		s.emit(c, gateway.EvDialed)
+	}
 	return c.ID, nil
+}
+
+// Report sends a call's current state to the core after ev.
+func (s *Switch) Report(callID string, ev gateway.CallEvent) {
+	s.mu.Lock()
+	c, ok := s.calls[callID]
+	var out gateway.Call
+	if ok {
+		out = *c
+	}
+	s.mu.Unlock()
+	if ok {
+		s.emit(out, ev)
+	}
 }
 
 // Answer implements gateway.Switch.

@@ -29,6 +29,8 @@ type Switch struct {
 	Fail error
 	// MonitorFail, when set, is returned by Monitor.
 	MonitorFail error
+	// DialedLater holds a placed call's first event back until Report.
+	DialedLater bool
 
 	mu        sync.Mutex
 	monitored map[string]bool
