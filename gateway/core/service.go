@@ -8,7 +8,8 @@
 // The files follow the concerns: sessions.go (login, resume, logout,
 // expiry, the phone's monitor), calls.go (tracking the switch's calls,
 // identification, restore after a restart), commands.go (one handler per
-// message type, the call-control rules), conn.go and fanout.go (the
+// message type), rules.go (the call-control rules enforced, commands in
+// flight counted), status.go (Available/Busy), conn.go and fanout.go (the
 // connections and what is sent to them).
 package core
 
