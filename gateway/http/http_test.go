@@ -192,8 +192,16 @@ func TestOriginRefused(t *testing.T) {
 		t.Fatal("a page of another origin connected")
 	}
 	h = http.Header{"Origin": {"chrome-extension://amkhmoonbbfpbpgpaciafkkodeiodbkg"}}
-	if _, err := dial(t, srv, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}, HTTPHeader: h}); err != nil {
+	c, err := dial(t, srv, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}, HTTPHeader: h})
+	if err != nil {
 		t.Fatalf("the extension refused: %v", err)
+	}
+	// Once a frame has been answered, the server has registered the
+	// connection; only the extension's reached the core.
+	b, _ := wire.Encode(wire.TPing, "1", nil)
+	c.Write(context.Background(), websocket.MessageText, b)
+	if _, err := read(t, c); err != nil {
+		t.Fatal(err)
 	}
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
