@@ -63,49 +63,55 @@ func ParseContacts(r io.Reader, region string) ([]gateway.Contact, []Reject, err
 			}
 			return out, rejects, fmt.Errorf("contacts: %w", err)
 		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
+		c, rs, ok := parseContactRow(rec, line, col, isPhone, region, seen)
+		rejects = append(rejects, rs...)
+		if ok {
+			out = append(out, c)
 		}
-		c := gateway.Contact{Code: get("code"), FullName: get("full_name"), Type: get("type"), Fields: map[string]string{}}
-		switch {
-		case c.Code == "":
-			rejects = append(rejects, Reject{Line: line, Reason: "no code"})
-			continue
-		case len(c.Code) > 100:
-			rejects = append(rejects, Reject{Line: line, Code: c.Code[:20] + "…", Reason: "code longer than 100 characters"})
-			continue
-		case c.FullName == "":
-			rejects = append(rejects, Reject{Line: line, Code: c.Code, Reason: "no full_name"})
-			continue
-		}
-		if first, dup := seen[c.Code]; dup {
-			rejects = append(rejects, Reject{Line: line, Code: c.Code, Reason: fmt.Sprintf("code already on line %d", first)})
-			continue
-		}
-		seen[c.Code] = line
-		for name, i := range col {
-			if i >= len(rec) || name == "code" || name == "full_name" || name == "type" {
-				continue
-			}
-			v := strings.TrimSpace(rec[i])
-			if v == "" {
-				continue
-			}
-			if isPhone[name] {
-				n := phone.Normalize(v, region)
-				if n.E164 == "" && n.National == "" {
-					rejects = append(rejects, Reject{Line: line, Code: c.Code, Reason: fmt.Sprintf("%s %q is not a phone number (kept the contact without it)", name, v)})
-					continue
-				}
-				c.Phones = append(c.Phones, gateway.Phone{Kind: name, Raw: v, E164: n.E164, National: n.National})
-				continue
-			}
-			c.Fields[name] = v
-		}
-		out = append(out, c)
 	}
 	return out, rejects, nil
+}
+
+// parseContactRow reads one CSV record; ok is false when the row is
+// rejected as a whole (its reason among the rejects).
+func parseContactRow(rec []string, line int, col map[string]int, isPhone map[string]bool, region string, seen map[string]int) (c gateway.Contact, rejects []Reject, ok bool) {
+	get := func(name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	c = gateway.Contact{Code: get("code"), FullName: get("full_name"), Type: get("type"), Fields: map[string]string{}}
+	switch {
+	case c.Code == "":
+		return c, []Reject{{Line: line, Reason: "no code"}}, false
+	case len(c.Code) > 100:
+		return c, []Reject{{Line: line, Code: c.Code[:20] + "…", Reason: "code longer than 100 characters"}}, false
+	case c.FullName == "":
+		return c, []Reject{{Line: line, Code: c.Code, Reason: "no full_name"}}, false
+	}
+	if first, dup := seen[c.Code]; dup {
+		return c, []Reject{{Line: line, Code: c.Code, Reason: fmt.Sprintf("code already on line %d", first)}}, false
+	}
+	seen[c.Code] = line
+	for name, i := range col {
+		if i >= len(rec) || name == "code" || name == "full_name" || name == "type" {
+			continue
+		}
+		v := strings.TrimSpace(rec[i])
+		if v == "" {
+			continue
+		}
+		if !isPhone[name] {
+			c.Fields[name] = v
+			continue
+		}
+		n := phone.Normalize(v, region)
+		if n.E164 == "" && n.National == "" {
+			rejects = append(rejects, Reject{Line: line, Code: c.Code, Reason: fmt.Sprintf("%s %q is not a phone number (kept the contact without it)", name, v)})
+			continue
+		}
+		c.Phones = append(c.Phones, gateway.Phone{Kind: name, Raw: v, E164: n.E164, National: n.National})
+	}
+	return c, rejects, true
 }
