@@ -58,6 +58,8 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
+	$(GO) test -run '^$$' -fuzz '^FuzzSameDevice$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
+	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 
 extension: build
 	./bin/ctipack -root . -out dist

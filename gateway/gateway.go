@@ -191,8 +191,12 @@ func Wrap(code Code, err error, message string) *Error {
 }
 
 // ErrorCode extracts the stable code of err; anything unexpected is
-// internal, so that no detail of a failure leaks to the panel.
+// internal, so that no detail of a failure leaks to the panel. A nil
+// error has no code: success is never reported as a failure.
 func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

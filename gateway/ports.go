@@ -1,6 +1,14 @@
 package gateway
 
-import "context"
+// The ports: what the gateway's core (gateway/core) needs of the world,
+// each implemented by one adapter package (pbx, ldap, postgres) and, for
+// unit tests, by the fakes in gatewaytest/fake. The core depends on
+// these interfaces only.
+
+import (
+	"context"
+	"time"
+)
 
 // SwitchEvents receives what happens on the PBX, in order, from the switch
 // adapter. Implementations must not block: they queue.
@@ -37,4 +45,79 @@ type Switch interface {
 	Complete(ctx context.Context, device, heldID, activeID string, conference bool) error
 	SetStatus(ctx context.Context, device, agentID string, s Status) error
 	Up() bool
+}
+
+// Directory authenticates agents (gateway/ldap).
+type Directory interface {
+	// Authenticate checks the password and returns the CTI-enabled agent;
+	// errors are *Error with codes bad_credentials, not_cti_enabled,
+	// no_extension or directory_unavailable.
+	Authenticate(ctx context.Context, username, password string) (Agent, error)
+	Ping(ctx context.Context) error
+}
+
+// Sessions keeps agents' login sessions by the hash of their token, so
+// that a session outlives a gateway restart. Session returns ErrNotFound
+// for a token that was never issued, was revoked or has expired.
+type Sessions interface {
+	CreateSession(ctx context.Context, hash []byte, a Agent, expires time.Time) error
+	Session(ctx context.Context, hash []byte) (Agent, time.Time, error)
+	RevokeSession(ctx context.Context, hash []byte) error
+	// DeleteStaleSessions forgets sessions that expired before cutoff.
+	DeleteStaleSessions(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// Agents holds what an admin set for an agent beyond the directory.
+type Agents interface {
+	// AgentOverride returns the zero override for an agent never set.
+	AgentOverride(ctx context.Context, username string) (AgentOverride, error)
+}
+
+// Contacts finds the CRM's customers: by phone number to identify a
+// caller (E.164 first, the national digits as fallback), by text for the
+// agent's manual search.
+type Contacts interface {
+	LookupNumber(ctx context.Context, e164, national string) ([]Match, error)
+	// SearchContacts returns one page and whether more follow.
+	SearchContacts(ctx context.Context, query string, offset, limit int) ([]Contact, bool, error)
+}
+
+// CallLog keeps every call with its timeline (B6).
+type CallLog interface {
+	WriteCallLog(ctx context.Context, entries []LogEntry) error
+	// RecentCalls are the agent's latest calls, newest first.
+	RecentCalls(ctx context.Context, username string, limit int) ([]Call, error)
+	// LoggedCall is a call as last logged, to restore what a switch's
+	// snapshot leaves out (the far end, the direction, the contact); it
+	// returns ErrNotFound for a call never logged.
+	LoggedCall(ctx context.Context, pbxCallID, device string) (Call, error)
+}
+
+// AuditLog records logins, commands and denials (B11).
+type AuditLog interface {
+	Audit(ctx context.Context, entries []AuditEntry) error
+}
+
+// Store is everything the gateway keeps in its database
+// (gateway/postgres), one interface per concern so that a reader sees
+// which part of the core uses what.
+type Store interface {
+	Ping(ctx context.Context) error
+	Agents
+	Sessions
+	Contacts
+	CallLog
+	AuditLog
+}
+
+// Observer is told what happens in the core, for metrics. Methods must
+// not block. code is "ok" for a command that succeeded.
+type Observer interface {
+	Command(typ string, code Code, d time.Duration)
+	Login(code Code, d time.Duration)
+	// ClientDropped counts connections the gateway ended (reason "slow":
+	// the client's queue was full).
+	ClientDropped(reason string)
+	// Clients counts connections opened (+1) and closed (-1).
+	Clients(delta int)
 }

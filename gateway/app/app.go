@@ -50,6 +50,10 @@ type Config struct {
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
 	Logger      *slog.Logger
+
+	// PBX device mapping, Avaya login and frame trace (see pbx.Config).
+	PBXDeviceTemplate, PBXUser, PBXPassword, PBXSwitchName string
+	PBXTrace                                               func(csta.TraceRecord)
 }
 
 // App is a running gateway.
@@ -74,43 +78,23 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	profile, err := csta.LookupProfile(c.PBXProfile)
+	profile, err := c.check()
 	if err != nil {
 		return nil, err
 	}
-	if c.StatusMode == "" {
-		c.StatusMode = pbx.StatusDoNotDisturb
-	}
-	if c.StatusMode != pbx.StatusDoNotDisturb && c.StatusMode != pbx.StatusAgentState {
-		return nil, fmt.Errorf("status mode must be dnd or agent, not %q", c.StatusMode)
-	}
-	if c.Region == "" {
-		c.Region = "CY"
-	}
-	if !phone.ValidRegion(c.Region) {
-		return nil, fmt.Errorf("default region %q is not a known region", c.Region)
-	}
-	db, err := postgres.Open(ctx, c.DatabaseURL)
+	db, release, err := openDatabase(ctx, c.DatabaseURL)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	release, err := db.LockInstance(ctx)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
-		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: metrics.CSTAMessage}, svc)
+		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
+		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)
 	svc.SetSwitch(sw)
-	metrics.WatchService(svc)
-	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, svc, metrics)
+	metrics.WatchService(coreService{svc}.Stats)
+	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, coreService{svc}, metrics)
 
 	l, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -122,6 +106,59 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	}
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	a.serve(l, c, log)
+	if c.PprofListen != "" {
+		if a.pprof, err = servePprof(c.PprofListen); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
+	return a, nil
+}
+
+// check validates the configuration and fills in its defaults; it
+// returns the PBX profile named.
+func (c *Config) check() (csta.Profile, error) {
+	profile, err := csta.LookupProfile(c.PBXProfile)
+	if err != nil {
+		return profile, err
+	}
+	if c.StatusMode == "" {
+		c.StatusMode = pbx.StatusDoNotDisturb
+	}
+	if c.StatusMode != pbx.StatusDoNotDisturb && c.StatusMode != pbx.StatusAgentState {
+		return profile, fmt.Errorf("status mode must be dnd or agent, not %q", c.StatusMode)
+	}
+	if c.Region == "" {
+		c.Region = "CY"
+	}
+	if !phone.ValidRegion(c.Region) {
+		return profile, fmt.Errorf("default region %q is not a known region", c.Region)
+	}
+	return profile, nil
+}
+
+// openDatabase connects, migrates and takes the single-instance lock.
+func openDatabase(ctx context.Context, url string) (*postgres.DB, func(), error) {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	release, err := db.LockInstance(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, release, nil
+}
+
+// serve sets the URL and serves the listener until Close.
+func (a *App) serve(l net.Listener, c Config, log *slog.Logger) {
 	scheme := "ws"
 	if c.TLSCert != "" {
 		scheme = "wss"
@@ -139,22 +176,43 @@ func Start(ctx context.Context, c Config) (*App, error) {
 			log.Error("app: http", "err", err)
 		}
 	}()
-	if c.PprofListen != "" {
-		pl, err := net.Listen("tcp", c.PprofListen)
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("pprof listener: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ps.Serve(pl)
-		a.pprof = ps
+}
+
+// servePprof serves net/http/pprof on addr.
+func servePprof(addr string) (*http.Server, error) {
+	pl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
 	}
-	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
-	return a, nil
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go ps.Serve(pl)
+	return ps, nil
+}
+
+// cstaMessages adapts the PBX adapter's message callback to the metrics,
+// which know nothing of CSTA.
+func cstaMessages(m *gwhttp.Metrics) func(csta.Direction, string) {
+	return func(d csta.Direction, name string) {
+		if d == csta.In {
+			m.CSTAMessage("in", name)
+		} else {
+			m.CSTAMessage("out", name)
+		}
+	}
+}
+
+// coreService is the core as the HTTP side sees it.
+type coreService struct{ *core.Service }
+
+func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewConn(addr) }
+
+func (s coreService) Stats() gwhttp.Stats {
+	st := s.Service.Stats()
+	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices, CallLogPending: st.CallLogPending, CallLogDropped: st.CallLogDropped}
 }
 
 // Close stops accepting, says goodbye to every client, writes the logs it

@@ -374,7 +374,7 @@ func TestSlowClientIsDisconnectedOthersAreNot(t *testing.T) {
 	fast := gatewaytest.Dial(t, sys.URL())
 	fast.Login("bob", "demo")
 	// A client that never reads: the core's queue for it fills.
-	slow := sys.App.Service.NewClient("10.0.0.1")
+	slow := sys.App.Service.NewConn("10.0.0.1")
 	defer slow.Close()
 	b, _ := wire.Encode(wire.TLogin, "1", wire.Login{Username: "bob", Password: "demo"})
 	slow.Handle(context.Background(), b)

@@ -2,36 +2,22 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"crmcti/gateway/gatewaytest/wireclient"
 	"crmcti/gateway/wire"
 )
 
-// agent is one simulated agent's browser: a WebSocket client on
-// gateway/wire that reacts to its calls as a person would, after a pause.
+// agent is one simulated agent's browser: a wire-protocol client that
+// reacts to its calls as a person would, after a pause.
 type agent struct {
 	user, ext string
-	conn      *websocket.Conn
-	n         int
-	mu        sync.Mutex
+	*wireclient.Client
 }
 
 func (a *agent) send(ctx context.Context, typ string, data any) error {
-	a.mu.Lock()
-	a.n++
-	id := fmt.Sprint(a.n)
-	a.mu.Unlock()
-	b, err := wire.Encode(typ, id, data)
-	if err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return a.conn.Write(wctx, websocket.MessageText, b)
+	_, err := a.Send(ctx, typ, data)
+	return err
 }
 
 // dialAgent connects and logs in; it returns the login latency (login
@@ -39,38 +25,16 @@ func (a *agent) send(ctx context.Context, typ string, data any) error {
 func dialAgent(ctx context.Context, url, user, password, ext string) (*agent, time.Duration, error) {
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+	c, err := wireclient.Dial(dctx, url)
 	if err != nil {
 		return nil, 0, err
 	}
-	c.SetReadLimit(1 << 20)
-	a := &agent{user: user, ext: ext, conn: c}
 	start := time.Now()
-	if err := a.send(dctx, wire.TLogin, wire.Login{Username: user, Password: password}); err != nil {
-		c.CloseNow()
+	if _, _, err := c.Login(dctx, user, password, 20*time.Second); err != nil {
+		c.Close()
 		return nil, 0, err
 	}
-	for {
-		_, b, err := c.Read(dctx)
-		if err != nil {
-			c.CloseNow()
-			return nil, 0, fmt.Errorf("login %s: %w", user, err)
-		}
-		env, err := wire.Decode(b)
-		if err != nil {
-			c.CloseNow()
-			return nil, 0, err
-		}
-		switch env.Type {
-		case wire.TError:
-			var e wire.Error
-			_ = wire.DecodeData(env, &e)
-			c.CloseNow()
-			return nil, 0, fmt.Errorf("login %s: %s", user, e.Message)
-		case wire.TSnapshot:
-			return a, time.Since(start), nil
-		}
-	}
+	return &agent{user: user, ext: ext, Client: c}, time.Since(start), nil
 }
 
 // callEvent is what a client decoded, when.
@@ -79,23 +43,23 @@ type callEvent struct {
 	at                    time.Time
 }
 
-// readLoop decodes every frame and hands call events to on, stamped the
-// moment they were decoded.
-func (a *agent) readLoop(ctx context.Context, on func(callEvent)) {
-	for {
-		_, b, err := a.conn.Read(ctx)
-		if err != nil {
+// watchCalls hands call events to on, stamped the moment they were
+// decoded, until the connection ends.
+func (a *agent) watchCalls(on func(callEvent)) {
+	a.Watch(func(env wire.Envelope, at time.Time) {
+		if env.Type != wire.TCallEvent {
 			return
-		}
-		env, err := wire.Decode(b)
-		at := time.Now()
-		if err != nil || env.Type != wire.TCallEvent {
-			continue
 		}
 		var ce wire.CallEvent
 		if wire.DecodeData(env, &ce) != nil {
-			continue
+			return
 		}
 		on(callEvent{device: a.ext, callID: ce.Call.ID, event: ce.Event, at: at})
-	}
+	})
+}
+
+// hangUp drops the connection and waits until nothing more is read.
+func (a *agent) hangUp() {
+	a.Close()
+	<-a.Done()
 }

@@ -98,116 +98,15 @@ func (c *Config) say(format string, args ...any) {
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.defaults()
 	rep := &Report{Config: cfg, Started: time.Now()}
-
-	cfg.say("starting PostgreSQL and slapd with %d agents", cfg.Agents)
-	pg, err := devstack.StartPostgres(ctx)
+	env, err := startEnvironment(ctx, &cfg, rep)
+	defer env.close()
 	if err != nil {
 		return nil, err
 	}
-	defer pg.Close()
-	dir, err := devstack.StartLDAP(ctx, devstack.LDAPOptions{LDIF: agentsLDIF(cfg.Agents)})
-	if err != nil {
+	if err := cfg.gatewayPhase(ctx, env, rep); err != nil {
 		return nil, err
 	}
-	defer dir.Close()
-
-	db, err := postgres.Open(ctx, pg.URL())
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	cfg.say("seeding %d contacts with %d numbers by COPY", cfg.Contacts, 2*cfg.Contacts)
-	seedStart := time.Now()
-	if err := db.CopyContacts(ctx, cfg.Contacts, benchContact); err != nil {
-		return nil, err
-	}
-	rep.SeedSeconds = time.Since(seedStart).Seconds()
-	cfg.say("measuring %d lookups", cfg.Lookups)
-	rep.Lookup, err = measureLookups(ctx, db, cfg.Contacts, cfg.Lookups)
-	if err != nil {
-		return nil, err
-	}
-
-	// The switch, with the clock: every event's write time, by call and
-	// panel event name.
-	written := newClock()
-	p, _ := csta.LookupProfile("openscape")
-	sim := pbxsim.New(pbxsim.Config{Profile: p, FirstExtension: firstExtension, LastExtension: firstExtension + cfg.Agents - 1,
-		OnEventWritten: written.stampWritten})
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	go sim.ServeCSTA(pl)
-	defer sim.Close()
-
-	gw, err := startGateway(ctx, cfg, pg.URL(), dir.URL(), pl.Addr().String())
-	if err != nil {
-		return nil, err
-	}
-	defer gw.stop()
-	rssIdle0, _ := procRSS(gw.pid)
-
-	cfg.say("logging in %d agents", cfg.Agents)
-	agents, logins, err := loginAll(ctx, gw.url, cfg.Agents)
-	if err != nil {
-		return nil, err
-	}
-	rep.LoginStorm = summarize(logins)
-	time.Sleep(time.Second)
-	rssIdle1, _ := procRSS(gw.pid)
-	rep.GatewayRSSBytes = rssIdle1
-	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
-
-	// One login at a time, on top of the logged-in crowd: the latency an
-	// agent sees when not everybody logs in in the same second.
-	var single []time.Duration
-	for range min(200, cfg.Agents) {
-		a, d, err := dialAgent(ctx, gw.url, fmt.Sprintf("agent%05d", rand.IntN(cfg.Agents)), "bench", "")
-		if err != nil {
-			return nil, err
-		}
-		a.conn.CloseNow()
-		single = append(single, d)
-	}
-	rep.Login = summarize(single)
-
-	cfg.say("driving %.0f calls/s for %s through the gateway", cfg.Rate, cfg.Duration)
-	gwRun, err := drive(ctx, cfg, sim, written, agents, gatewayActions, gw.pid)
-	if err != nil {
-		return nil, err
-	}
-	rep.Gateway = gwRun
-	for _, a := range agents {
-		a.conn.CloseNow()
-	}
-	gw.stop()
-
-	cfg.say("driving the same load through the bare relay (the floor)")
-	written.reset()
-	devices := make([]string, cfg.Agents)
-	for i := range devices {
-		devices[i] = fmt.Sprint(firstExtension + i)
-	}
-	relayURL, stopRelay, err := cfg.startRelay(ctx, pl.Addr().String(), devices)
-	if err != nil {
-		return nil, err
-	}
-	defer stopRelay()
-	floorAgents := make([]*agent, 0, cfg.Agents)
-	for _, d := range devices {
-		a, err := relayAgent(ctx, relayURL, d)
-		if err != nil {
-			return nil, err
-		}
-		floorAgents = append(floorAgents, a)
-	}
-	time.Sleep(200 * time.Millisecond)
-	rep.Floor, err = drive(ctx, cfg, sim, written, floorAgents, phoneActions(sim), 0)
-	if err != nil {
+	if err := cfg.floorPhase(ctx, env, rep); err != nil {
 		return nil, err
 	}
 	if cfg.WasmPath != "" {
@@ -221,6 +120,143 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Finished = time.Now()
 	return rep, nil
+}
+
+// environment is what both phases run against: the database seeded, the
+// directory, and the switch with the clock of every event it writes.
+type environment struct {
+	pgURL, ldapURL, pbxAddr string
+	sim                     *pbxsim.Sim
+	written                 *clock
+	closers                 []func()
+}
+
+func (e *environment) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// startEnvironment starts PostgreSQL (seeded, its lookups measured),
+// slapd with the agents and the simulated PBX.
+func startEnvironment(ctx context.Context, cfg *Config, rep *Report) (*environment, error) {
+	env := &environment{written: newClock()}
+	cfg.say("starting PostgreSQL and slapd with %d agents", cfg.Agents)
+	pg, err := devstack.StartPostgres(ctx)
+	if err != nil {
+		return env, err
+	}
+	env.closers = append(env.closers, func() { pg.Close() })
+	env.pgURL = pg.URL()
+	dir, err := devstack.StartLDAP(ctx, devstack.LDAPOptions{LDIF: agentsLDIF(cfg.Agents)})
+	if err != nil {
+		return env, err
+	}
+	env.closers = append(env.closers, func() { dir.Close() })
+	env.ldapURL = dir.URL()
+	if err := seed(ctx, cfg, env.pgURL, rep); err != nil {
+		return env, err
+	}
+	// The switch, with the clock: every event's write time, by call and
+	// panel event name.
+	p, _ := csta.LookupProfile("openscape")
+	env.sim = pbxsim.New(pbxsim.Config{Profile: p, FirstExtension: firstExtension, LastExtension: firstExtension + cfg.Agents - 1,
+		OnEventWritten: env.written.stampWritten})
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return env, err
+	}
+	go env.sim.ServeCSTA(pl)
+	env.closers = append(env.closers, func() { env.sim.Close() })
+	env.pbxAddr = pl.Addr().String()
+	return env, nil
+}
+
+// seed migrates the database, copies the contacts in and measures the
+// lookups.
+func seed(ctx context.Context, cfg *Config, url string, rep *Report) error {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	cfg.say("seeding %d contacts with %d numbers by COPY", cfg.Contacts, 2*cfg.Contacts)
+	seedStart := time.Now()
+	if err := db.CopyContacts(ctx, cfg.Contacts, benchContact); err != nil {
+		return err
+	}
+	rep.SeedSeconds = time.Since(seedStart).Seconds()
+	cfg.say("measuring %d lookups", cfg.Lookups)
+	rep.Lookup, err = measureLookups(ctx, db, cfg.Contacts, cfg.Lookups)
+	return err
+}
+
+// gatewayPhase logs every agent in through the gateway (a storm, then
+// one at a time) and drives the calls through it.
+func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Report) error {
+	gw, err := startGateway(ctx, *cfg, env.pgURL, env.ldapURL, env.pbxAddr)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	rssIdle0, _ := procRSS(gw.pid)
+
+	cfg.say("logging in %d agents", cfg.Agents)
+	agents, logins, err := loginAll(ctx, gw.url, cfg.Agents)
+	if err != nil {
+		return err
+	}
+	rep.LoginStorm = summarize(logins)
+	time.Sleep(time.Second)
+	rssIdle1, _ := procRSS(gw.pid)
+	rep.GatewayRSSBytes = rssIdle1
+	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
+
+	// One login at a time, on top of the logged-in crowd: the latency an
+	// agent sees when not everybody logs in in the same second.
+	var single []time.Duration
+	for range min(200, cfg.Agents) {
+		a, d, err := dialAgent(ctx, gw.url, fmt.Sprintf("agent%05d", rand.IntN(cfg.Agents)), "bench", "")
+		if err != nil {
+			return err
+		}
+		a.hangUp()
+		single = append(single, d)
+	}
+	rep.Login = summarize(single)
+
+	cfg.say("driving %.0f calls/s for %s through the gateway", cfg.Rate, cfg.Duration)
+	rep.Gateway, err = drive(ctx, *cfg, env.sim, env.written, agents, gatewayActions, gw.pid)
+	return err
+}
+
+// floorPhase drives the same load through the bare relay.
+func (cfg *Config) floorPhase(ctx context.Context, env *environment, rep *Report) error {
+	cfg.say("driving the same load through the bare relay (the floor)")
+	env.written.reset()
+	devices := make([]string, cfg.Agents)
+	for i := range devices {
+		devices[i] = fmt.Sprint(firstExtension + i)
+	}
+	relayURL, stopRelay, err := cfg.startRelay(ctx, env.pbxAddr, devices)
+	if err != nil {
+		return err
+	}
+	defer stopRelay()
+	floorAgents := make([]*agent, 0, cfg.Agents)
+	for _, d := range devices {
+		a, err := relayAgent(ctx, relayURL, d)
+		if err != nil {
+			return err
+		}
+		floorAgents = append(floorAgents, a)
+	}
+	time.Sleep(200 * time.Millisecond)
+	rep.Floor, err = drive(ctx, *cfg, env.sim, env.written, floorAgents, phoneActions(env.sim), 0)
+	return err
 }
 
 // benchContact is customer i: two numbers, mobile and work.
@@ -394,109 +430,134 @@ func phoneActions(sim *pbxsim.Sim) actions {
 
 var sequence = []string{"rang", "answered", "held", "retrieved", "ended"}
 
+// phaseRun is one phase's bookkeeping, shared by the agents' reactions
+// and the driver.
+type phaseRun struct {
+	mu      sync.Mutex
+	idle    []*agent
+	got     map[string][]string // call -> events in decode order
+	seen    map[string]struct{} // calls this phase started
+	decoded []callEvent
+}
+
 // drive starts calls at the configured rate on idle agents and lets each
 // agent work its call; then it pairs every decoded event with its write.
 func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, agents []*agent, act actions, gwPid int) (Phase, error) {
-	var mu sync.Mutex
-	idle := make([]*agent, len(agents))
-	copy(idle, agents)
-	got := map[string][]string{}  // call -> events in decode order
-	seen := map[string]struct{}{} // calls this phase started
-	var decoded []callEvent
-	next := map[string]string{"rang": "answer", "answered": "hold", "held": "retrieve", "retrieved": "hangup"}
-	step := cfg.Talk / 3
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	p := &phaseRun{idle: append([]*agent(nil), agents...), got: map[string][]string{}, seen: map[string]struct{}{}}
+	defer func() {
+		for _, a := range agents {
+			a.hangUp()
+		}
+	}()
 	for _, a := range agents {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.readLoop(rctx, func(ev callEvent) {
-				// Record before the driver may have noted the call: its
-				// first event can beat StartInbound's return.
-				mu.Lock()
-				got[ev.callID] = append(got[ev.callID], ev.event)
-				decoded = append(decoded, ev)
-				mu.Unlock()
-				if ev.event == "ended" {
-					mu.Lock()
-					idle = append(idle, a)
-					mu.Unlock()
-				}
-				if s, ok := next[ev.event]; ok {
-					delay := step
-					if ev.event == "rang" {
-						delay = step / 3
-					}
-					time.AfterFunc(delay, func() { act(a, ev.callID, s) })
-				}
-			})
-		}()
+		p.react(a, act, cfg.Talk/3)
 	}
 	cpu0, _ := procCPU(gwPid)
 	in0, out0 := sim.Frames()
 	start := time.Now()
-	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
-	started := 0
-	for time.Since(start) < cfg.Duration {
-		select {
-		case <-ctx.Done():
-			return Phase{}, ctx.Err()
-		case <-tick.C:
-		}
-		mu.Lock()
-		if len(idle) == 0 {
-			mu.Unlock()
-			continue
-		}
-		i := rand.IntN(len(idle))
-		a := idle[i]
-		idle = append(idle[:i:i], idle[i+1:]...)
-		mu.Unlock()
-		res, err := sim.StartInbound(fmt.Sprintf("+3579%07d", rand.IntN(10_000_000)), a.ext)
-		if err != nil || res.Outcome != pbxsim.OutcomeAlerting {
-			mu.Lock()
-			idle = append(idle, a)
-			mu.Unlock()
-			continue
-		}
-		mu.Lock()
-		seen[res.CallID] = struct{}{}
-		mu.Unlock()
-		started++
+	started, err := p.startCalls(ctx, cfg, sim)
+	if err != nil {
+		return Phase{}, err
 	}
-	tick.Stop()
 	loadWall := time.Since(start)
 	cpu1, _ := procCPU(gwPid)
-	// Let the calls in progress finish.
-	deadline := time.Now().Add(cfg.Talk + 10*time.Second)
-	for time.Now().Before(deadline) {
-		mu.Lock()
-		done := len(idle) == len(agents)
-		mu.Unlock()
-		if done {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p.waitIdle(len(agents), cfg.Talk+10*time.Second)
 	wall := time.Since(start)
 	in1, out1 := sim.Frames()
-	cancel()
-	for _, a := range agents {
-		a.conn.CloseNow()
-	}
-	wg.Wait()
 
 	run := Phase{CallsStarted: started, Seconds: wall.Seconds()}
 	run.CSTAPerSecond = float64((in1-in0)+(out1-out0)) / wall.Seconds()
 	if gwPid != 0 {
 		run.CPUPercentOfOneCore = 100 * (cpu1 - cpu0) / loadWall.Seconds()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for callID := range seen {
-		evs := got[callID]
+	p.tally(&run, written)
+	return run, nil
+}
+
+// react makes an agent work each of its calls as a person would: answer
+// soon after it rings, then hold, retrieve and hang up step apart.
+func (p *phaseRun) react(a *agent, act actions, step time.Duration) {
+	next := map[string]string{"rang": "answer", "answered": "hold", "held": "retrieve", "retrieved": "hangup"}
+	a.watchCalls(func(ev callEvent) {
+		// Record before the driver may have noted the call: its first
+		// event can beat StartInbound's return.
+		p.mu.Lock()
+		p.got[ev.callID] = append(p.got[ev.callID], ev.event)
+		p.decoded = append(p.decoded, ev)
+		if ev.event == "ended" {
+			p.idle = append(p.idle, a)
+		}
+		p.mu.Unlock()
+		if s, ok := next[ev.event]; ok {
+			delay := step
+			if ev.event == "rang" {
+				delay = step / 3
+			}
+			time.AfterFunc(delay, func() { act(a, ev.callID, s) })
+		}
+	})
+}
+
+// startCalls rings an idle agent at the configured rate for the
+// configured time and returns how many calls it started.
+func (p *phaseRun) startCalls(ctx context.Context, cfg Config, sim *pbxsim.Sim) (int, error) {
+	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+	defer tick.Stop()
+	started := 0
+	for start := time.Now(); time.Since(start) < cfg.Duration; {
+		select {
+		case <-ctx.Done():
+			return started, ctx.Err()
+		case <-tick.C:
+		}
+		a := p.takeIdle()
+		if a == nil {
+			continue
+		}
+		res, err := sim.StartInbound(fmt.Sprintf("+3579%07d", rand.IntN(10_000_000)), a.ext)
+		p.mu.Lock()
+		if err != nil || res.Outcome != pbxsim.OutcomeAlerting {
+			p.idle = append(p.idle, a)
+		} else {
+			p.seen[res.CallID] = struct{}{}
+			started++
+		}
+		p.mu.Unlock()
+	}
+	return started, nil
+}
+
+func (p *phaseRun) takeIdle() *agent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) == 0 {
+		return nil
+	}
+	i := rand.IntN(len(p.idle))
+	a := p.idle[i]
+	p.idle = append(p.idle[:i:i], p.idle[i+1:]...)
+	return a
+}
+
+// waitIdle lets the calls in progress finish, for at most limit.
+func (p *phaseRun) waitIdle(agents int, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		p.mu.Lock()
+		done := len(p.idle) == agents
+		p.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// tally counts, for the calls the phase started, the events lost or out
+// of order, and pairs each decoded event with its write for the latency.
+func (p *phaseRun) tally(run *Phase, written *clock) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for callID := range p.seen {
+		evs := p.got[callID]
 		pos := 0
 		for _, e := range evs {
 			k := indexOf(sequence, e)
@@ -520,8 +581,8 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 		}
 	}
 	var lat []time.Duration
-	for _, ev := range decoded {
-		if _, ours := seen[ev.callID]; !ours || indexOf(sequence, ev.event) < 0 {
+	for _, ev := range p.decoded {
+		if _, ours := p.seen[ev.callID]; !ours || indexOf(sequence, ev.event) < 0 {
 			continue
 		}
 		if w, ok := written.get(ev.callID, ev.event); ok {
@@ -530,7 +591,6 @@ func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, age
 	}
 	run.EventLatency = summarize(lat)
 	run.Events = len(lat)
-	return run, nil
 }
 
 func indexOf(list []string, s string) int {

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"crmcti/gateway/csta"
+	"crmcti/gateway/gatewaytest/wireclient"
 	"crmcti/gateway/wire"
 )
 
@@ -131,14 +132,16 @@ func eventOf(ev csta.Event, dev string) (name, callID string, ok bool) {
 	return "", "", false
 }
 
-// relayAgent connects a floor client for one device.
+// relayAgent connects a floor client for one device, which it names in
+// its first frame.
 func relayAgent(ctx context.Context, url, ext string) (*agent, error) {
-	c, _, err := websocket.Dial(ctx, url, nil)
+	c, err := wireclient.Dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Write(ctx, websocket.MessageText, []byte(ext)); err != nil {
+	if err := c.SendRaw(ctx, []byte(ext)); err != nil {
+		c.Close()
 		return nil, err
 	}
-	return &agent{ext: ext, conn: c}, nil
+	return &agent{ext: ext, Client: c}, nil
 }

@@ -52,10 +52,11 @@ func register(msgs ...Message) {
 
 // Encode writes msg as an XML document in namespace ns, children in the
 // order the schema's sequences require (the order of the struct fields).
-// ECMA-354 session messages always get their own namespace.
+// ECMA-354 session messages and Avaya's device-ID messages always get
+// their own namespace (FixedNamespace).
 func Encode(msg Message, ns string) ([]byte, error) {
-	if isSessionMessage(msg.MessageName()) {
-		ns = NamespaceApplSession
+	if fixed := FixedNamespace(msg.MessageName()); fixed != "" {
+		ns = fixed
 	}
 	v := reflect.ValueOf(msg)
 	if v.Kind() == reflect.Pointer {
@@ -135,11 +136,14 @@ func Decode(body []byte) (msg Message, ns string, err error) {
 	return pv.Interface().(Message), ns, nil
 }
 
-// field describes one struct field's element.
+// field describes one struct field's element. Tag options after the name:
+// "dev" for a device written as <name><deviceIdentifier>…</deviceIdentifier></name>,
+// "omitfalse" for an optional boolean left out when false.
 type field struct {
-	index   []int
-	name    string
-	wrapDev bool // a device written as <name><deviceIdentifier>…</deviceIdentifier></name>
+	index     []int
+	name      string
+	wrapDev   bool
+	omitFalse bool
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
@@ -165,7 +169,12 @@ func fieldsOf(t reflect.Type) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		out = append(out, field{index: []int{i}, name: name, wrapDev: opts == "dev"})
+		f := field{index: []int{i}, name: name}
+		for _, o := range strings.Split(opts, ",") {
+			f.wrapDev = f.wrapDev || o == "dev"
+			f.omitFalse = f.omitFalse || o == "omitfalse"
+		}
+		out = append(out, f)
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -215,7 +224,9 @@ func encodeValue(parent *etree.Element, f field, fv reflect.Value) {
 		}
 		el.SetText(s)
 	case reflect.Bool:
-		parent.CreateElement(f.name).SetText(strconv.FormatBool(fv.Bool()))
+		if fv.Bool() || !f.omitFalse {
+			parent.CreateElement(f.name).SetText(strconv.FormatBool(fv.Bool()))
+		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if fv.Int() != 0 {
 			parent.CreateElement(f.name).SetText(strconv.FormatInt(fv.Int(), 10))
@@ -224,8 +235,36 @@ func encodeValue(parent *etree.Element, f field, fv reflect.Value) {
 		if fv.IsZero() && !isPresence(fv.Type()) {
 			return
 		}
-		encodeStruct(parent.CreateElement(f.name), fv)
+		el := parent.CreateElement(f.name)
+		encodeStruct(el, fv)
+		if fr, ok := fv.Interface().(foreign); ok {
+			prefix, ns := fr.foreignPrefix()
+			qualify(el, prefix, ns)
+		}
 	}
+}
+
+// foreign is a struct written in a vendor's namespace inside a standard
+// message: SessionLoginInfo inside ECMA-354's applicationSpecificInfo,
+// which is xsd:any, so Avaya's parser needs the prefix and the xsi:type.
+type foreign interface {
+	foreignPrefix() (prefix, ns string)
+}
+
+// qualify puts el and everything under it in namespace ns under prefix,
+// declared on el together with the xsi:type that names el's type.
+func qualify(el *etree.Element, prefix, ns string) {
+	el.CreateAttr("xmlns:"+prefix, ns)
+	el.CreateAttr("xmlns:xsi", NamespaceXSI)
+	el.CreateAttr("xsi:type", prefix+":"+el.Tag)
+	var walk func(*etree.Element)
+	walk = func(e *etree.Element) {
+		e.Space = prefix
+		for _, c := range e.ChildElements() {
+			walk(c)
+		}
+	}
+	walk(el)
 }
 
 // isPresence reports struct types whose empty element still carries

@@ -24,6 +24,9 @@ var (
 	// leave call state wrong with nobody knowing; ending the link makes
 	// the owner reconnect and resynchronise by SnapshotDevice instead.
 	ErrEventOverflow = errors.New("csta: event queue overflow, link dropped for resync")
+	// ErrSilent ends a link on which the switch said nothing for
+	// Config.Liveness, not even to a probe: silent, or half-open.
+	ErrSilent = errors.New("csta: switch silent")
 	// ErrNoInvokeID means 9998 requests are already waiting.
 	ErrNoInvokeID = errors.New("csta: no free invoke ID")
 )
@@ -56,6 +59,34 @@ type Config struct {
 	// on the reader or the requester and must not block.
 	OnMessage func(dir Direction, name string)
 	Logger    *slog.Logger
+	// UserName and Password authenticate the application to a switch that
+	// requires it (DMCC profiles: SessionLoginInfo).
+	UserName, Password string
+	// SessionCleanupDelay is how long an Avaya AES keeps a session whose
+	// link was lost, for RecoverSession (default 60s).
+	SessionCleanupDelay time.Duration
+	// Liveness, when set, is how long the switch may stay silent before
+	// the link is declared down: after a third of it without a frame, a
+	// cheap request per profile (Probe) asks the switch to speak, and a
+	// read deadline ends a link that still says nothing, be it idle,
+	// half-open, or stopped in the middle of a frame.
+	Liveness time.Duration
+	// Trace, when set, receives every frame in and out with passwords
+	// redacted (TraceWriter writes them to a file). It runs on the reader
+	// or the writer: keep it quick.
+	Trace func(TraceRecord)
+	// RecoverSession, when set, asks the switch to resume that earlier
+	// session (DMCC: its sessionID in SessionLoginInfo), keeping its device
+	// IDs and monitors; if the switch refuses, a new session is started.
+	// Recovered says which happened.
+	RecoverSession string
+}
+
+func (cfg Config) cleanupDelay() time.Duration {
+	if cfg.SessionCleanupDelay > 0 {
+		return cfg.SessionCleanupDelay
+	}
+	return 60 * time.Second
 }
 
 // Stats counts what happened on the link.
@@ -92,12 +123,16 @@ type Conn struct {
 
 	wmu sync.Mutex // serialises frame writes
 
-	mu      sync.Mutex
-	pend    map[int]pending
-	nextID  int
-	err     error
-	ns      string // the peer's CSTA namespace once seen
-	session string
+	mu     sync.Mutex
+	pend   map[int]pending
+	nextID int
+	err    error
+	// ns is the session's one CSTA namespace, fixed by whichever comes
+	// first: the version the switch grants (ECMA-354), the first CSTA
+	// message from the switch, or our first CSTA request (the profile's).
+	ns        string
+	session   string
+	recovered bool
 
 	paceMu   sync.Mutex
 	paceNext time.Time
@@ -109,6 +144,7 @@ type Conn struct {
 	closeOnce  sync.Once
 
 	framesIn, framesOut, nEvents, unknown, malformed, unknownID, late, heartbeats, overflows atomic.Uint64
+	lastRead                                                                                 atomic.Int64 // unix nanoseconds of the last frame in
 }
 
 // Dial connects to addr over TCP (or TLS when cfg.TLS is set) and opens the
@@ -120,7 +156,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		return nil, fmt.Errorf("csta: dial %s: %w", addr, err)
 	}
 	if cfg.TLS != nil {
-		tc := tls.Client(nc, cfg.TLS)
+		tc := tls.Client(nc, tlsFor(cfg.TLS, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("csta: tls handshake with %s: %w", addr, err)
@@ -128,6 +164,23 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		nc = tc
 	}
 	return NewConn(ctx, nc, cfg)
+}
+
+// tlsFor completes a TLS configuration for addr: without a ServerName,
+// crypto/tls cannot verify the switch's certificate and refuses to
+// connect, so it is taken from the address (a host name or an IP, which
+// the certificate must then name).
+func tlsFor(cfg *tls.Config, addr string) *tls.Config {
+	if cfg.ServerName != "" || cfg.InsecureSkipVerify {
+		return cfg
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	cfg = cfg.Clone()
+	cfg.ServerName = host
+	return cfg
 }
 
 // NewConn runs the link over an established connection and opens the
@@ -156,12 +209,16 @@ func NewConn(ctx context.Context, nc net.Conn, cfg Config) (*Conn, error) {
 		sysStatus:  make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	c.lastRead.Store(time.Now().UnixNano())
 	go c.readLoop()
 	go c.dispatch()
 	if err := c.startSession(ctx); err != nil {
 		c.shutdown(err)
 		<-c.readerDone
 		return nil, err
+	}
+	if cfg.Liveness > 0 {
+		go c.probeLoop() // the read deadline alone guards the start-up
 	}
 	return c, nil
 }
@@ -180,41 +237,66 @@ func (c *Conn) startSession(ctx context.Context) error {
 			return fmt.Errorf("csta: openscape session: %w", err)
 		}
 	case SessionECMA354:
-		d := c.cfg.Profile.SessionDuration
-		if d <= 0 {
-			d = 180 * time.Second
+		err := c.startApplicationSession(ctx, c.cfg.RecoverSession)
+		if err != nil && c.cfg.RecoverSession != "" && errors.As(err, new(*sessionRefused)) {
+			// The switch no longer has the old session (past its cleanup
+			// delay, or restarted): start afresh.
+			c.log.Info("csta: session not recovered; starting a new one", "session", c.cfg.RecoverSession, "err", err)
+			err = c.startApplicationSession(ctx, "")
 		}
-		appID := c.cfg.Profile.ApplicationID
-		if appID == "" {
-			appID = "CRM-CTI"
-		}
-		resp, err := c.Do(ctx, &StartApplicationSession{
-			ApplicationInfo:           ApplicationInfo{ApplicationID: appID},
-			RequestedProtocolVersions: ProtocolVersions{ProtocolVersion: []string{c.cfg.Profile.Namespace}},
-			RequestedSessionDuration:  int(d / time.Second),
-		})
-		if err != nil {
-			return fmt.Errorf("csta: start application session: %w", err)
-		}
-		switch r := resp.(type) {
-		case *StartApplicationSessionPosResponse:
-			c.mu.Lock()
-			c.session = r.SessionID
-			if r.ActualProtocolVersion != "" && strings.Contains(r.ActualProtocolVersion, "ecma-323") {
-				c.ns = r.ActualProtocolVersion
-			}
-			c.mu.Unlock()
-			if r.ActualSessionDuration > 0 {
-				d = time.Duration(r.ActualSessionDuration) * time.Second
-			}
-			go c.keepAlive(r.SessionID, d)
-		case *StartApplicationSessionNegResponse:
-			return fmt.Errorf("csta: start application session: refused: %s", r.ErrorCode.DefinedError)
-		default:
-			return fmt.Errorf("csta: start application session: unexpected %s", resp.MessageName())
-		}
+		return err
 	}
 	return nil
+}
+
+// sessionRefused is a StartApplicationSessionNegResponse.
+type sessionRefused struct{ reason string }
+
+func (e *sessionRefused) Error() string { return "refused: " + e.reason }
+
+// startApplicationSession opens an ECMA-354 session, with Avaya's
+// SessionLoginInfo when the profile is DMCC; resume names the session to
+// resume. It starts the keep-alive and fixes the session's namespace to
+// the protocol version the switch granted.
+func (c *Conn) startApplicationSession(ctx context.Context, resume string) error {
+	d := c.cfg.Profile.SessionDuration
+	if d <= 0 {
+		d = 180 * time.Second
+	}
+	appID := c.cfg.Profile.ApplicationID
+	if appID == "" {
+		appID = "CRM-CTI"
+	}
+	info := ApplicationInfo{ApplicationID: appID}
+	if c.cfg.Profile.DMCC {
+		info.ApplicationSpecificInfo.SessionLoginInfo = &SessionLoginInfo{UserName: c.cfg.UserName, Password: c.cfg.Password,
+			SessionCleanupDelay: int(c.cfg.cleanupDelay() / time.Second), SessionID: resume}
+	}
+	resp, err := c.Do(ctx, &StartApplicationSession{ApplicationInfo: info,
+		RequestedProtocolVersions: ProtocolVersions{ProtocolVersion: []string{c.cfg.Profile.Namespace}},
+		RequestedSessionDuration:  int(d / time.Second)})
+	if err != nil {
+		return fmt.Errorf("csta: start application session: %w", err)
+	}
+	switch r := resp.(type) {
+	case *StartApplicationSessionPosResponse:
+		c.mu.Lock()
+		c.session = r.SessionID
+		c.recovered = resume != "" && r.SessionID == resume
+		if c.ns == "" && strings.Contains(r.ActualProtocolVersion, "ecma-323") {
+			c.ns = r.ActualProtocolVersion
+		}
+		c.mu.Unlock()
+		if r.ActualSessionDuration > 0 {
+			d = time.Duration(r.ActualSessionDuration) * time.Second
+		}
+		go c.keepAlive(r.SessionID, d)
+		return nil
+	case *StartApplicationSessionNegResponse:
+		return fmt.Errorf("csta: start application session: %w", &sessionRefused{r.ErrorCode.DefinedError})
+	default:
+		return fmt.Errorf("csta: start application session: unexpected %s", resp.MessageName())
+	}
 }
 
 // keepAlive resets the ECMA-354 session timer at half its duration; a
@@ -258,7 +340,7 @@ func (c *Conn) Do(ctx context.Context, req Message) (Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("csta: %s: %w", name, err)
 	}
-	body, err := Encode(req, c.Namespace())
+	body, err := Encode(req, c.writeNamespace(name))
 	if err == nil {
 		err = c.writeFrame(ctx, id, body, name)
 	}
@@ -268,19 +350,31 @@ func (c *Conn) Do(ctx context.Context, req Message) (Message, error) {
 	}
 	select {
 	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("csta: %s: %w", name, r.err)
-		}
-		if e, ok := r.msg.(*CSTAErrorCode); ok {
-			return nil, fmt.Errorf("csta: %s: %w", name, e)
-		}
-		return r.msg, nil
+		return answer(name, r)
 	case <-ctx.Done():
 		c.release(id, true)
 		return nil, fmt.Errorf("csta: %s: no response: %w", name, ctx.Err())
 	case <-c.done:
+		// A response that arrived just before the link ended is still
+		// the answer.
+		select {
+		case r := <-ch:
+			return answer(name, r)
+		default:
+		}
 		return nil, fmt.Errorf("csta: %s: %w", name, c.Err())
 	}
+}
+
+// answer turns a delivered result into Do's return values.
+func answer(name string, r result) (Message, error) {
+	if r.err != nil {
+		return nil, fmt.Errorf("csta: %s: %w", name, r.err)
+	}
+	if e, ok := r.msg.(*CSTAErrorCode); ok {
+		return nil, fmt.Errorf("csta: %s: %w", name, e)
+	}
+	return r.msg, nil
 }
 
 // Call sends req and returns its response as the type the caller expects.
@@ -367,6 +461,7 @@ func (c *Conn) writeFrame(ctx context.Context, id int, body []byte, name string)
 		dl = d
 	}
 	_ = c.nc.SetWriteDeadline(dl)
+	c.trace(Out, id, body) // before the write, so that it precedes its answer
 	if err := WriteFrame(c.nc, id, body); err != nil {
 		c.shutdown(fmt.Errorf("csta: write: %w", err))
 		return err
@@ -382,17 +477,26 @@ func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	br := bufio.NewReaderSize(c.nc, 16<<10)
 	for {
+		if c.cfg.Liveness > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.Liveness))
+		}
 		f, err := ReadFrame(br, c.cfg.MaxFrame)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			var ne net.Error
+			switch {
+			case errors.Is(err, io.EOF):
 				err = fmt.Errorf("csta: switch closed the link: %w", err)
-			} else if !errors.As(err, new(*FrameError)) {
+			case errors.As(err, &ne) && ne.Timeout():
+				err = fmt.Errorf("csta: switch silent for %v, link declared down: %w", c.cfg.Liveness, ErrSilent)
+			case !errors.As(err, new(*FrameError)):
 				err = fmt.Errorf("csta: read: %w", err)
 			}
 			c.shutdown(err)
 			return
 		}
+		c.lastRead.Store(time.Now().UnixNano())
 		c.framesIn.Add(1)
+		c.trace(In, f.InvokeID, f.Body)
 		c.handle(f)
 		select {
 		case <-c.done:
@@ -417,7 +521,9 @@ func (c *Conn) handle(f Frame) {
 	}
 	if strings.Contains(ns, "ecma-323") {
 		c.mu.Lock()
-		c.ns = ns
+		if c.ns == "" {
+			c.ns = ns
+		}
 		c.mu.Unlock()
 	}
 	switch m := msg.(type) {
@@ -541,8 +647,9 @@ func (c *Conn) Err() error {
 	return c.err
 }
 
-// Namespace is the CSTA namespace we write in: the peer's once it has sent
-// anything, the profile's until then.
+// Namespace is the CSTA namespace we write in: one for the whole session
+// (strict switches refuse a request in another edition than the session's),
+// the profile's until the session has fixed it.
 func (c *Conn) Namespace() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -550,6 +657,37 @@ func (c *Conn) Namespace() string {
 		return c.ns
 	}
 	return c.cfg.Profile.Namespace
+}
+
+// writeNamespace is the namespace to encode a request in; the first CSTA
+// request fixes the session's namespace if nothing has yet. Messages with
+// a namespace of their own (FixedNamespace) fix nothing.
+func (c *Conn) writeNamespace(name string) string {
+	if FixedNamespace(name) != "" {
+		return c.Namespace()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ns == "" {
+		c.ns = c.cfg.Profile.Namespace
+	}
+	return c.ns
+}
+
+// SessionID is the ECMA-354 session's ID ("" for other profiles): what
+// Config.RecoverSession takes after a link loss.
+func (c *Conn) SessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// Recovered reports whether the switch resumed Config.RecoverSession, so
+// that its device IDs and monitors are still valid.
+func (c *Conn) Recovered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recovered
 }
 
 // Stats returns the link's counters.

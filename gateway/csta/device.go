@@ -13,6 +13,7 @@ import "strings"
 //	tel:+35722123456;phone-context=…         RFC 3966
 //	sip:1001@pbx.example.com                  SIP URI
 //	4750::111.2.33.444:0                     Avaya DMCC (extension::switch IP:instance)
+//	4750:CM1:111.2.33.444:0                  Avaya DMCC with the switch name
 //
 // An unknown form keeps Raw and puts in Number whatever leading dialable
 // characters it has.
@@ -21,6 +22,32 @@ type Device struct {
 	Number        string            // digits, with a leading + when international
 	DisplayNumber string            // displayNumber parameter, if any
 	Params        map[string]string // ;key=value parameters, if any
+	// DMCC is set for an Avaya DMCC device ID.
+	DMCC *DMCCDevice
+}
+
+// DMCCDevice is an Avaya DMCC device ID taken apart. AES writes the
+// switch name in some messages and leaves it out in others, so two IDs of
+// one station may differ in it.
+type DMCCDevice struct {
+	Extension, SwitchName, SwitchAddr, Instance string
+}
+
+// parseDMCC reads extension:switchName:switchAddr:instance, where the
+// switch name may be empty and the address may be IPv6 (colons); the
+// extension must be dialable.
+func parseDMCC(s string) (*DMCCDevice, bool) {
+	if strings.Count(s, ":") < 3 {
+		return nil, false
+	}
+	ext, rest, _ := strings.Cut(s, ":")
+	name, rest, _ := strings.Cut(rest, ":")
+	i := strings.LastIndexByte(rest, ':')
+	addr, inst := rest[:i], rest[i+1:]
+	if ext == "" || dialable(ext) != ext || addr == "" {
+		return nil, false
+	}
+	return &DMCCDevice{Extension: ext, SwitchName: name, SwitchAddr: addr, Instance: inst}, true
 }
 
 // ParseDevice takes a device identifier apart; it never fails.
@@ -48,9 +75,9 @@ func ParseDevice(id DeviceID) Device {
 		user, params, _ := strings.Cut(user, ";")
 		d.Number = dialable(user)
 		d.parseParams(params)
-	case strings.Contains(s, "::"):
-		ext, _, _ := strings.Cut(s, "::")
-		d.Number = dialable(ext)
+	case isDMCC(s):
+		d.DMCC, _ = parseDMCC(s)
+		d.Number = d.DMCC.Extension
 	default:
 		num, params, _ := strings.Cut(s, ";")
 		d.Number = dialable(num)
@@ -60,6 +87,36 @@ func ParseDevice(id DeviceID) Device {
 		d.Number = dialable(d.DisplayNumber)
 	}
 	return d
+}
+
+func isDMCC(s string) bool {
+	_, ok := parseDMCC(s)
+	return ok
+}
+
+// SameDevice reports whether two identifiers name the same device, in
+// whatever forms the switch and the configuration wrote them: equal as
+// written; two DMCC IDs of one station (the switch name may be missing
+// from either; the instance does not matter); or the same dialable number
+// inside N<…>, tel:, sip: or a DMCC ID, with or without a leading +.
+// Numbers are compared whole, never by suffix, so 1001 is not +35722101001:
+// map extensions to full numbers with the configuration instead.
+func SameDevice(a, b DeviceID) bool {
+	sa, sb := strings.TrimSpace(string(a)), strings.TrimSpace(string(b))
+	if sa == "" || sb == "" {
+		return false
+	}
+	if sa == sb {
+		return true
+	}
+	da, db := ParseDevice(DeviceID(sa)), ParseDevice(DeviceID(sb))
+	if da.DMCC != nil && db.DMCC != nil {
+		x, y := da.DMCC, db.DMCC
+		return x.Extension == y.Extension && x.SwitchAddr == y.SwitchAddr &&
+			(x.SwitchName == "" || y.SwitchName == "" || x.SwitchName == y.SwitchName)
+	}
+	na, nb := strings.TrimPrefix(da.Number, "+"), strings.TrimPrefix(db.Number, "+")
+	return na != "" && na == nb
 }
 
 // Number is a shortcut for ParseDevice(id).Number.

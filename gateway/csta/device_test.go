@@ -38,3 +38,57 @@ func TestParseDevice(t *testing.T) {
 		t.Errorf("noa param %q", got)
 	}
 }
+
+func TestParseDMCC(t *testing.T) {
+	for raw, want := range map[string]*csta.DMCCDevice{
+		"1001:CM1:10.0.0.1:0":   {Extension: "1001", SwitchName: "CM1", SwitchAddr: "10.0.0.1", Instance: "0"},
+		"1001::10.0.0.1:0":      {Extension: "1001", SwitchAddr: "10.0.0.1", Instance: "0"},
+		"4750:S8300:fe80::1:12": {Extension: "4750", SwitchName: "S8300", SwitchAddr: "fe80::1", Instance: "12"},
+		"sip:1001@h:5060:x":     nil,
+		"alice:CM1:10.0.0.1:0":  nil,
+		"1001:CM1":              nil,
+	} {
+		d := csta.ParseDevice(csta.DeviceID(raw))
+		if (d.DMCC == nil) != (want == nil) || d.DMCC != nil && *d.DMCC != *want {
+			t.Errorf("ParseDevice(%q).DMCC = %+v, want %+v", raw, d.DMCC, want)
+		}
+		if want != nil && d.Number != want.Extension {
+			t.Errorf("ParseDevice(%q).Number = %q", raw, d.Number)
+		}
+	}
+}
+
+func TestSameDevice(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"1001", "1001", true},
+		{"3021061290002", "N<3021061290002>;noa=nk", true},
+		{"N<7868772298>Line71001;displayNumber=7868772298;uid=4f2a", "7868772298", true},
+		{"+35722101001", "N<+35722101001>", true},
+		{"35722101001", "+35722101001", true},
+		{"tel:+35722101001;phone-context=+357", "+35722101001", true},
+		{"sip:1001@pbx.example.com", "1001", true},
+		{"1001:CM1:10.0.0.1:0", "1001::10.0.0.1:0", true},
+		{"1001:CM1:10.0.0.1:0", "1001:CM1:10.0.0.1:3", true},
+		{"1001:CM1:10.0.0.1:0", "1001", true},
+		{"1001:CM1:10.0.0.1:0", "1001:CM2:10.0.0.1:0", false},
+		{"1001:CM1:10.0.0.1:0", "1001:CM1:10.0.0.2:0", false},
+		{"1001::10.0.0.1:0", "1002::10.0.0.1:0", false},
+		{"1001", "+35722101001", false}, // never by suffix
+		{"1001", "10011", false},
+		{"N<1001>", "1002", false},
+		{"", "", false},
+		{"", "1001", false},
+		{"alice", "bob", false},
+		{"alice", "alice", true},
+	} {
+		if got := csta.SameDevice(csta.DeviceID(c.a), csta.DeviceID(c.b)); got != c.same {
+			t.Errorf("SameDevice(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+		if got := csta.SameDevice(csta.DeviceID(c.b), csta.DeviceID(c.a)); got != c.same {
+			t.Errorf("SameDevice(%q, %q) = %v, want %v (not symmetric)", c.b, c.a, got, c.same)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"crmcti/gateway/csta"
@@ -78,6 +79,41 @@ func FuzzDecode(f *testing.F) {
 		}
 		if m2.MessageName() != m.MessageName() {
 			t.Fatalf("type changed: %s -> %s", m.MessageName(), m2.MessageName())
+		}
+	})
+}
+
+// FuzzSameDevice: any pair of identifiers from a switch compares without
+// panicking, symmetrically, and every non-blank identifier is itself.
+func FuzzSameDevice(f *testing.F) {
+	for _, s := range []string{"1001", "N<+35722101001>;noa=international", "N<7868772298>Line71001;displayNumber=7868772298;uid=4f",
+		"tel:+35722101001", "sip:1001@h", "1001:CM1:10.0.0.1:0", "1001::10.0.0.1:0", "4750:S:fe80::1:12", ":::", "N<"} {
+		f.Add(s, "1001")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if csta.SameDevice(csta.DeviceID(a), csta.DeviceID(b)) != csta.SameDevice(csta.DeviceID(b), csta.DeviceID(a)) {
+			t.Fatalf("SameDevice(%q, %q) is not symmetric", a, b)
+		}
+		if strings.TrimSpace(a) != "" && !csta.SameDevice(csta.DeviceID(a), csta.DeviceID(a)) {
+			t.Fatalf("%q is not the same device as itself", a)
+		}
+	})
+}
+
+// FuzzRedact: whatever surrounds it, a password element's text never
+// survives Redact.
+func FuzzRedact(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(string(s), "s3cret")
+	}
+	f.Fuzz(func(t *testing.T, around, secret string) {
+		if len(secret) < 4 || strings.ContainsAny(secret, "<>&*") || strings.Contains(around, secret) {
+			return
+		}
+		i := len(around) / 2
+		body := around[:i] + "<acx:password>" + secret + "</acx:password>" + around[i:]
+		if out := csta.Redact([]byte(body)); bytes.Contains(out, []byte(secret)) {
+			t.Fatalf("secret %q survives in %s", secret, out)
 		}
 	})
 }

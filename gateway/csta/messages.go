@@ -306,9 +306,16 @@ type StartApplicationSession struct {
 	RequestedSessionDuration  int              `csta:"requestedSessionDuration"`
 }
 
-// ApplicationInfo names the application.
+// ApplicationInfo names the application; switches that authenticate
+// applications (Avaya AES) take the credentials in ApplicationSpecificInfo.
 type ApplicationInfo struct {
-	ApplicationID string `csta:"applicationID"`
+	ApplicationID           string                  `csta:"applicationID"`
+	ApplicationSpecificInfo ApplicationSpecificInfo `csta:"applicationSpecificInfo"`
+}
+
+// ApplicationSpecificInfo is ECMA-354's open slot for vendor data.
+type ApplicationSpecificInfo struct {
+	SessionLoginInfo *SessionLoginInfo `csta:"SessionLoginInfo"`
 }
 
 // ProtocolVersions lists acceptable CSTA namespaces.

@@ -10,14 +10,27 @@ const (
 	NamespaceEd6 = "http://www.ecma-international.org/standards/ecma-323/csta/ed6"
 )
 
-// isSessionMessage reports the ECMA-354 messages, which live in their own
-// namespace whatever the CSTA edition.
-func isSessionMessage(name string) bool {
+// NamespaceAvaya is Avaya's namespace for the DMCC messages that are not
+// CSTA (GetDeviceId, ReleaseDeviceId, …) and for SessionLoginInfo.
+const NamespaceAvaya = "http://www.avaya.com/csta"
+
+// NamespaceXSI is XML Schema's instance namespace, for xsi:type.
+const NamespaceXSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+// FixedNamespace returns the namespace a message is always written in
+// whatever the CSTA edition of the session (ECMA-354 session messages,
+// Avaya's device-ID messages), or "" for a CSTA message. A peer that
+// adopts the namespace of the requests it receives should ignore
+// messages for which this is not "".
+func FixedNamespace(name string) string {
 	switch name {
 	case "StartApplicationSession", "StartApplicationSessionPosResponse", "StartApplicationSessionNegResponse",
 		"StopApplicationSession", "StopApplicationSessionPosResponse", "StopApplicationSessionNegResponse",
 		"ResetApplicationSessionTimer", "ResetApplicationSessionTimerPosResponse", "ResetApplicationSessionTimerNegResponse":
-		return true
+		return NamespaceApplSession
+	case "GetDeviceId", "GetDeviceIdResponse", "GetThirdPartyDeviceId", "GetThirdPartyDeviceIdResponse",
+		"ReleaseDeviceId", "ReleaseDeviceIdResponse":
+		return NamespaceAvaya
 	}
-	return false
+	return ""
 }

@@ -32,14 +32,20 @@ type Profile struct {
 	SessionDuration time.Duration
 	// ApplicationID names us in StartApplicationSession.
 	ApplicationID string
+	// DMCC marks Avaya AES: the session carries SessionLoginInfo, and
+	// devices are addressed by IDs from GetDeviceId, given back with
+	// ReleaseDeviceId.
+	DMCC bool
 }
 
 var profiles = map[string]Profile{
 	"openscape": {Name: "openscape", Session: SessionOpenScape, Namespace: NamespaceEd4, RequestsPerSecond: 1000},
 	"ecma354": {Name: "ecma354", Session: SessionECMA354, Namespace: NamespaceEd5, RequestsPerSecond: 100,
 		SessionDuration: 180 * time.Second, ApplicationID: "CRM-CTI"},
-	"avaya": {Name: "avaya", Session: SessionECMA354, Namespace: "http://www.ecma-international.org/standards/ecma-323/csta/ed3/priv2",
-		RequestsPerSecond: 200, SessionDuration: 180 * time.Second, ApplicationID: "CRM-CTI"},
+	// Avaya AES (DMCC): ECMA-323 edition 3 with Avaya's private data
+	// (priv2 is the oldest version every AES release grants).
+	"avaya": {Name: "avaya", Session: SessionECMA354, Namespace: NamespaceEd3 + "/priv2",
+		RequestsPerSecond: 200, SessionDuration: 180 * time.Second, ApplicationID: "CRM-CTI", DMCC: true},
 	"alcatel-oxo": {Name: "alcatel-oxo", Session: SessionNone, Namespace: NamespaceEd3, RequestsPerSecond: 2},
 	"none":        {Name: "none", Session: SessionNone, Namespace: NamespaceEd4},
 }

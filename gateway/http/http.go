@@ -14,9 +14,28 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"crmcti/gateway/core"
 	"crmcti/gateway/wire"
 )
+
+// Service is what the HTTP side needs of the gateway's core: a
+// connection per WebSocket, and the dependencies' health for /readyz.
+type Service interface {
+	// Connect registers a connection from addr, the client's IP address.
+	Connect(addr string) Conn
+	// Ready maps each dependency to its health (nil when fine).
+	Ready(ctx context.Context) map[string]error
+}
+
+// Conn is one agent connection as the core sees it. The transport feeds
+// it frames with Handle and writes what Out yields; when Done closes, it
+// says goodbye with CloseReason and hangs up, then calls Close.
+type Conn interface {
+	Handle(ctx context.Context, frame []byte)
+	Out() <-chan []byte
+	Done() <-chan struct{}
+	CloseReason() wire.Error
+	Close()
+}
 
 // Config sets up the HTTP side.
 type Config struct {
@@ -34,7 +53,7 @@ type Config struct {
 // Server serves the gateway's endpoints.
 type Server struct {
 	cfg     Config
-	svc     *core.Service
+	svc     Service
 	log     *slog.Logger
 	metrics *Metrics
 	mux     *http.ServeMux
@@ -42,7 +61,7 @@ type Server struct {
 
 // New builds the server. Its Metrics are the core's Observer and count
 // CSTA traffic; wire them before serving.
-func New(cfg Config, svc *core.Service, m *Metrics) *Server {
+func New(cfg Config, svc Service, m *Metrics) *Server {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 20 * time.Second
 	}
@@ -109,7 +128,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
-	c := s.svc.NewClient(clientIP(r))
+	c := s.svc.Connect(clientIP(r))
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -133,7 +152,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // writeLoop owns the socket's writes: queued frames, heartbeats, and the
 // goodbye when the core ends the connection.
-func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, c *core.Client) {
+func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, c Conn) {
 	hb := time.NewTicker(s.cfg.Heartbeat)
 	defer hb.Stop()
 	write := func(b []byte) bool {

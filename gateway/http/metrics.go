@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"crmcti/gateway"
-	"crmcti/gateway/core"
-	"crmcti/gateway/csta"
 )
 
 // Metrics are the gateway's Prometheus metrics. It is the core's Observer
@@ -48,20 +46,27 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// WatchService exports the core's live numbers (agents, monitored
-// devices, call-log backlog).
-func (m *Metrics) WatchService(svc *core.Service) {
-	gauge := func(name, help string, f func(core.Stats) float64) {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(svc.Stats()) }))
-	}
-	gauge("crmcti_agents", "Agents logged in.", func(s core.Stats) float64 { return float64(s.Agents) })
-	gauge("crmcti_monitored_devices", "Devices monitored on the PBX.", func(s core.Stats) float64 { return float64(s.MonitoredDevices) })
-	gauge("crmcti_calllog_pending", "Call-log steps waiting for the database.", func(s core.Stats) float64 { return float64(s.CallLogPending) })
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmcti_calllog_dropped_total",
-		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(svc.Stats().CallLogDropped) }))
+// Stats are the core's live numbers that metrics export.
+type Stats struct {
+	Agents, MonitoredDevices int
+	CallLogPending           int
+	CallLogDropped           uint64
 }
 
-// Command implements core.Observer.
+// WatchService exports the core's live numbers (agents, monitored
+// devices, call-log backlog), read from stats at each scrape.
+func (m *Metrics) WatchService(stats func() Stats) {
+	gauge := func(name, help string, f func(Stats) float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(stats()) }))
+	}
+	gauge("crmcti_agents", "Agents logged in.", func(s Stats) float64 { return float64(s.Agents) })
+	gauge("crmcti_monitored_devices", "Devices monitored on the PBX.", func(s Stats) float64 { return float64(s.MonitoredDevices) })
+	gauge("crmcti_calllog_pending", "Call-log steps waiting for the database.", func(s Stats) float64 { return float64(s.CallLogPending) })
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmcti_calllog_dropped_total",
+		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(stats().CallLogDropped) }))
+}
+
+// Command implements gateway.Observer.
 func (m *Metrics) Command(typ string, code gateway.Code, d time.Duration) {
 	m.commands.WithLabelValues(typ).Observe(d.Seconds())
 	if code != "ok" {
@@ -69,7 +74,7 @@ func (m *Metrics) Command(typ string, code gateway.Code, d time.Duration) {
 	}
 }
 
-// Login implements core.Observer.
+// Login implements gateway.Observer.
 func (m *Metrics) Login(code gateway.Code, d time.Duration) {
 	m.logins.WithLabelValues(string(code)).Observe(d.Seconds())
 	if code != "ok" {
@@ -77,16 +82,17 @@ func (m *Metrics) Login(code gateway.Code, d time.Duration) {
 	}
 }
 
-// ClientDropped implements core.Observer.
+// ClientDropped implements gateway.Observer.
 func (m *Metrics) ClientDropped(reason string) { m.drops.WithLabelValues(reason).Inc() }
 
-// Clients implements core.Observer.
+// Clients implements gateway.Observer.
 func (m *Metrics) Clients(delta int) { m.clients.Add(float64(delta)) }
 
-// CSTAMessage counts one CSTA message; pass it as the PBX adapter's
-// OnMessage.
-func (m *Metrics) CSTAMessage(dir csta.Direction, name string) {
-	if dir == csta.In {
+// CSTAMessage counts one CSTA message; direction is "in" (from the PBX)
+// or "out". The PBX adapter's OnMessage is adapted to it where the
+// gateway is assembled, so that this package knows nothing of CSTA.
+func (m *Metrics) CSTAMessage(direction, name string) {
+	if direction == "in" {
 		m.cstaIn.WithLabelValues(name).Inc()
 	} else {
 		m.cstaOut.WithLabelValues(name).Inc()

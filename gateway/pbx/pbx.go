@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,26 @@ type Config struct {
 	Logger                 *slog.Logger
 	// OnMessage counts CSTA messages for metrics.
 	OnMessage func(dir csta.Direction, name string)
+	// OnUnattributed counts events the adapter could not tie to a
+	// monitored device or a call it tracks (each is also logged at warn).
+	OnUnattributed func(event string)
+	// DeviceTemplate maps an agent's extension to the number the switch
+	// knows the device by: "{ext}" (the default) is the extension itself,
+	// "+3572210{ext}" a full number. See DeviceNumber.
+	DeviceTemplate string
+	// UserName and Password log in to a switch that wants credentials
+	// (Avaya AES); SwitchName is the switch connection's name in AES, for
+	// GetDeviceId.
+	UserName, Password, SwitchName string
+	// SessionCleanupDelay is how long the switch keeps a lost session
+	// (Avaya; default 60s): a link back within it resumes the session.
+	SessionCleanupDelay time.Duration
+	// Trace, when set, receives every frame in and out (csta.Config.Trace).
+	Trace func(csta.TraceRecord)
+	// Liveness is how long a silent switch keeps the link (default 9s,
+	// so that a stalled or half-open switch is declared down within 10s;
+	// csta.Config.Liveness); negative turns the check off.
+	Liveness time.Duration
 }
 
 // Adapter is the gateway's PBX.
@@ -55,15 +76,99 @@ type Adapter struct {
 	up      bool
 	devices map[string]*device // monitored (wanted) devices
 	byXref  map[string]*device
+	// stopped remembers monitors stopped a moment ago (cross-reference →
+	// when): events still in flight for them are expected.
+	stopped map[string]time.Time
 	closed  bool
-	stop    chan struct{}
-	done    chan struct{}
+	// lastSession and lostAt are the ECMA-354 session of the link that
+	// was lost, and when, for resuming it.
+	lastSession string
+	lostAt      time.Time
+	stop        chan struct{}
+	done        chan struct{}
 }
 
+// device is one monitored phone. The core names it by the agent's
+// extension (ext), which every reported call carries; the switch knows it
+// by number (the template applied) and, on Avaya, by the ID GetDeviceId
+// assigned (id). Events may use any of these, in any of the forms a switch
+// writes; is decides.
 type device struct {
-	id    string
-	xref  string // current monitor, "" while the link is down
-	calls map[string]*gateway.Call
+	ext    string
+	number string
+	id     csta.DeviceID // what requests address: the assigned ID, else number
+	xref   string        // current monitor, "" while the link is down
+	// staleXref is the monitor of the lost link, still valid if the
+	// switch resumes the session.
+	staleXref string
+	calls     map[string]*gateway.Call
+	// ended remembers recently ended calls (ID → when), so that the
+	// events a switch sends after a call's end are not taken for unknown.
+	ended map[string]time.Time
+	// clearing holds the waiters of Clear, woken when the call ends.
+	clearing map[string][]chan struct{}
+	// seq counts the changes events made; touched is the seq of each
+	// call's last one, so that a snapshot does not undo newer events.
+	seq     uint64
+	touched map[string]uint64
+}
+
+func newDevice(ext, number string) *device {
+	return &device{ext: ext, number: number, id: csta.DeviceID(number), calls: map[string]*gateway.Call{},
+		ended: map[string]time.Time{}, clearing: map[string][]chan struct{}{}, touched: map[string]uint64{}}
+}
+
+// touch records that an event changed the call. The caller holds the
+// adapter's lock.
+func (d *device) touch(id string) {
+	d.seq++
+	d.touched[id] = d.seq
+}
+
+// is reports whether an identifier from an event names this device: the
+// one place that decides, by csta.SameDevice against each of the device's
+// aliases (the agent's extension, the switch's number, the assigned ID).
+// A DMCC ID is compared with the assigned DMCC ID only, so that station
+// 1001 of another switch on the same AES is not taken for ours.
+func (d *device) is(id csta.DeviceID) bool {
+	if csta.ParseDevice(id).DMCC != nil && csta.ParseDevice(d.id).DMCC != nil {
+		return csta.SameDevice(id, d.id)
+	}
+	return csta.SameDevice(id, csta.DeviceID(d.ext)) || csta.SameDevice(id, csta.DeviceID(d.number)) ||
+		csta.SameDevice(id, d.id)
+}
+
+// forget drops an ended call from the tracker, remembers it for a while,
+// and wakes any Clear waiting for it. The caller holds the adapter's lock.
+func (d *device) forget(id string, now time.Time) {
+	delete(d.calls, id)
+	for old, at := range d.ended {
+		if now.Sub(at) > recentlyEnded {
+			delete(d.ended, old)
+			delete(d.touched, old)
+		}
+	}
+	d.ended[id] = now
+	for _, ch := range d.clearing[id] {
+		close(ch)
+	}
+	delete(d.clearing, id)
+}
+
+// DeviceNumber applies a device template to an extension: every "{ext}"
+// is replaced by it. An extension that already has the template's fixed
+// prefix and suffix (an override that names the full number), or that is
+// already a full number (+…) or a URI or DMCC ID, is used as it is.
+func DeviceNumber(template, ext string) string {
+	if template == "" || !strings.Contains(template, "{ext}") {
+		return ext
+	}
+	prefix, suffix, _ := strings.Cut(template, "{ext}")
+	if strings.HasPrefix(ext, "+") || strings.ContainsAny(ext, ":@<") ||
+		(prefix+suffix != "" && strings.HasPrefix(ext, prefix) && strings.HasSuffix(ext, suffix) && len(ext) > len(prefix)+len(suffix)) {
+		return ext
+	}
+	return strings.ReplaceAll(template, "{ext}", ext)
 }
 
 // New starts the adapter; it connects in the background and keeps
@@ -81,11 +186,14 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	if cfg.StatusMode == "" {
 		cfg.StatusMode = StatusDoNotDisturb
 	}
+	if cfg.Liveness == 0 {
+		cfg.Liveness = 9 * time.Second
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Adapter{cfg: cfg, log: log, sink: sink, devices: map[string]*device{}, byXref: map[string]*device{},
+	a := &Adapter{cfg: cfg, log: log, sink: sink, devices: map[string]*device{}, byXref: map[string]*device{}, stopped: map[string]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go a.run()
 	return a
@@ -144,10 +252,7 @@ func (a *Adapter) run() {
 // connectOnce dials, resynchronises every monitored device, then waits for
 // the link to end. A nil error means the link was up and then dropped.
 func (a *Adapter) connectOnce() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	c, err := csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
-		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage})
-	cancel()
+	c, err := a.dial()
 	if err != nil {
 		return err
 	}
@@ -163,22 +268,58 @@ func (a *Adapter) connectOnce() error {
 		devs = append(devs, d)
 	}
 	a.mu.Unlock()
-	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs))
+	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs), "session", c.SessionID(), "recovered", c.Recovered())
+	var failed []*device
 	for _, d := range devs {
 		if err := a.startMonitor(c, d); err != nil {
-			a.log.Warn("pbx: re-monitor", "device", d.id, "err", err)
+			a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
+			failed = append(failed, d)
 		}
 	}
 	a.mu.Lock()
 	a.up = true
 	a.mu.Unlock()
 	a.sink.LinkChanged(true)
+	if len(failed) > 0 {
+		go a.retryMonitors(c, failed)
+	}
 	<-c.Done()
+	a.linkLost(c)
+	return nil
+}
+
+// dial opens the link, asking an ECMA-354 switch to resume the previous
+// session when it was lost within the switch's cleanup delay.
+func (a *Adapter) dial() (*csta.Conn, error) {
+	a.mu.Lock()
+	resume := ""
+	if a.lastSession != "" && time.Since(a.lostAt) < a.cleanupDelay() {
+		resume = a.lastSession
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
+		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
+		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
+}
+
+func (a *Adapter) cleanupDelay() time.Duration {
+	if a.cfg.SessionCleanupDelay > 0 {
+		return a.cfg.SessionCleanupDelay
+	}
+	return 60 * time.Second
+}
+
+// linkLost marks every monitor gone, keeping what a resumed session
+// would still honour (the cross-references and the switch-assigned IDs).
+func (a *Adapter) linkLost(c *csta.Conn) {
 	a.mu.Lock()
 	a.up = false
 	a.conn = nil
+	a.lastSession, a.lostAt = c.SessionID(), time.Now()
 	for _, d := range a.devices {
-		d.xref = ""
+		d.staleXref, d.xref = d.xref, ""
 	}
 	a.byXref = map[string]*device{}
 	closed := a.closed
@@ -187,85 +328,174 @@ func (a *Adapter) connectOnce() error {
 		a.log.Warn("pbx: link lost", "err", c.Err())
 		a.sink.LinkChanged(false)
 	}
-	return nil
 }
 
-// startMonitor monitors d and reconciles its calls with a snapshot.
+// retryMonitors keeps monitoring the devices that failed to re-monitor
+// after a reconnect, with backoff, until each succeeds, is unmonitored,
+// or the link ends (the next link starts over).
+func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
+	backoff := a.cfg.MinBackoff
+	for len(devs) > 0 {
+		select {
+		case <-c.Done():
+			return
+		case <-time.After(backoff):
+		}
+		var still []*device
+		for _, d := range devs {
+			a.mu.Lock()
+			wanted := a.devices[d.ext] == d
+			a.mu.Unlock()
+			if !wanted {
+				continue
+			}
+			if err := a.startMonitor(c, d); err != nil {
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff)
+				still = append(still, d)
+			}
+		}
+		devs = still
+		backoff = min(backoff*2, a.cfg.MaxBackoff)
+	}
+}
+
+// startMonitor monitors d and reconciles its calls with a snapshot. On a
+// resumed session the old monitor still runs; on DMCC a new session
+// needs a new device ID first.
 func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
 	defer cancel()
-	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: csta.DeviceID(d.id)}})
-	if err != nil {
-		return err
+	a.mu.Lock()
+	xref := ""
+	if c.Recovered() {
+		xref = d.staleXref
+	}
+	a.mu.Unlock()
+	if xref == "" {
+		var err error
+		if xref, err = a.monitorStart(ctx, c, d); err != nil {
+			return err
+		}
 	}
 	a.mu.Lock()
-	d.xref = resp.MonitorCrossRefID
-	a.byXref[d.xref] = d
+	d.xref, d.staleXref = xref, ""
+	a.byXref[xref] = d
+	id, since := d.id, d.seq
 	a.mu.Unlock()
-	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: csta.DeviceID(d.id)})
+	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
 		return err
 	}
-	a.reconcile(d, snap.Calls())
+	a.reconcile(d, snap.Calls(), since)
 	return nil
+}
+
+// monitorStart obtains the device's ID on DMCC, then starts its monitor.
+func (a *Adapter) monitorStart(ctx context.Context, c *csta.Conn, d *device) (string, error) {
+	id := csta.DeviceID(d.number)
+	if a.cfg.Profile.DMCC {
+		r, err := csta.Call[*csta.GetDeviceIdResponse](ctx, c, &csta.GetDeviceId{SwitchName: a.cfg.SwitchName, Extension: d.number})
+		if err != nil {
+			return "", err
+		}
+		id = r.Device
+	}
+	a.mu.Lock()
+	d.id = id
+	a.mu.Unlock()
+	resp, err := csta.Call[*csta.MonitorStartResponse](ctx, c, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: id}})
+	if err != nil {
+		a.releaseDeviceID(ctx, c, id)
+		return "", err
+	}
+	return resp.MonitorCrossRefID, nil
+}
+
+// releaseDeviceID gives a DMCC device ID back (best effort: the switch
+// frees it with the session anyway).
+func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.DeviceID) {
+	if !a.cfg.Profile.DMCC {
+		return
+	}
+	if _, err := c.Do(ctx, &csta.ReleaseDeviceId{Device: id}); err != nil {
+		a.log.Warn("pbx: release device ID", "device", id, "err", err)
+	}
 }
 
 // reconcile makes the tracker agree with a snapshot: what the switch no
 // longer has has ended; what it has that we do not know began while we
-// were away (its far end is unknown until the next event names it).
-func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo) {
-	type change struct {
-		c  gateway.Call
-		ev gateway.CallEvent
-	}
+// were away (its far end is unknown until the next event names it). A
+// call an event touched after the snapshot was asked for (since) is left
+// to the events: they are newer than the snapshot.
+func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) {
 	var changes []change
 	now := time.Now()
 	a.mu.Lock()
 	seen := map[string]bool{}
 	for _, in := range infos {
 		id := in.ConnectionIdentifier.CallID
-		seen[id] = true
-		state := stateOf(in.LocalCallState.CompoundCallState.LocalConnectionState)
-		c, ok := d.calls[id]
-		if !ok {
-			c = &gateway.Call{ID: id, Device: d.id, Direction: gateway.Inbound, Started: now}
-			if state == gateway.CallDialing {
-				c.Direction = gateway.Outbound
-			}
-			d.calls[id] = c
-		}
-		if c.State == state {
+		if id == "" {
+			a.log.Warn("pbx: snapshot entry without callID ignored", "device", d.ext)
 			continue
 		}
-		c.State = state
-		ev := gateway.EvRang
-		switch state {
-		case gateway.CallConnected:
-			ev = gateway.EvAnswered
-			if c.Answered.IsZero() {
-				c.Answered = now
-			}
-		case gateway.CallHeld:
-			ev = gateway.EvHeld
-		case gateway.CallDialing:
-			ev = gateway.EvDialed
-		case gateway.CallFailed:
-			ev = gateway.EvFailed
+		seen[id] = true
+		if d.touched[id] > since {
+			continue
 		}
-		changes = append(changes, change{*c, ev})
+		if ch, ok := d.resync(id, stateOf(in.LocalCallState.CompoundCallState.LocalConnectionState), now); ok {
+			changes = append(changes, ch)
+		}
 	}
 	for id, c := range d.calls {
-		if seen[id] {
+		if seen[id] || d.touched[id] > since {
 			continue
 		}
 		c.State, c.Ended, c.Cause = gateway.CallEnded, now, "resync"
 		changes = append(changes, change{*c, gateway.EvEnded})
-		delete(d.calls, id)
+		d.forget(id, now)
 	}
 	a.mu.Unlock()
 	for _, ch := range changes {
 		a.sink.CallChanged(ch.c, ch.ev)
 	}
+}
+
+// change is a call's new state and the event that reports it.
+type change struct {
+	c  gateway.Call
+	ev gateway.CallEvent
+}
+
+// resync sets a call to the state a snapshot shows, tracking it if new;
+// it reports the change, if any. The caller holds the adapter's lock.
+func (d *device) resync(id string, state gateway.CallState, now time.Time) (change, bool) {
+	c, ok := d.calls[id]
+	if !ok {
+		c = &gateway.Call{ID: id, Device: d.ext, Direction: gateway.Inbound, Started: now}
+		if state == gateway.CallDialing {
+			c.Direction = gateway.Outbound
+		}
+		d.calls[id] = c
+	}
+	if c.State == state {
+		return change{}, false
+	}
+	c.State = state
+	ev := gateway.EvRang
+	switch state {
+	case gateway.CallConnected:
+		ev = gateway.EvAnswered
+		if c.Answered.IsZero() {
+			c.Answered = now
+		}
+	case gateway.CallHeld:
+		ev = gateway.EvHeld
+	case gateway.CallDialing:
+		ev = gateway.EvDialed
+	case gateway.CallFailed:
+		ev = gateway.EvFailed
+	}
+	return change{*c, ev}, true
 }
 
 func stateOf(local string) gateway.CallState {
@@ -292,7 +522,7 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 		a.mu.Unlock()
 		return nil
 	}
-	d := &device{id: dev, calls: map[string]*gateway.Call{}}
+	d := newDevice(dev, DeviceNumber(a.cfg.DeviceTemplate, dev))
 	a.devices[dev] = d
 	c := a.conn
 	a.mu.Unlock()
@@ -302,6 +532,9 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 	if err := a.startMonitor(c, d); err != nil {
 		a.mu.Lock()
 		delete(a.devices, dev)
+		if d.xref != "" {
+			delete(a.byXref, d.xref)
+		}
 		a.mu.Unlock()
 		return a.mapErr("monitor", err)
 	}
@@ -318,7 +551,14 @@ func (a *Adapter) Unmonitor(ctx context.Context, dev string) error {
 	}
 	delete(a.devices, dev)
 	delete(a.byXref, d.xref)
-	xref, c := d.xref, a.conn
+	now := time.Now()
+	for x, at := range a.stopped {
+		if now.Sub(at) > recentlyEnded {
+			delete(a.stopped, x)
+		}
+	}
+	a.stopped[d.xref] = now
+	xref, id, c := d.xref, d.id, a.conn
 	a.mu.Unlock()
 	if c == nil || xref == "" {
 		return nil
@@ -328,6 +568,7 @@ func (a *Adapter) Unmonitor(ctx context.Context, dev string) error {
 	if _, err := c.Do(ctx, &csta.MonitorStop{MonitorCrossRefID: xref}); err != nil {
 		return a.mapErr("monitor stop", err)
 	}
+	a.releaseDeviceID(ctx, c, id)
 	return nil
 }
 
@@ -379,13 +620,24 @@ func (a *Adapter) mapErr(op string, err error) error {
 	return gateway.Wrap(gateway.ErrPBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system did not answer; try again")
 }
 
-func conn(dev, callID string) csta.ConnectionID {
-	return csta.ConnectionID{CallID: callID, DeviceID: csta.DeviceID(dev)}
+// target is how requests address the agent's device: by the ID the
+// switch assigned or the number it knows, not by the extension.
+func (a *Adapter) target(ext string) csta.DeviceID {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.devices[ext]; ok {
+		return d.id
+	}
+	return csta.DeviceID(DeviceNumber(a.cfg.DeviceTemplate, ext))
+}
+
+func (a *Adapter) connection(ext, callID string) csta.ConnectionID {
+	return csta.ConnectionID{CallID: callID, DeviceID: a.target(ext)}
 }
 
 // MakeCall calls number from device and returns the new call's ID.
 func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, error) {
-	m, err := a.do(ctx, "make call", &csta.MakeCall{CallingDevice: csta.DeviceID(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
+	m, err := a.do(ctx, "make call", &csta.MakeCall{CallingDevice: a.target(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
 	if err != nil {
 		return "", err
 	}
@@ -398,31 +650,61 @@ func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, err
 
 // Answer answers a ringing call at device.
 func (a *Adapter) Answer(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "answer", &csta.AnswerCall{CallToBeAnswered: conn(dev, callID)})
+	_, err := a.do(ctx, "answer", &csta.AnswerCall{CallToBeAnswered: a.connection(dev, callID)})
 	return err
 }
 
-// Clear drops device from the call.
+// Clear drops device from the call. The call's ConnectionCleared event
+// settles it as well as the response does: some switches never answer
+// ClearConnection, and the agent must not see pbx_unavailable for a call
+// that did end.
 func (a *Adapter) Clear(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: conn(dev, callID)})
-	return err
+	ended := a.watchEnd(dev, callID)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err := a.do(ctx, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: a.connection(dev, callID)})
+	select {
+	case <-ended:
+		return nil
+	default:
+		return err
+	}
+}
+
+// watchEnd returns a channel closed when the tracked call ends (never, if
+// it is not tracked).
+func (a *Adapter) watchEnd(ext, callID string) <-chan struct{} {
+	ch := make(chan struct{})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.devices[ext]; ok && d.calls[callID] != nil {
+		d.clearing[callID] = append(d.clearing[callID], ch)
+	}
+	return ch
 }
 
 // Hold holds the call at device.
 func (a *Adapter) Hold(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "hold", &csta.HoldCall{CallToBeHeld: conn(dev, callID)})
+	_, err := a.do(ctx, "hold", &csta.HoldCall{CallToBeHeld: a.connection(dev, callID)})
 	return err
 }
 
 // Retrieve takes the held call back.
 func (a *Adapter) Retrieve(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: conn(dev, callID)})
+	_, err := a.do(ctx, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: a.connection(dev, callID)})
 	return err
 }
 
 // Transfer hands the call over to another number (blind transfer).
 func (a *Adapter) Transfer(ctx context.Context, dev, callID, to string) error {
-	_, err := a.do(ctx, "transfer", &csta.SingleStepTransferCall{ActiveCall: conn(dev, callID), TransferredTo: csta.DeviceID(to)})
+	_, err := a.do(ctx, "transfer", &csta.SingleStepTransferCall{ActiveCall: a.connection(dev, callID), TransferredTo: csta.DeviceID(to)})
 	return err
 }
 
@@ -435,9 +717,9 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 		if s == gateway.StatusBusy {
 			state = csta.AgentNotReady
 		}
-		req = &csta.SetAgentState{Device: csta.DeviceID(dev), RequestedAgentState: state, AgentID: agentID}
+		req = &csta.SetAgentState{Device: a.target(dev), RequestedAgentState: state, AgentID: agentID}
 	} else {
-		req = &csta.SetDoNotDisturb{Device: csta.DeviceID(dev), DoNotDisturbOn: s == gateway.StatusBusy}
+		req = &csta.SetDoNotDisturb{Device: a.target(dev), DoNotDisturbOn: s == gateway.StatusBusy}
 	}
 	_, err := a.do(ctx, "set status", req)
 	return err
@@ -445,7 +727,7 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 
 // Consult holds the call and calls another party (ConsultationCall).
 func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, error) {
-	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: conn(dev, callID), ConsultedDevice: csta.DeviceID(to)})
+	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: a.connection(dev, callID), ConsultedDevice: csta.DeviceID(to)})
 	if err != nil {
 		return "", err
 	}
@@ -460,15 +742,15 @@ func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, 
 // ConferenceCall when conference is set.
 func (a *Adapter) Complete(ctx context.Context, dev, heldID, activeID string, conference bool) error {
 	if conference {
-		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 		return err
 	}
-	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: conn(dev, heldID), ActiveCall: conn(dev, activeID)})
+	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 	return err
 }
 
 // SendDigits plays DTMF on the call (GenerateDigits).
 func (a *Adapter) SendDigits(ctx context.Context, dev, callID, digits string) error {
-	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: conn(dev, callID), CharactersToSend: digits})
+	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: a.connection(dev, callID), CharactersToSend: digits})
 	return err
 }

@@ -216,3 +216,35 @@ func TestUnmonitor(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// TestStalledSwitchIsDetectedAndResynced: a switch that stops talking with
+// the TCP connection open is declared down without anyone dropping the
+// link; after the stall, the link comes back and the phone is
+// resynchronised: the call that ended during the stall ends here too.
+func TestStalledSwitchIsDetectedAndResynced(t *testing.T) {
+	p, _ := csta.LookupProfile("openscape")
+	sim := pbxsim.New(pbxsim.Config{Profile: p, AutoAnswer: 50 * time.Millisecond})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sim.ServeCSTA(l)
+	s := newSink()
+	a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		Liveness: 900 * time.Millisecond}, s)
+	t.Cleanup(func() { a.Close(); sim.Close() })
+	s.waitLink(t, true)
+	if err := a.Monitor(context.Background(), "1001"); err != nil {
+		t.Fatal(err)
+	}
+	call, _ := sim.StartInbound("+35722000001", "1001")
+	s.next(t, gateway.EvRang, gateway.CallRinging)
+
+	sim.InjectFault(pbxsim.FaultStall, 2*time.Second)
+	sim.Hangup(call.CallID, "+35722000001") // swallowed by the stall
+	s.waitLink(t, false)
+	s.waitLink(t, true)
+	if c := s.next(t, gateway.EvEnded, gateway.CallEnded); c.ID != call.CallID || c.Cause != "resync" {
+		t.Fatalf("after the stall: %+v", c)
+	}
+}

@@ -68,23 +68,13 @@ func (s *Sim) isExtension(dev string) bool {
 }
 
 func (s *Sim) newCallLocked(calling, called string) *call {
-	s.nextCall++
-	c := &call{id: fmt.Sprintf("%016X", s.nextCall), calling: calling, called: called, started: time.Now()}
+	c := &call{id: s.newCallID(), calling: calling, called: called, started: time.Now()}
 	s.calls[c.id] = c
 	return c
 }
 
-// present is how a device appears in events: extensions as they are,
-// external numbers in the profile's style (OpenScape: N<number>).
-func (s *Sim) present(dev string) csta.DeviceID {
-	if dev == "" || s.isExtension(dev) || s.cfg.Profile.Session != csta.SessionOpenScape {
-		return csta.DeviceID(dev)
-	}
-	return csta.DeviceID("N<" + dev + ">")
-}
-
 func (s *Sim) cid(c *call, dev string) csta.ConnectionID {
-	return csta.ConnectionID{CallID: c.id, DeviceID: s.present(dev)}
+	return csta.ConnectionID{CallID: c.id, DeviceID: s.connDevice(dev)}
 }
 
 // emit reports an event about call c to every monitor of every extension
@@ -111,6 +101,9 @@ func (s *Sim) emit(c *call, extra []string, build func(local string) csta.Event)
 
 func (s *Sim) emitDevice(dev string, build func() csta.Event) {
 	for _, m := range s.monitors[dev] {
+		if m.link == nil {
+			continue // parked with its session until the application comes back
+		}
 		ev := build()
 		setXref(ev, m.xref)
 		m.link.sendEvent(ev)
@@ -317,7 +310,9 @@ func (s *Sim) makeCallLocked(from, to string) (*call, error) {
 	})
 	c.conns[0].state = csta.StateConnected
 	s.emit(c, nil, func(local string) csta.Event {
-		return &csta.OriginatedEvent{OriginatedConnection: s.cid(c, from), CallingDevice: s.present(from), CalledDevice: s.present(to), LocalConnectionInfo: local, Cause: "newCall"}
+		// OpenScape Voice names the calling device here bare, as in its
+		// connections (capture openscape-voice-OriginatedEvent.frame).
+		return &csta.OriginatedEvent{OriginatedConnection: s.cid(c, from), CallingDevice: s.connDevice(from), CalledDevice: s.present(to), LocalConnectionInfo: local, Cause: "newCall"}
 	})
 	return c, nil
 }
@@ -336,6 +331,7 @@ func (s *Sim) StartInbound(from, to string) (Result, error) {
 	if s.closed {
 		return Result{}, fmt.Errorf("pbxsim: closed")
 	}
+	to = s.resolve(to)
 	if !s.isExtension(to) {
 		return Result{}, fmt.Errorf("pbxsim: %q is not an extension of this switch", to)
 	}
@@ -358,31 +354,38 @@ func (s *Sim) withCall(id string, f func(*call) error) error {
 	return f(c)
 }
 
+// The control API names devices by extension or by any form the switch
+// uses (full number, DMCC ID); the model by extension.
+
+func (s *Sim) withCallParty(id, dev string, f func(c *call, dev string) error) error {
+	return s.withCall(id, func(c *call) error { return f(c, s.resolve(dev)) })
+}
+
 // Answer makes dev (an external party, or a phone picked up) answer.
 func (s *Sim) Answer(callID, dev string) error {
-	return s.withCall(callID, func(c *call) error { return s.answerLocked(c, dev) })
+	return s.withCallParty(callID, dev, s.answerLocked)
 }
 
 // Hangup makes dev leave the call.
 func (s *Sim) Hangup(callID, dev string) error {
-	return s.withCall(callID, func(c *call) error { return s.clearLocked(c, dev, "normalClearing") })
+	return s.withCallParty(callID, dev, func(c *call, dev string) error { return s.clearLocked(c, dev, "normalClearing") })
 }
 
 // Hold puts dev's connection on hold from the phone.
 func (s *Sim) Hold(callID, dev string) error {
-	return s.withCall(callID, func(c *call) error { return s.holdLocked(c, dev) })
+	return s.withCallParty(callID, dev, s.holdLocked)
 }
 
 // Retrieve takes dev's held connection back from the phone.
 func (s *Sim) Retrieve(callID, dev string) error {
-	return s.withCall(callID, func(c *call) error { return s.retrieveLocked(c, dev) })
+	return s.withCallParty(callID, dev, s.retrieveLocked)
 }
 
 // SetDoNotDisturb changes do-not-disturb as if pressed on the phone.
 func (s *Sim) SetDoNotDisturb(dev string, on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.setDNDLocked(dev, on)
+	return s.setDNDLocked(s.resolve(dev), on)
 }
 
 func (s *Sim) setDNDLocked(dev string, on bool) error {
@@ -392,7 +395,7 @@ func (s *Sim) setDNDLocked(dev string, on bool) error {
 	}
 	d.dnd = on
 	s.emitDevice(dev, func() csta.Event {
-		return &csta.DoNotDisturbEvent{Device: csta.DeviceID(dev), DoNotDisturbOn: on}
+		return &csta.DoNotDisturbEvent{Device: s.present(dev), DoNotDisturbOn: on}
 	})
 	return nil
 }
@@ -403,7 +406,7 @@ func (s *Sim) setDNDLocked(dev string, on bool) error {
 func (s *Sim) SetAgentState(dev, state string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.setAgentLocked(dev, state, "")
+	return s.setAgentLocked(s.resolve(dev), state, "")
 }
 
 func (s *Sim) setAgentLocked(dev, requested, agentID string) error {
@@ -414,7 +417,7 @@ func (s *Sim) setAgentLocked(dev, requested, agentID string) error {
 	if agentID != "" {
 		d.agentID = agentID
 	}
-	body := csta.AgentEventBody{AgentDevice: csta.DeviceID(dev), AgentID: d.agentID}
+	body := csta.AgentEventBody{AgentDevice: s.present(dev), AgentID: d.agentID}
 	var ev func() csta.Event
 	switch requested {
 	case csta.AgentReady:
@@ -484,6 +487,7 @@ func (s *Sim) Calls() []CallInfo {
 func (s *Sim) Device(dev string) (DeviceInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	dev = s.resolve(dev)
 	d, ok := s.devices[dev]
 	if !ok {
 		return DeviceInfo{}, fmt.Errorf("pbxsim: no extension %q: %w", dev, errNotFound)

@@ -9,6 +9,15 @@
 // order, with consistent call IDs and cross-reference IDs. An HTTP control
 // API plays the outside world: callers ringing in, far ends answering and
 // hanging up, phones changing state, and faults.
+//
+// A vendor profile (Config.Vendor) makes it play one vendor's switch as
+// that switch really behaves — OpenScape Voice's device forms and
+// heartbeats, Avaya AES's login, device IDs and session recovery — so
+// that a gateway fails here where it would fail on the real switch. The
+// files are split by layer: link.go is the transport (framing, the
+// link's loops), session.go and avaya.go the application session,
+// services.go and transfer.go the switch services (one handler per CSTA
+// request), vendor.go how each vendor names devices, model.go the calls.
 package pbxsim
 
 import (
@@ -19,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +37,32 @@ import (
 )
 
 // Config sets up the simulator. The zero value is usable: extensions
-// 1000-1099, profile "openscape", calls to unavailable devices fail.
+// 1000-1099, the default profile (an OpenScape-style session with devices
+// named as they are), calls to unavailable devices fail.
 type Config struct {
 	FirstExtension, LastExtension int
+	// Vendor selects a vendor profile (VendorOpenScape, VendorAvaya,
+	// VendorECMA354, VendorNone, VendorDefault); it sets Profile. When
+	// empty, Profile is used as given with devices named as VendorDefault
+	// names them.
+	Vendor string
 	// Profile chooses the session style and the namespace written until an
 	// application shows its own.
 	Profile csta.Profile
+	// DeviceTemplate (openscape) is the full number the switch knows an
+	// extension's device by, "{ext}" standing for the extension; default
+	// "3572210{ext}" (1001 -> 35722101001).
+	DeviceTemplate string
+	// User and Password (avaya) are what StartApplicationSession's
+	// SessionLoginInfo must carry; default "cti" and "cti-password".
+	User, Password string
+	// SwitchName and SwitchIP (avaya) make the DMCC device IDs
+	// ("1001:CM1:10.0.0.1:0"); default "CM1" and "10.0.0.1". GetDeviceId
+	// must name this switch.
+	SwitchName, SwitchIP string
+	// Faults are misbehaviours shown from the start (FaultNoClearResponse,
+	// FaultNoCallID, FaultAnswerAny), for the conformance command's tests.
+	Faults []string
 	// AutoAnswer is how long an external party lets an outbound call ring
 	// before answering; 0 means it answers only through the control API.
 	AutoAnswer time.Duration
@@ -54,6 +84,9 @@ type Sim struct {
 	cfg Config
 	log *slog.Logger
 
+	naming naming
+	byFull map[string]string // openscape: full number (no +) -> extension
+
 	mu       sync.Mutex
 	devices  map[string]*device
 	calls    map[string]*call
@@ -66,6 +99,8 @@ type Sim struct {
 	batching bool // a request is being served: its events wait in batch
 	batch    []batched
 	closed   bool
+	modes    map[string]bool           // misbehaviours in force
+	parked   map[string]*parkedSession // avaya: sessions of lost links, by session ID
 
 	framesIn, framesOut atomic.Uint64
 
@@ -74,8 +109,60 @@ type Sim struct {
 	timers    map[*time.Timer]struct{}
 }
 
-// New builds a simulator.
+// Check reports what New would refuse: an unknown Vendor or Faults.
+func (cfg Config) Check() error {
+	if cfg.Vendor != "" {
+		if _, _, err := vendorProfile(cfg.Vendor); err != nil {
+			return err
+		}
+	}
+	for _, f := range cfg.Faults {
+		if !misbehaviours[f] {
+			return fmt.Errorf("pbxsim: unknown fault %q (known: %s, %s, %s)", f, FaultNoClearResponse, FaultNoCallID, FaultAnswerAny)
+		}
+	}
+	return nil
+}
+
+// New builds a simulator. Like regexp.MustCompile it panics on a Config
+// that Check refuses: a caller taking a vendor name from outside checks
+// it first.
 func New(cfg Config) *Sim {
+	if err := cfg.Check(); err != nil {
+		panic(err)
+	}
+	nm := namingPlain
+	if cfg.Vendor != "" {
+		cfg.Profile, nm, _ = vendorProfile(cfg.Vendor)
+	}
+	applyDefaults(&cfg)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Sim{
+		cfg: cfg, log: log, naming: nm, byFull: map[string]string{}, devices: map[string]*device{}, calls: map[string]*call{},
+		links: map[*link]struct{}{}, monitors: map[string][]*monitor{}, modes: map[string]bool{}, parked: map[string]*parkedSession{},
+		listeners: map[net.Listener]struct{}{}, timers: map[*time.Timer]struct{}{},
+		// Random starting points keep IDs unique across simulator restarts,
+		// as a real switch's are; the gateway must never confuse an old
+		// call with a new one.
+		nextCall: uint64(rand.Uint32()) << 20,
+		nextXref: uint64(rand.Uint32() % 1_000_000_000),
+		auto:     cfg.AutoAnswer,
+	}
+	for n := cfg.FirstExtension; n <= cfg.LastExtension; n++ {
+		id := strconv.Itoa(n)
+		s.devices[id] = &device{id: id, agentState: csta.AgentStateReady}
+		s.byFull[strings.TrimPrefix(s.fullNumber(id), "+")] = id
+	}
+	for _, f := range cfg.Faults {
+		s.modes[f] = true
+	}
+	return s
+}
+
+func applyDefaults(cfg *Config) {
 	if cfg.FirstExtension == 0 && cfg.LastExtension == 0 {
 		cfg.FirstExtension, cfg.LastExtension = 1000, 1099
 	}
@@ -88,26 +175,21 @@ func New(cfg Config) *Sim {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 30 * time.Second
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.DeviceTemplate == "" {
+		cfg.DeviceTemplate = "3572210{ext}"
 	}
-	s := &Sim{
-		cfg: cfg, log: log, devices: map[string]*device{}, calls: map[string]*call{},
-		links: map[*link]struct{}{}, monitors: map[string][]*monitor{},
-		listeners: map[net.Listener]struct{}{}, timers: map[*time.Timer]struct{}{},
-		// Random starting points keep IDs unique across simulator restarts,
-		// as a real switch's are; the gateway must never confuse an old
-		// call with a new one.
-		nextCall: uint64(rand.Uint32()) << 20,
-		nextXref: uint64(rand.Uint32() % 1_000_000_000),
-		auto:     cfg.AutoAnswer,
+	if !strings.Contains(cfg.DeviceTemplate, "{ext}") {
+		cfg.DeviceTemplate += "{ext}"
 	}
-	for n := cfg.FirstExtension; n <= cfg.LastExtension; n++ {
-		id := strconv.Itoa(n)
-		s.devices[id] = &device{id: id, agentState: csta.AgentStateReady}
+	if cfg.User == "" && cfg.Password == "" {
+		cfg.User, cfg.Password = "cti", "cti-password"
 	}
-	return s
+	if cfg.SwitchName == "" {
+		cfg.SwitchName = "CM1"
+	}
+	if cfg.SwitchIP == "" {
+		cfg.SwitchIP = "10.0.0.1"
+	}
 }
 
 // ServeCSTA accepts application links on l until l is closed or the
@@ -169,8 +251,22 @@ func (s *Sim) Describe() string {
 	if div == "" {
 		div = "none (calls fail)"
 	}
-	return fmt.Sprintf("profile=%s namespace=%s auto-answer=%s divert-to=%s heartbeat=%s",
-		s.cfg.Profile.Name, s.cfg.Profile.Namespace, s.auto, div, s.cfg.Heartbeat)
+	vendor := s.cfg.Vendor
+	if vendor == "" {
+		vendor = VendorDefault
+	}
+	out := fmt.Sprintf("profile=%s session=%s namespace=%s auto-answer=%s divert-to=%s heartbeat=%s",
+		vendor, s.cfg.Profile.Session, s.cfg.Profile.Namespace, s.auto, div, s.cfg.Heartbeat)
+	switch s.naming {
+	case namingOpenScape:
+		out += fmt.Sprintf(" devices=%s (%s)", s.cfg.DeviceTemplate, s.fullNumber(strconv.Itoa(s.cfg.FirstExtension)))
+	case namingAvaya:
+		out += fmt.Sprintf(" user=%s switch=%s devices=%s", s.cfg.User, s.cfg.SwitchName, s.dmccID(strconv.Itoa(s.cfg.FirstExtension)))
+	}
+	for _, f := range sortedModes(s.modes) {
+		out += " fault=" + f
+	}
+	return out
 }
 
 // SetAutoAnswer changes how fast external parties answer outbound calls.
@@ -186,7 +282,7 @@ const (
 	FaultStall          = "stall"           // the switch stops answering and reporting; what it swallowed is lost
 	FaultMalformedFrame = "malformed-frame" // a frame with a broken header on every link
 	FaultMalformedXML   = "malformed-xml"   // a well-framed body that is not XML
-	FaultClear          = "clear"           // ends a stall
+	FaultClear          = "clear"           // ends a stall and every misbehaviour
 )
 
 // InjectFault makes the switch misbehave; a stall lasts d (0: until
@@ -206,6 +302,9 @@ func (s *Sim) InjectFault(kind string, d time.Duration) error {
 		}
 	case FaultClear:
 		s.stalled = false
+		clear(s.modes)
+	case FaultNoClearResponse, FaultNoCallID, FaultAnswerAny:
+		s.modes[kind] = true
 	case FaultMalformedFrame:
 		for lk := range s.links {
 			lk.sendRaw([]byte("\x01\x02\x00\x10garbage!"))
@@ -216,7 +315,8 @@ func (s *Sim) InjectFault(kind string, d time.Duration) error {
 			lk.sendRaw(b)
 		}
 	default:
-		return fmt.Errorf("pbxsim: unknown fault %q (drop-link, stall, malformed-frame, malformed-xml, clear)", kind)
+		return fmt.Errorf("pbxsim: unknown fault %q (drop-link, stall, malformed-frame, malformed-xml, %s, %s, %s, clear)",
+			kind, FaultNoClearResponse, FaultNoCallID, FaultAnswerAny)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@
 //	ctigateway import-contacts [-full] FILE   import contacts from a CRM export (CSV or NDJSON)
 //	ctigateway token create|revoke NAME, token list   API tokens for the directory push API
 //	ctigateway pull-contacts -pull-url URL   fetch the CRM's export on a schedule, apply it as a full import
+//	ctigateway conformance [flags]    test a switch's CSTA services with two test devices
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
 // dashes as underscores: -pbx-addr is CTI_PBX_ADDR.
@@ -15,6 +16,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,8 @@ type config struct {
 	listen, tlsCert, tlsKey, origins        string
 	pbxAddr, pbxProfile, statusMode         string
 	pbxTLS                                  bool
+	pbxTemplate, pbxUser, pbxPassword       string
+	pbxSwitchName, pbxCA, pbxTrace          string
 	ldapURL, bindDN, bindPassword, userBase string
 	userAttr, groupDN, extAttr, displayAttr string
 	startTLS, ldapInsecure                  bool
@@ -58,7 +62,13 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.origins, "allowed-origins", "chrome-extension://"+defaultExtensionID, "comma-separated Origin patterns browsers may connect from")
 	s(&c.pbxAddr, "pbx-addr", "127.0.0.1:7001", "PBX CSTA address host:port")
 	s(&c.pbxProfile, "pbx-profile", "openscape", fmt.Sprintf("PBX vendor profile %v", csta.ProfileNames()))
-	fs.BoolVar(&c.pbxTLS, "pbx-tls", false, "connect to the PBX over TLS")
+	fs.BoolVar(&c.pbxTLS, "pbx-tls", false, "connect to the PBX over TLS (the certificate is checked against the host of -pbx-addr)")
+	s(&c.pbxCA, "pbx-ca", "", "PEM file of the CA that signed the PBX's certificate (implies -pbx-tls; empty: the system's CAs)")
+	s(&c.pbxTemplate, "pbx-device-template", "{ext}", "the switch's number for an agent's extension, e.g. '+3572210{ext}' (an override naming the full number is used as is)")
+	s(&c.pbxUser, "pbx-user", "", "user name the gateway logs in to the PBX with (Avaya AES)")
+	s(&c.pbxPassword, "pbx-password", "", "PBX password (prefer the environment: CTI_PBX_PASSWORD)")
+	s(&c.pbxSwitchName, "pbx-switch-name", "", "the switch connection's name in Avaya AES, for GetDeviceId")
+	s(&c.pbxTrace, "pbx-trace", "", "append every CSTA frame in and out, timestamped and with passwords redacted, to this file")
 	s(&c.statusMode, "status-mode", "dnd", "how Available/Busy is set on the PBX: dnd (do-not-disturb) or agent (ACD agent state)")
 	s(&c.ldapURL, "ldap-url", "ldap://127.0.0.1:389", "directory URL (ldap:// or ldaps://)")
 	fs.BoolVar(&c.startTLS, "ldap-starttls", false, "upgrade ldap:// with StartTLS")
@@ -111,6 +121,9 @@ func run(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "conformance" {
+		return runConformance(args, os.Stdin, os.Stdout)
+	}
 	fs := flag.NewFlagSet("ctigateway "+cmd, flag.ContinueOnError)
 	c := flags(fs)
 	var ic *importConfig
@@ -122,7 +135,7 @@ func run(args []string) error {
 		pc = pullFlags(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL, conformance\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -138,6 +151,9 @@ func run(args []string) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if !phone.ValidRegion(c.region) {
 		return fmt.Errorf("-default-region %q is not a known region", c.region)
+	}
+	if err := checkPBXFlags(c); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -196,13 +212,23 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if c.startTLS || strings.HasPrefix(c.ldapURL, "ldaps://") {
 		ldapTLS = &tls.Config{InsecureSkipVerify: c.ldapInsecure} //nolint:gosec // opt-in for test directories
 	}
-	var pbxTLS *tls.Config
-	if c.pbxTLS {
-		pbxTLS = &tls.Config{}
+	pbxTLS, err := pbxTLSConfig(c)
+	if err != nil {
+		return err
+	}
+	var pbxTrace func(csta.TraceRecord)
+	if c.pbxTrace != "" {
+		f, err := os.OpenFile(c.pbxTrace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("-pbx-trace: %w", err)
+		}
+		defer f.Close()
+		pbxTrace = csta.TraceWriter(f)
 	}
 	a, err := app.Start(ctx, app.Config{
 		Listen: c.listen, TLSCert: c.tlsCert, TLSKey: c.tlsKey, AllowedOrigins: splitList(c.origins),
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
+		PBXDeviceTemplate: c.pbxTemplate, PBXUser: c.pbxUser, PBXPassword: c.pbxPassword, PBXSwitchName: c.pbxSwitchName, PBXTrace: pbxTrace,
 		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, CAFile: c.ldapCA, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
@@ -213,6 +239,42 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	fmt.Printf("gateway: %s\n", a.URL)
 	<-ctx.Done()
 	return a.Close()
+}
+
+// checkPBXFlags refuses a PBX configuration that cannot work, before
+// the gateway starts retrying it forever.
+func checkPBXFlags(c *config) error {
+	p, err := csta.LookupProfile(c.pbxProfile)
+	if err != nil {
+		return fmt.Errorf("-pbx-profile: %w", err)
+	}
+	if p.DMCC && (c.pbxUser == "" || c.pbxPassword == "" || c.pbxSwitchName == "") {
+		return fmt.Errorf("-pbx-profile %s needs -pbx-user, -pbx-switch-name and the password (CTI_PBX_PASSWORD)", p.Name)
+	}
+	if strings.Count(c.pbxTemplate, "{ext}") == 0 {
+		return fmt.Errorf("-pbx-device-template %q has no {ext}", c.pbxTemplate)
+	}
+	return nil
+}
+
+// pbxTLSConfig is the PBX link's TLS: nil for plain TCP; with -pbx-ca, a
+// pool of that CA only. The server name comes from -pbx-addr (csta.Dial).
+func pbxTLSConfig(c *config) (*tls.Config, error) {
+	if !c.pbxTLS && c.pbxCA == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.pbxCA != "" {
+		pem, err := os.ReadFile(c.pbxCA)
+		if err != nil {
+			return nil, fmt.Errorf("-pbx-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-pbx-ca: no PEM certificate in %s", c.pbxCA)
+		}
+	}
+	return cfg, nil
 }
 
 func splitList(s string) []string {

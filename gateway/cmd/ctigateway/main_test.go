@@ -60,6 +60,9 @@ func TestBadConfigIsRefusedClearly(t *testing.T) {
 		{"serve", "-log-level", "loud"},
 		{"frobnicate"},
 		{"import-contacts"},
+		{"serve", "-pbx-profile", "avaya", "-pbx-user", "cti"},
+		{"serve", "-pbx-device-template", "+3572210"},
+		{"serve", "-pbx-profile", "siemens"},
 	} {
 		if _, err := capture(t, func() error { return run(args) }); err == nil {
 			t.Errorf("%v accepted", args)

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -13,10 +14,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
-	"crmcti/gateway/csta"
 	"crmcti/gateway/pbxsim"
 )
 
@@ -24,16 +25,23 @@ func main() {
 	var (
 		cstaAddr    = flag.String("csta", "127.0.0.1:7001", "CSTA listen address")
 		controlAddr = flag.String("control", "127.0.0.1:7002", "control API listen address")
-		profile     = flag.String("profile", "openscape", fmt.Sprintf("session style and namespace of the switch %v", csta.ProfileNames()))
-		first       = flag.Int("first", 1000, "first extension")
-		last        = flag.Int("last", 1099, "last extension")
-		autoAnswer  = flag.Duration("auto-answer", 2*time.Second, "external parties answer outbound calls after this (0: only through the control API)")
-		divertTo    = flag.String("divert-to", "", "device that takes calls an unavailable device refuses (empty: such calls fail)")
-		heartbeat   = flag.Duration("heartbeat", 30*time.Second, "SystemStatus interval on OpenScape links")
-		loadRate    = flag.Float64("load-rate", 0, "load mode: inbound calls per second across the extensions (0: off)")
-		loadRing    = flag.Duration("load-ring", 2*time.Second, "load mode: mean ring time before the agent's phone answers")
-		loadTalk    = flag.Duration("load-talk", 30*time.Second, "load mode: mean talk time (a third of it on hold)")
-		verbose     = flag.Bool("v", false, "log every link and fault")
+		profile     = flag.String("profile", pbxsim.VendorDefault, fmt.Sprintf("the switch to play %v (see the README)", pbxsim.Vendors()))
+		template    = flag.String("device-template", "3572210{ext}", "openscape: the full number a device is known by, {ext} standing for the extension")
+		user        = flag.String("user", "cti", "avaya: the DMCC user StartApplicationSession must name")
+		password    = flag.String("password", "", "avaya: the DMCC user's password (default $PBXSIM_PASSWORD, else cti-password)")
+		switchName  = flag.String("switch-name", "CM1", "avaya: the switch name GetDeviceId must give, and in every device ID")
+		switchIP    = flag.String("switch-ip", "10.0.0.1", "avaya: the switch address in every device ID")
+		faults      = flag.String("fault", "", fmt.Sprintf("comma-separated misbehaviours from the start: %s, %s, %s",
+			pbxsim.FaultNoClearResponse, pbxsim.FaultNoCallID, pbxsim.FaultAnswerAny))
+		first      = flag.Int("first", 1000, "first extension")
+		last       = flag.Int("last", 1099, "last extension")
+		autoAnswer = flag.Duration("auto-answer", 2*time.Second, "external parties answer outbound calls after this (0: only through the control API)")
+		divertTo   = flag.String("divert-to", "", "device that takes calls an unavailable device refuses (empty: such calls fail)")
+		heartbeat  = flag.Duration("heartbeat", 30*time.Second, "SystemStatus interval on OpenScape links")
+		loadRate   = flag.Float64("load-rate", 0, "load mode: inbound calls per second across the extensions (0: off)")
+		loadRing   = flag.Duration("load-ring", 2*time.Second, "load mode: mean ring time before the agent's phone answers")
+		loadTalk   = flag.Duration("load-talk", 30*time.Second, "load mode: mean talk time (a third of it on hold)")
+		verbose    = flag.Bool("v", false, "log every link and fault")
 	)
 	flag.Parse()
 	level := slog.LevelWarn
@@ -41,13 +49,20 @@ func main() {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	p, err := csta.LookupProfile(*profile)
-	if err != nil {
+	if *password == "" {
+		*password = cmp.Or(os.Getenv("PBXSIM_PASSWORD"), "cti-password")
+	}
+	cfg := pbxsim.Config{FirstExtension: *first, LastExtension: *last, Vendor: *profile,
+		DeviceTemplate: *template, User: *user, Password: *password, SwitchName: *switchName, SwitchIP: *switchIP,
+		AutoAnswer: *autoAnswer, DivertTo: *divertTo, Heartbeat: *heartbeat, Logger: log}
+	if *faults != "" {
+		cfg.Faults = strings.Split(*faults, ",")
+	}
+	if err := cfg.Check(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	sim := pbxsim.New(pbxsim.Config{FirstExtension: *first, LastExtension: *last, Profile: p,
-		AutoAnswer: *autoAnswer, DivertTo: *divertTo, Heartbeat: *heartbeat, Logger: log})
+	sim := pbxsim.New(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, sim, *cstaAddr, *controlAddr, *loadRate, *loadRing, *loadTalk, log); err != nil {

@@ -45,12 +45,24 @@ type Server struct {
 // first connection; the test fails at cleanup if the script failed.
 func NewServer(tb testing.TB, steps ...Step) *Server {
 	tb.Helper()
+	return NewServers(tb, steps)
+}
+
+// NewServers is NewServer for a client that reconnects: each script runs
+// on the next connection, after the previous script has ended (end one
+// with Hangup to make the client reconnect).
+func NewServers(tb testing.TB, scripts ...[]Step) *Server {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return newServer(tb, l, scripts)
+}
+
+func newServer(tb testing.TB, l net.Listener, scripts [][]Step) *Server {
 	s := &Server{Addr: l.Addr().String(), l: l, done: make(chan struct{})}
-	go s.run(steps)
+	go s.run(scripts)
 	tb.Cleanup(func() {
 		l.Close()
 		s.mu.Lock()
@@ -66,23 +78,25 @@ func NewServer(tb testing.TB, steps ...Step) *Server {
 	return s
 }
 
-func (s *Server) run(steps []Step) {
+func (s *Server) run(scripts [][]Step) {
 	defer close(s.done)
-	c, err := s.l.Accept()
-	if err != nil {
-		return
-	}
-	sess := &Session{Conn: c, NS: csta.NamespaceEd4, r: bufio.NewReader(c)}
-	s.mu.Lock()
-	s.sess = sess
-	s.mu.Unlock()
-	for i, st := range steps {
-		if err := st(sess); err != nil {
-			s.mu.Lock()
-			s.err = fmt.Errorf("step %d: %w", i+1, err)
-			s.mu.Unlock()
-			c.Close()
+	for n, steps := range scripts {
+		c, err := s.l.Accept()
+		if err != nil {
 			return
+		}
+		sess := &Session{Conn: c, NS: csta.NamespaceEd4, r: bufio.NewReader(c)}
+		s.mu.Lock()
+		s.sess = sess
+		s.mu.Unlock()
+		for i, st := range steps {
+			if err := st(sess); err != nil {
+				s.mu.Lock()
+				s.err = fmt.Errorf("connection %d step %d: %w", n+1, i+1, err)
+				s.mu.Unlock()
+				c.Close()
+				return
+			}
 		}
 	}
 }

@@ -1,0 +1,169 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"crmcti/gateway"
+	"crmcti/gateway/wire"
+)
+
+// Conn is the gateway's end of one WebSocket of an agent's browser (the
+// browser's end is wasm/client's Core). The transport feeds it frames
+// with Handle and writes what Out yields; when Done closes, the transport
+// says CloseReason and hangs up, then calls Close.
+type Conn struct {
+	s      *Service
+	addr   string
+	out    chan []byte
+	done   chan struct{}
+	once   sync.Once
+	closed sync.Once
+
+	mu     sync.Mutex
+	st     *agentState
+	tok    []byte
+	reason wire.Error
+}
+
+// NewConn registers a connection from addr (the client's IP address,
+// used for rate limiting and the audit log).
+func (s *Service) NewConn(addr string) *Conn {
+	s.conns.Add(1)
+	s.obs.Clients(1)
+	return &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+}
+
+// Out yields frames to write, in order.
+func (c *Conn) Out() <-chan []byte { return c.out }
+
+// Done is closed when the gateway ends the connection.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// CloseReason says why the gateway ended the connection.
+func (c *Conn) CloseReason() wire.Error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// state is the agent logged in on the connection, nil before login.
+func (c *Conn) state() *agentState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st
+}
+
+func (c *Conn) tokenHash() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok
+}
+
+func (c *Conn) setAgent(st *agentState, tok []byte) {
+	c.mu.Lock()
+	c.st, c.tok = st, tok
+	c.mu.Unlock()
+}
+
+// send queues a frame without ever blocking: a connection whose queue is
+// full is ended (it resyncs from the snapshot when it reconnects), so one
+// slow browser never delays the others or the switch's events.
+func (c *Conn) send(b []byte) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	select {
+	case c.out <- b:
+	default:
+		c.s.obs.ClientDropped("slow")
+		c.close(wire.Error{Code: "too_slow", Message: "the connection fell behind; reconnecting"})
+	}
+}
+
+// close ends the connection from the gateway's side.
+func (c *Conn) close(reason wire.Error) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.reason = reason
+		c.mu.Unlock()
+		close(c.done)
+	})
+}
+
+// Close is called by the transport when the connection is gone. Safe twice.
+func (c *Conn) Close() {
+	c.closed.Do(func() {
+		c.close(wire.Error{Code: "closed", Message: "connection closed"})
+		c.s.detach(c)
+		c.s.conns.Add(-1)
+		c.s.obs.Clients(-1)
+	})
+}
+
+func (c *Conn) reply(typ, id string, data any) {
+	b, err := wire.Encode(typ, id, data)
+	if err != nil {
+		c.s.log.Error("core: encode reply", "type", typ, "err", err)
+		return
+	}
+	c.send(b)
+}
+
+func (c *Conn) replyErr(id string, err error) {
+	c.reply(wire.TError, id, wire.Error{Code: string(gateway.ErrorCode(err)), Message: gateway.ErrorMessage(err)})
+}
+
+// commandTimeout bounds a command, the switch's and the database's part
+// included.
+const commandTimeout = 15 * time.Second
+
+// Handle carries out one frame from the client. Bad frames get an
+// "error" with code invalid_request and change nothing.
+func (c *Conn) Handle(ctx context.Context, frame []byte) {
+	start := time.Now()
+	env, err := wire.Decode(frame)
+	if err != nil {
+		c.replyErr(env.ID, gateway.Wrap(gateway.ErrInvalidRequest, err, "malformed message"))
+		c.s.obs.Command("malformed", gateway.ErrInvalidRequest, time.Since(start))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	data, err := c.s.dispatch(ctx, c, env)
+	code := gateway.Code("ok")
+	if err != nil {
+		code = gateway.ErrorCode(err)
+		if code == gateway.ErrInternal {
+			c.s.log.Error("core: command failed", "type", env.Type, "err", err)
+		}
+	}
+	// Count first, so that whoever reads the reply also sees the metric.
+	if env.Type == wire.TLogin || env.Type == wire.TResume {
+		c.s.obs.Login(code, time.Since(start))
+	} else {
+		c.s.obs.Command(env.Type, code, time.Since(start))
+	}
+	if err != nil {
+		c.replyErr(env.ID, err)
+	} else if data != nil {
+		c.reply(wire.TResult, env.ID, data)
+	}
+}
+
+// dispatch routes a frame to its handler; every handler but the public
+// ones needs a login.
+func (s *Service) dispatch(ctx context.Context, c *Conn, env wire.Envelope) (any, error) {
+	h, known := commands[env.Type]
+	r := request{Conn: c, agent: c.state(), id: env.ID}
+	if (!known || !h.public) && r.agent == nil {
+		return nil, gateway.Errorf(gateway.ErrNotLoggedIn, "log in first")
+	}
+	if !known {
+		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "unknown message type %q", env.Type)
+	}
+	return h.run(s, ctx, r, env)
+}

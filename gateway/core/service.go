@@ -1,0 +1,194 @@
+// Package core is the gateway's application: sessions, the rules on every
+// command, the agents' live state built from the switch's events, caller
+// identification, the call log and the fan-out of every event to every
+// connection of an agent. Transports (gateway/http) hand it decoded
+// frames; it reaches the switch, the directory and the database only
+// through the ports of package gateway (ports.go).
+//
+// The files follow the concerns: sessions.go (login, resume, logout,
+// expiry, the phone's monitor), calls.go (tracking the switch's calls,
+// identification, restore after a restart), commands.go (one handler per
+// message type), rules.go (the call-control rules enforced, commands in
+// flight counted), status.go (Available/Busy), conn.go and fanout.go (the
+// connections and what is sent to them).
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"crmcti/gateway"
+	"crmcti/gateway/wire"
+)
+
+// Config tunes the service.
+type Config struct {
+	// Region is the default country for numbers without one (e.g. "CY").
+	Region     string
+	SessionTTL time.Duration // default 12h
+	// ClientQueue bounds the frames waiting for one connection; one that
+	// falls further behind is disconnected and resyncs on reconnect.
+	ClientQueue int // default 256
+	// LoginFailures in LoginWindow per username or per address lock
+	// further attempts until the window passes (default 5 in 5 minutes).
+	LoginFailures int
+	LoginWindow   time.Duration
+	// CallLogBuffer bounds call-log steps kept while the database is down.
+	CallLogBuffer int // default 100000
+	// SweepEvery is how often expired sessions are ended: their
+	// connections told, their phones no longer monitored (default 1m).
+	SweepEvery time.Duration
+	Logger     *slog.Logger
+	Observer   gateway.Observer
+}
+
+func (cfg *Config) defaults() {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.ClientQueue <= 0 {
+		cfg.ClientQueue = 256
+	}
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 5 * time.Minute
+	}
+	if cfg.CallLogBuffer <= 0 {
+		cfg.CallLogBuffer = 100_000
+	}
+	if cfg.Region == "" {
+		cfg.Region = "CY"
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Command(string, gateway.Code, time.Duration) {}
+func (nopObserver) Login(gateway.Code, time.Duration)           {}
+func (nopObserver) ClientDropped(string)                        {}
+func (nopObserver) Clients(int)                                 {}
+
+// Service is the gateway's core.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	obs   gateway.Observer
+	dir   gateway.Directory
+	store gateway.Store
+	sw    gateway.Switch
+
+	limiter *limiter
+	devices deviceLocks
+	calllog *batcher[gateway.LogEntry]
+	audit   *batcher[gateway.AuditEntry]
+
+	// mu guards the agents' live state below and orders every frame sent
+	// to their connections.
+	mu        sync.Mutex
+	agents    map[string]*agentState // by username
+	byDevice  map[string]*agentState
+	sessions  map[string]sessionInfo // by token hash, a cache that survives a database outage
+	pbxUp     bool
+	conns     atomic.Int64
+	stop      chan struct{}
+	swept     chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds the service. Call SetSwitch before serving.
+func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
+	cfg.defaults()
+	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store,
+		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
+		stop: make(chan struct{}), swept: make(chan struct{})}
+	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, store.WriteCallLog)
+	s.audit = newBatcher("audit", 10_000, s.log, store.Audit)
+	go s.sweepLoop(cfg.SweepEvery)
+	return s
+}
+
+// SetSwitch connects the PBX adapter, which is built with the service as
+// its event sink.
+func (s *Service) SetSwitch(sw gateway.Switch) { s.sw = sw }
+
+// Close disconnects every connection and writes what the logs still hold.
+// Safe twice.
+func (s *Service) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Service) close() {
+	s.mu.Lock()
+	var all []*Conn
+	for _, a := range s.agents {
+		all = append(all, a.connList()...)
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.swept
+	for _, c := range all {
+		c.close(wire.Error{Code: "shutdown", Message: "the gateway is restarting; reconnecting"})
+	}
+	s.calllog.close()
+	s.audit.close()
+}
+
+// Stats are the service's numbers for metrics and readiness.
+type Stats struct {
+	Agents, Clients, MonitoredDevices int
+	CallLogPending, AuditPending      int
+	CallLogDropped, CallLogWritten    uint64
+	CallLogFailing                    bool
+}
+
+// Stats reports the service's numbers.
+func (s *Service) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice)}
+	s.mu.Unlock()
+	st.Clients = int(s.conns.Load())
+	st.CallLogPending, st.AuditPending = s.calllog.pending(), s.audit.pending()
+	st.CallLogDropped, st.CallLogWritten = s.calllog.dropped.Load(), s.calllog.written.Load()
+	st.CallLogFailing = s.calllog.failing.Load()
+	return st
+}
+
+// Ready reports the dependencies' health for /readyz.
+func (s *Service) Ready(ctx context.Context) map[string]error {
+	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx)}
+	if s.sw == nil || !s.sw.Up() {
+		out["pbx"] = errors.New("PBX link down")
+	}
+	return out
+}
+
+// LinkChanged implements gateway.SwitchEvents.
+func (s *Service) LinkChanged(up bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pbxUp == up {
+		return
+	}
+	s.pbxUp = up
+	state := "down"
+	if up {
+		state = "up"
+	}
+	for _, a := range s.agents {
+		s.broadcastLocked(a, wire.TLink, wire.Link{PBX: state})
+	}
+}

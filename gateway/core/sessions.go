@@ -1,0 +1,326 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"crmcti/gateway"
+	"crmcti/gateway/wire"
+)
+
+// sessionInfo is a session as cached in memory.
+type sessionInfo struct {
+	agent   gateway.Agent
+	expires time.Time
+}
+
+// errDatabaseDown is what an agent is told when the database is down.
+const errDatabaseDown = "the gateway's database is not reachable; try again shortly"
+
+// login authenticates, starts a session and sends it with the snapshot.
+func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, error) {
+	now := time.Now()
+	userKey, addrKey := "u:"+strings.ToLower(strings.TrimSpace(req.Username)), "a:"+r.addr
+	if !s.limiter.allowed(userKey, now) || !s.limiter.allowed(addrKey, now) {
+		s.auditLogin(r, req.Username, false, "rate limited")
+		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; wait a few minutes")
+	}
+	a, err := s.dir.Authenticate(ctx, req.Username, req.Password)
+	if err != nil {
+		code := gateway.ErrorCode(err)
+		if code == gateway.ErrBadCredentials {
+			s.limiter.fail(userKey, now)
+			s.limiter.fail(addrKey, now)
+		}
+		s.auditLogin(r, req.Username, false, string(code))
+		return nil, err
+	}
+	s.limiter.reset(userKey)
+	if a, err = s.applyOverride(ctx, r, a); err != nil {
+		return nil, err
+	}
+	tok, expires := newToken(), now.Add(s.cfg.SessionTTL)
+	h := hashToken(tok)
+	if err := s.store.CreateSession(ctx, h, a, expires); err != nil {
+		return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+	}
+	s.cacheSession(h, sessionInfo{agent: a, expires: expires})
+	if err := s.attach(ctx, r.Conn, a, h, expires); err != nil {
+		return nil, err
+	}
+	s.auditLogin(r, a.Username, true, "extension "+a.Extension)
+	s.welcome(r.Conn, r.id, wire.Session{Token: tok, Agent: agentToWire(a), ExpiresAt: expires})
+	return nil, nil
+}
+
+// applyOverride applies what an admin set for the agent in the database:
+// CTI disabled, or another extension.
+func (s *Service) applyOverride(ctx context.Context, r request, a gateway.Agent) (gateway.Agent, error) {
+	o, err := s.store.AgentOverride(ctx, a.Username)
+	if err != nil {
+		return a, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+	}
+	if o.Disabled {
+		s.auditLogin(r, a.Username, false, "disabled")
+		return a, gateway.Errorf(gateway.ErrAgentDisabled, "CTI is disabled for your account; ask your administrator")
+	}
+	if o.Extension != "" {
+		a.Extension = o.Extension
+	}
+	return a, nil
+}
+
+func (s *Service) auditLogin(r request, username string, allowed bool, detail string) {
+	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: username, Client: r.addr, Action: "login", Allowed: allowed, Detail: detail})
+}
+
+func (s *Service) cacheSession(h []byte, info sessionInfo) {
+	s.mu.Lock()
+	s.sessions[string(h)] = info
+	s.mu.Unlock()
+}
+
+// resume continues a session after a reconnect or a gateway restart: from
+// the memory cache (which survives a database outage), else the store.
+func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, error) {
+	h := hashToken(req.Token)
+	s.mu.Lock()
+	info, ok := s.sessions[string(h)]
+	s.mu.Unlock()
+	if !ok || time.Now().After(info.expires) {
+		a, expires, err := s.store.Session(ctx, h)
+		switch {
+		case errors.Is(err, gateway.ErrNotFound):
+			return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+		case err != nil:
+			return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+		}
+		info = sessionInfo{agent: a, expires: expires}
+		s.cacheSession(h, info)
+	}
+	if err := s.attach(ctx, r.Conn, info.agent, h, info.expires); err != nil {
+		return nil, err
+	}
+	s.welcome(r.Conn, r.id, wire.Session{Token: req.Token, Agent: agentToWire(info.agent), ExpiresAt: info.expires})
+	return nil, nil
+}
+
+// attach binds a connection to its agent's live state, monitoring the
+// device on the agent's first connection.
+func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHash []byte, expires time.Time) error {
+	s.mu.Lock()
+	st, ok := s.agents[a.Username]
+	first := !ok
+	if first {
+		if other, taken := s.byDevice[a.Extension]; taken {
+			s.mu.Unlock()
+			return gateway.Errorf(gateway.ErrInvalidState, "extension %s is in use by %s", a.Extension, other.agent.Username)
+		}
+		st = newAgentState(a)
+		s.agents[a.Username] = st
+		s.byDevice[a.Extension] = st
+	}
+	if old := c.state(); old != nil && old != st {
+		delete(old.conns, c)
+	}
+	if expires.After(st.expires) {
+		st.expires = expires
+	}
+	st.conns[c] = struct{}{}
+	c.setAgent(st, tokenHash)
+	s.mu.Unlock()
+	if !first {
+		return nil
+	}
+	if err := s.syncMonitor(ctx, a.Extension); err != nil {
+		s.mu.Lock()
+		delete(st.conns, c)
+		if len(st.conns) == 0 {
+			s.forgetLocked(st)
+		}
+		c.setAgent(nil, nil)
+		s.mu.Unlock()
+		return err
+	}
+	// Seed from the tracker: calls already at the phone.
+	for _, call := range s.sw.Calls(a.Extension) {
+		s.CallChanged(call, "")
+	}
+	return nil
+}
+
+// forgetLocked ends an agent's live state; called with s.mu held.
+func (s *Service) forgetLocked(st *agentState) {
+	if s.agents[st.agent.Username] == st {
+		delete(s.agents, st.agent.Username)
+	}
+	if s.byDevice[st.agent.Extension] == st {
+		delete(s.byDevice, st.agent.Extension)
+	}
+}
+
+// logout ends the session; the last connection of an agent stops the
+// monitor.
+func (s *Service) logout(ctx context.Context, r request, _ anyData) (any, error) {
+	st, h := r.agent, r.tokenHash()
+	if err := s.store.RevokeSession(ctx, h); err != nil {
+		s.log.Warn("core: revoke session", "err", err)
+	}
+	s.mu.Lock()
+	delete(s.sessions, string(h))
+	delete(st.conns, r.Conn)
+	r.setAgent(nil, nil)
+	last := len(st.conns) == 0
+	if last {
+		s.forgetLocked(st)
+	}
+	s.mu.Unlock()
+	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Client: r.addr, Action: "logout", Allowed: true})
+	if last {
+		if err := s.syncMonitor(ctx, st.agent.Extension); err != nil {
+			s.log.Warn("core: unmonitor", "device", st.agent.Extension, "err", err)
+		}
+	}
+	return empty{}, nil
+}
+
+// detach forgets a closed connection; the agent stays logged in (the
+// extension reconnects) until logout or session expiry.
+func (s *Service) detach(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := c.state(); st != nil {
+		delete(st.conns, c)
+	}
+}
+
+func (s *Service) sweepLoop(every time.Duration) {
+	defer close(s.swept)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// sweep ends what expired: agents whose every session has run out are
+// told (if still connected) and their phones are no longer monitored, so
+// that a shift's worth of forgotten logins does not pile up on the PBX.
+func (s *Service) sweep(now time.Time) {
+	for _, x := range s.expire(now) {
+		for _, c := range x.conns {
+			c.close(wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.syncMonitor(ctx, x.agent.Extension); err != nil {
+			s.log.Warn("core: unmonitor expired agent", "device", x.agent.Extension, "err", err)
+		}
+		cancel()
+		s.audit.add(gateway.AuditEntry{At: now, Username: x.agent.Username, Action: "session expired", Allowed: true})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.store.DeleteStaleSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+		s.log.Warn("core: delete stale sessions", "err", err)
+	}
+}
+
+// expiredAgent is an agent whose sessions all ended, with the connections
+// she still had.
+type expiredAgent struct {
+	agent gateway.Agent
+	conns []*Conn
+}
+
+// expire forgets the agents and sessions that expired by now.
+func (s *Service) expire(now time.Time) []expiredAgent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gone []expiredAgent
+	for _, st := range s.agents {
+		if now.After(st.expires) {
+			gone = append(gone, expiredAgent{agent: st.agent, conns: st.connList()})
+			s.forgetLocked(st)
+		}
+	}
+	for h, info := range s.sessions {
+		if now.After(info.expires) {
+			delete(s.sessions, h)
+		}
+	}
+	return gone
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// deviceLocks serialises what the core asks the switch about one device's
+// monitor. Without it a logout's Unmonitor could overtake a new login's
+// Monitor of the same phone (which the adapter skips, as it still knows
+// the device), leaving the agent logged in and deaf.
+type deviceLocks struct {
+	mu    sync.Mutex
+	locks map[string]*deviceLock
+}
+
+type deviceLock struct {
+	sync.Mutex
+	users int // holders and waiters, so that an idle lock is forgotten
+}
+
+func (d *deviceLocks) lock(device string) (unlock func()) {
+	d.mu.Lock()
+	if d.locks == nil {
+		d.locks = map[string]*deviceLock{}
+	}
+	l := d.locks[device]
+	if l == nil {
+		l = &deviceLock{}
+		d.locks[device] = l
+	}
+	l.users++
+	d.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		d.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(d.locks, device)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// syncMonitor makes the switch's monitor of device match whether an agent
+// is logged in on it now: it monitors or unmonitors, one decision at a
+// time per device, so that the last word is always the current state.
+func (s *Service) syncMonitor(ctx context.Context, device string) error {
+	unlock := s.devices.lock(device)
+	defer unlock()
+	s.mu.Lock()
+	_, loggedIn := s.byDevice[device]
+	s.mu.Unlock()
+	if loggedIn {
+		return s.sw.Monitor(ctx, device)
+	}
+	return s.sw.Unmonitor(ctx, device)
+}

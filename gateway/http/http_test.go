@@ -1,0 +1,256 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"crmcti/gateway/wire"
+)
+
+// fakeService answers every frame with a result echoing its id, and
+// "bye" ends the connection from the core's side.
+type fakeService struct {
+	mu     sync.Mutex
+	ready  map[string]error
+	conns  []*fakeConn
+	closed chan *fakeConn
+}
+
+func (f *fakeService) Connect(addr string) Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := &fakeConn{svc: f, addr: addr, out: make(chan []byte, 16), done: make(chan struct{})}
+	f.conns = append(f.conns, c)
+	return c
+}
+
+func (f *fakeService) Ready(ctx context.Context) map[string]error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ready
+}
+
+type fakeConn struct {
+	svc       *fakeService
+	addr      string
+	out       chan []byte
+	done      chan struct{}
+	frames    []string
+	closeOnce sync.Once
+}
+
+func (c *fakeConn) Handle(ctx context.Context, frame []byte) {
+	c.svc.mu.Lock()
+	c.frames = append(c.frames, string(frame))
+	c.svc.mu.Unlock()
+	env, err := wire.Decode(frame)
+	if err != nil {
+		return
+	}
+	if env.Type == "bye" {
+		close(c.done)
+		return
+	}
+	b, _ := wire.Encode(wire.TResult, env.ID, map[string]string{"type": env.Type})
+	c.out <- b
+}
+
+func (c *fakeConn) Out() <-chan []byte    { return c.out }
+func (c *fakeConn) Done() <-chan struct{} { return c.done }
+func (c *fakeConn) CloseReason() wire.Error {
+	return wire.Error{Code: "shutdown", Message: "the gateway is restarting"}
+}
+func (c *fakeConn) Close() { c.closeOnce.Do(func() { c.svc.closed <- c }) }
+
+func serve(t *testing.T, cfg Config) (*fakeService, *httptest.Server) {
+	t.Helper()
+	svc := &fakeService{ready: map[string]error{"pbx": nil, "database": nil}, closed: make(chan *fakeConn, 16)}
+	srv := httptest.NewServer(New(cfg, svc, NewMetrics()))
+	t.Cleanup(srv.Close)
+	return svc, srv
+}
+
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws" }
+
+func dial(t *testing.T, srv *httptest.Server, opts *websocket.DialOptions) (*websocket.Conn, error) {
+	t.Helper()
+	if opts == nil {
+		opts = &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(srv), opts)
+	if err == nil {
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, err
+}
+
+func read(t *testing.T, c *websocket.Conn) (wire.Envelope, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	return wire.Decode(b)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	svc, srv := serve(t, Config{})
+	if code, body := get(t, srv.URL+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz %d %q", code, body)
+	}
+	if code, body := get(t, srv.URL+"/readyz"); code != 200 || !strings.Contains(body, `"pbx":"ok"`) {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	svc.mu.Lock()
+	svc.ready = map[string]error{"pbx": errors.New("PBX link down"), "database": nil}
+	svc.mu.Unlock()
+	if code, body := get(t, srv.URL+"/readyz"); code != 503 || !strings.Contains(body, "PBX link down") || !strings.Contains(body, `"database":"ok"`) {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	if code, body := get(t, srv.URL+"/metrics"); code != 200 || !strings.Contains(body, "crmcti_clients") {
+		t.Fatalf("metrics %d", code)
+	}
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	svc, srv := serve(t, Config{})
+	c, err := dial(t, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := wire.Encode(wire.TPing, "7", nil)
+	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+	env, err := read(t, c)
+	if err != nil || env.Type != wire.TResult || env.ID != "7" || string(env.Data) != `{"type":"ping"}` {
+		t.Fatalf("reply %+v %v", env, err)
+	}
+	// A binary frame is handed on as a message of an unknown type.
+	c.Write(context.Background(), websocket.MessageBinary, []byte{1, 2})
+	if env, err := read(t, c); err != nil || env.Type != wire.TResult || string(env.Data) != `{"type":"binary"}` {
+		t.Fatalf("binary frame: %+v %v", env, err)
+	}
+	svc.mu.Lock()
+	addr := svc.conns[0].addr
+	svc.mu.Unlock()
+	if addr != "127.0.0.1" {
+		t.Fatalf("client address %q", addr)
+	}
+	// The core ending the connection: a goodbye with its reason.
+	b, _ = wire.Encode("bye", "8", nil)
+	c.Write(context.Background(), websocket.MessageText, b)
+	env, err = read(t, c)
+	if err != nil || env.Type != wire.TBye || !strings.Contains(string(env.Data), "shutdown") {
+		t.Fatalf("goodbye %+v %v", env, err)
+	}
+	if _, err := read(t, c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("closed with %v", err)
+	}
+	waitClosed(t, svc)
+}
+
+func TestHeartbeat(t *testing.T) {
+	_, srv := serve(t, Config{Heartbeat: 10 * time.Millisecond})
+	c, err := dial(t, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, err := read(t, c); err != nil || env.Type != wire.THeartbeat {
+		t.Fatalf("%+v %v", env, err)
+	}
+}
+
+func TestOriginRefused(t *testing.T) {
+	svc, srv := serve(t, Config{AllowedOrigins: []string{"chrome-extension://amkhmoonbbfpbpgpaciafkkodeiodbkg"}})
+	h := http.Header{"Origin": {"https://evil.example"}}
+	if _, err := dial(t, srv, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}, HTTPHeader: h}); err == nil {
+		t.Fatal("a page of another origin connected")
+	}
+	h = http.Header{"Origin": {"chrome-extension://amkhmoonbbfpbpgpaciafkkodeiodbkg"}}
+	c, err := dial(t, srv, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}, HTTPHeader: h})
+	if err != nil {
+		t.Fatalf("the extension refused: %v", err)
+	}
+	// Once a frame has been answered, the server has registered the
+	// connection; only the extension's reached the core.
+	b, _ := wire.Encode(wire.TPing, "1", nil)
+	c.Write(context.Background(), websocket.MessageText, b)
+	if _, err := read(t, c); err != nil {
+		t.Fatal(err)
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if len(svc.conns) != 1 {
+		t.Fatalf("%d connections reached the core", len(svc.conns))
+	}
+}
+
+func TestWrongSubprotocolRefused(t *testing.T) {
+	svc, srv := serve(t, Config{})
+	c, err := dial(t, srv, &websocket.DialOptions{Subprotocols: []string{"crmcti.v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(t, c); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("got %v, want a policy violation", err)
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if len(svc.conns) != 0 {
+		t.Fatal("the connection reached the core")
+	}
+}
+
+func TestOversizedFrameCloses(t *testing.T) {
+	svc, srv := serve(t, Config{})
+	c, err := dial(t, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"type":"ping","data":"` + strings.Repeat("x", wire.MaxMessage) + `"}`
+	c.Write(context.Background(), websocket.MessageText, []byte(big))
+	if _, err := read(t, c); err == nil {
+		t.Fatal("the connection survived an oversized frame")
+	}
+	waitClosed(t, svc)
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if len(svc.conns[0].frames) != 0 {
+		t.Fatal("the oversized frame reached the core")
+	}
+}
+
+// waitClosed requires the server to have closed its core connection.
+func waitClosed(t *testing.T, svc *fakeService) {
+	t.Helper()
+	select {
+	case <-svc.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the core connection was never closed")
+	}
+}
