@@ -42,3 +42,26 @@ func TestControlsFollowTheGatewayRules(t *testing.T) {
 		t.Fatalf("hold with PBX down: %+v", c)
 	}
 }
+
+// The ringing card says what it is, formats the number and names the best
+// match; a held call has its own timer; messages are sentences.
+func TestCardHierarchy(t *testing.T) {
+	st := newState(DefaultSettings())
+	st.conn, st.pbx = connOnline, "up"
+	st.agent = &wire.Agent{Username: "a", Extension: "1001"}
+	now := time.Now()
+	m := wire.Match{Contact: wire.Contact{Code: "C1", FullName: "Andreas Constantinou"}}
+	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "r", State: "ringing", Direction: "inbound", Remote: "+35722123456", Started: now, Matches: []wire.Match{m, m}}}, now)
+	st.applyCall(wire.CallEvent{Event: "answered", Call: wire.Call{ID: "c", State: "connected", Direction: "inbound", Remote: "1006", Started: now, Answered: now}}, now)
+	v := st.view(now)
+	ring, conn := v.Calls[0], v.Calls[1]
+	if ring.Heading != "Incoming call" || ring.Number != "+357 22 123456" || ring.Caller != "Andreas Constantinou" {
+		t.Fatalf("ringing card %+v", ring)
+	}
+	if r := ring.Controls["answer"].Reason; r == "" || r[0] != 'Y' || r[len(r)-1] != '.' {
+		t.Fatalf("reason %q is not a sentence", r)
+	}
+	if conn.Caller != "Extension 1006" || conn.NoMatch || !conn.Colleague {
+		t.Fatalf("colleague card %+v", conn)
+	}
+}
