@@ -38,9 +38,9 @@ async function managed() {
   }
 }
 
-async function effectiveSettings(policy) {
+async function effectiveSettings(policy, options) {
   const defaults = JSON.parse(crmctiCore.defaults());
-  const { options } = await chrome.storage.local.get("options");
+  if (options === undefined) ({ options } = await chrome.storage.local.get("options"));
   if (policy === undefined) policy = await managed();
   return { ...defaults, ...(options || {}), ...policy, managedKeys: Object.keys(policy) };
 }
@@ -90,6 +90,13 @@ chrome.runtime.onMessage.addListener((msg, sender, reply) => {
     core.then(effectiveSettings).then(reply);
     return true; // async reply
   }
+  if (msg.type === "validate") {
+    // The settings the core would run with if these options were saved:
+    // the core's own check (Go), so the options page and the core agree.
+    core.then(() => effectiveSettings(undefined, msg.options)).then((s) => reply(JSON.parse(crmctiCore.validate(JSON.stringify(s)))));
+    return true;
+  }
+  if (msg.type === "openOptions") chrome.runtime.openOptionsPage();
   return false;
 });
 

@@ -125,7 +125,7 @@ function render(v) {
   if (!window.crmctiFirstRender) window.crmctiFirstRender = Date.now(); // read by the benchmark
   view = v;
   const link = $("link");
-  link.textContent = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out" }[v.connection] || v.connection;
+  link.textContent = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out", unconfigured: "not set up" }[v.connection] || v.connection;
   link.className = "badge " + v.connection;
   if (v.connError && v.connection === "reconnecting") link.title = v.connError;
   $("pbx").hidden = !(v.loggedIn && v.pbx !== "up");
@@ -137,8 +137,15 @@ function render(v) {
     $("announce").textContent = v.announce || "";
   }
 
-  $("login").hidden = v.loggedIn;
-  $("main").hidden = !v.loggedIn;
+  // A core that stopped, or settings that cannot work, replace the
+  // panel's content with what is wrong and what to do.
+  $("fault").hidden = !v.fault;
+  $("fault").textContent = v.fault || "";
+  $("problems").hidden = !!v.fault || v.problems.length === 0;
+  $("problem-list").replaceChildren(...v.problems.map((p) => el("li", {}, p.message)));
+  const blocked = !!v.fault || v.problems.length > 0;
+  $("login").hidden = v.loggedIn || blocked;
+  $("main").hidden = !v.loggedIn || blocked;
   $("login-btn").disabled = v.loginBusy;
   $("login-error").textContent = v.loginError || "";
   if (!v.loggedIn) return;
@@ -180,6 +187,7 @@ $("login-form").addEventListener("submit", (e) => {
   send({ type: "login", username: $("username").value, password: $("password").value });
   $("password").value = "";
 });
+$("open-options").addEventListener("click", () => chrome.runtime.sendMessage({ type: "openOptions" }));
 $("logout").addEventListener("click", () => send({ type: "logout" }));
 $("notice-close").addEventListener("click", () => send({ type: "dismiss" }));
 for (const b of $("status").querySelectorAll("button")) b.addEventListener("click", () => send({ type: "status", status: b.dataset.status }));
