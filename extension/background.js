@@ -136,3 +136,14 @@ chrome.notifications.onButtonClicked.addListener(onNotificationButton);
 chrome.notifications.onClicked.addListener((id) => {
   if (lastCrmTab !== null) chrome.tabs.update(lastCrmTab, { active: true });
 });
+
+// Shortcuts from anywhere in the browser (chrome.commands; the agent can
+// change them at chrome://extensions/shortcuts). The core picks the call.
+function onCommand(command, tab) {
+  const type = { accept: "answer", end: "hangup", hold: "hold" }[command];
+  if (type) core.then(() => crmctiCore.intent(JSON.stringify({ type })));
+  if (command === "transfer") {
+    for (const p of panels) if (!tab || !p.sender.tab || p.sender.tab.id === tab.id) p.postMessage({ type: "focusTransfer" });
+  }
+}
+chrome.commands.onCommand.addListener(onCommand);

@@ -117,7 +117,7 @@ func (b *browser) panel() context.Context {
 			b.t.Fatal(err)
 		}
 		for _, in := range infos {
-			if strings.HasSuffix(in.URL, "/extension/panel.html") && !b.panels[in.TargetID] {
+			if strings.Contains(in.URL, "/extension/panel.html") && !b.panels[in.TargetID] {
 				b.panels[in.TargetID] = true
 				ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
 				if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body"))); err != nil {

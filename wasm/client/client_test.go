@@ -380,3 +380,73 @@ func TestCloseIsSafeTwiceAndBeforeRun(t *testing.T) {
 	c.Close()
 	c.Run(context.Background()) // returns at once: closed
 }
+
+// Defects 3, 4 and 5: a customer chosen from a search goes to the call
+// in progress, never to one ringing beside it, and the card then names
+// them; a typed number that is one customer's loads them on answer.
+func TestChosenCustomerGoesToTheCallInProgress(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "grace", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	first, _ := sys.Sim.StartInbound("+35799000111", "1007")
+	h.until("ringing, nobody has the number", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && c.NoMatch })
+	h.core.Intent(client.Intent{Type: "answer", CallID: first.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	sys.Sim.SetDoNotDisturb("1007", false)
+	if _, err := sys.Sim.StartInbound("+35722123456", "1007"); err != nil {
+		t.Fatal(err)
+	}
+	h.until("second ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.core.Intent(client.Intent{Type: "search", Query: "georgiou"})
+	v := h.until("results", func(v client.View) bool { return len(v.Search.Results) > 0 && !v.Search.Busy })
+	if v.CurrentCall != first.CallID {
+		t.Fatalf("current call %q, want %q", v.CurrentCall, first.CallID)
+	}
+	pick := v.Search.Results[0]
+	h.core.Intent(client.Intent{Type: "select", Contact: pick.Code})
+	if e := h.effect("load"); e.Customer != pick.Code {
+		t.Fatalf("load %+v", e)
+	}
+	v = h.until("chosen on the connected call", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == pick.Code })
+	if c := callIn(v, "connected"); c.Caller != pick.FullName || c.NoMatch {
+		t.Fatalf("card after choosing by hand: %+v", c)
+	}
+	if c := callIn(v, "ringing"); c.Contact != "" {
+		t.Fatalf("the ringing call got the customer: %+v", c)
+	}
+}
+
+func TestTypedNumberOfOneCustomerLoadsOnAnswer(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{AutoAnswer: 100 * time.Millisecond})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "henry", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	h.core.Intent(client.Intent{Type: "call", Number: "99 654321"}) // C000003's mobile, typed
+	if e := h.effect("load"); e.Customer != "C000003" {
+		t.Fatalf("load %+v", e)
+	}
+	h.until("the call carries the customer", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == "C000003" })
+}
+
+// Shortcuts name no call: the core picks the one that can take the
+// action, and Hold on a held call resumes it.
+func TestShortcutsPickTheCall(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	sys.Sim.StartInbound("+35722123456", "1001")
+	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.core.Intent(client.Intent{Type: "answer"})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "hold"})
+	h.until("held", func(v client.View) bool { c := callIn(v, "held"); return c != nil && c.HeldFrom != 0 })
+	h.core.Intent(client.Intent{Type: "hold"})
+	h.until("resumed", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "hangup"})
+	v := h.until("ended", func(v client.View) bool { return len(v.Calls) == 0 && len(v.Recent) == 1 })
+	if r := v.Recent[0]; r.Missed || r.Name != "Andreas Constantinou" || r.When == "" {
+		t.Fatalf("recent %+v", r)
+	}
+}

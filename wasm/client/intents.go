@@ -87,6 +87,9 @@ func (c *Core) intent(out *sender, in Intent) error {
 // pending until the gateway answers.
 func (c *Core) callAction(out *sender, in Intent) error {
 	c.mu.Lock()
+	if in.CallID == "" {
+		in = c.st.resolveShortcut(in)
+	}
 	ctl := c.st.control(in.CallID, callActions[in.Type])
 	c.mu.Unlock()
 	if !ctl.Enabled {
@@ -171,4 +174,29 @@ func (c *Core) selectCommand(in Intent) (string, any, bool) {
 	c.update(func(s *state) { s.choose(callID, in.Contact) })
 	c.loadCustomer(in.Contact)
 	return wire.TSelect, wire.Select{CallID: callID, Contact: in.Contact}, true
+}
+
+// resolveShortcut picks the call a keyboard shortcut acts on: the first
+// that can take the action. Hold on a call that cannot be held resumes
+// the held one instead, so one key toggles. Transfer and consult act on
+// the call the agent is talking on.
+func (s *state) resolveShortcut(in Intent) Intent {
+	first := func(a gateway.Action) string {
+		for _, id := range s.order {
+			if s.control(id, a).Enabled {
+				return id
+			}
+		}
+		return ""
+	}
+	in.CallID = first(callActions[in.Type])
+	if in.CallID == "" && in.Type == wire.THold {
+		if id := first(gateway.ActRetrieve); id != "" {
+			in.Type, in.CallID = wire.TRetrieve, id
+		}
+	}
+	if in.CallID == "" {
+		in.CallID = s.currentCall()
+	}
+	return in
 }

@@ -67,6 +67,8 @@ type state struct {
 	// chosen are customers the agent picked by hand for a call (from a
 	// search), so that the card names them.
 	chosen map[string]wire.Contact
+	// heldAt is when each held call was put on hold, for its own timer.
+	heldAt map[string]time.Time
 	search searchState
 	recent []wire.Call
 	// skew is the gateway's clock minus ours, from heartbeats, so that
@@ -80,7 +82,8 @@ type state struct {
 
 func newState(s Settings) state {
 	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
-		pending: map[string]string{}, chosen: map[string]wire.Contact{}}
+		pending: map[string]string{}, chosen: map[string]wire.Contact{},
+		heldAt: map[string]time.Time{}}
 }
 
 // reset forgets the agent (logout, dead session).
@@ -143,6 +146,7 @@ func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 		c := snap.Calls[i]
 		s.calls[c.ID] = &c
 		s.order = append(s.order, c.ID)
+		s.trackHold(&c, now)
 	}
 	if s.notice.kind == "error" {
 		s.notice = notice{} // whatever failed before the reconnect is moot
@@ -159,6 +163,11 @@ func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	if prev == nil && c.Direction == string(gateway.Outbound) {
 		s.dialing = false
 	}
+	if prev == nil && len(s.calls) == 0 && gateway.CallState(c.State).Live() {
+		// A new call starts afresh: the last call's search results are
+		// not about this caller (defect 9).
+		s.search = searchState{}
+	}
 	if !gateway.CallState(c.State).Live() {
 		s.endCall(c)
 	} else {
@@ -166,12 +175,22 @@ func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 			s.order = append(s.order, c.ID)
 		}
 		s.calls[c.ID] = &c
+		s.trackHold(&c, now)
 		if prev != nil && prev.State != c.State {
 			delete(s.pending, c.ID) // the action took effect
 		}
 	}
 	s.announceCall(ce.Event, c)
 	return prev
+}
+
+// trackHold starts a held call's own timer, and stops it on resume.
+func (s *state) trackHold(c *wire.Call, now time.Time) {
+	if c.State != string(gateway.CallHeld) {
+		delete(s.heldAt, c.ID)
+	} else if _, ok := s.heldAt[c.ID]; !ok {
+		s.heldAt[c.ID] = now
+	}
 }
 
 // endCall moves a call from the live ones to the recent ones.
@@ -186,6 +205,7 @@ func (s *state) endCall(c wire.Call) {
 	delete(s.ignored, c.ID)
 	delete(s.pending, c.ID)
 	delete(s.chosen, c.ID)
+	delete(s.heldAt, c.ID)
 	s.recent = append([]wire.Call{c}, s.recent...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]

@@ -27,6 +27,9 @@ type View struct {
 	Notice     string       `json:"notice,omitempty"`
 	NoticeKind string       `json:"noticeKind,omitempty"` // error | info
 	Calls      []CallView   `json:"calls"`
+	// CurrentCall is the call a customer chosen from a search goes to:
+	// the one the agent is talking on ("" when there is none).
+	CurrentCall string `json:"currentCall,omitempty"`
 	Dial       Control      `json:"dial"`
 	Dialing    bool         `json:"dialing"`
 	Search     SearchView   `json:"search"`
@@ -115,6 +118,7 @@ func (s *state) view(now time.Time) View {
 		return v
 	}
 	v.Dial = s.callControl()
+	v.CurrentCall = s.currentCall()
 	live, reason := s.liveCalls(), s.linkReason()
 	for _, id := range s.order {
 		v.Calls = append(v.Calls, s.callView(s.calls[id], live, reason, now))
@@ -146,6 +150,9 @@ func (s *state) callView(c *wire.Call, live []gateway.Call, linkReason string, n
 		if now.After(local) {
 			cv.Seconds = int(now.Sub(local) / time.Second)
 		}
+	}
+	if t, ok := s.heldAt[c.ID]; ok {
+		cv.HeldFrom = t.UnixMilli()
 	}
 	for _, a := range cardActions {
 		cv.Controls[string(a)] = controlOn(linkReason, live, c.ID, a)
