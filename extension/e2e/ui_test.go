@@ -132,7 +132,9 @@ func TestKeyboardAndShortcuts(t *testing.T) {
 	until(t, panel2, "held by the command", `document.querySelector("#calls li.held") !== null`)
 }
 
-func jsString(s string) string { return "\"" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + "\"" }
+func jsString(s string) string {
+	return "\"" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + "\""
+}
 
 // TestClickToDialLeavesDatesAndStyle covers defect 8.
 func TestClickToDialLeavesDatesAndStyle(t *testing.T) {

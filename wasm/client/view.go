@@ -22,21 +22,21 @@ type View struct {
 	// Fault is set while the core restarts after it stopped; Problems
 	// while the settings cannot work (nothing connects until they are
 	// fixed).
-	Fault      string       `json:"fault,omitempty"`
-	Problems   []Problem    `json:"problems"`
-	Notice     string       `json:"notice,omitempty"`
-	NoticeKind string       `json:"noticeKind,omitempty"` // error | info
-	Calls      []CallView   `json:"calls"`
+	Fault      string     `json:"fault,omitempty"`
+	Problems   []Problem  `json:"problems"`
+	Notice     string     `json:"notice,omitempty"`
+	NoticeKind string     `json:"noticeKind,omitempty"` // error | info
+	Calls      []CallView `json:"calls"`
 	// CurrentCall is the call a customer chosen from a search goes to:
 	// the one the agent is talking on ("" when there is none).
-	CurrentCall string `json:"currentCall,omitempty"`
-	Dial       Control      `json:"dial"`
-	Dialing    bool         `json:"dialing"`
-	Search     SearchView   `json:"search"`
-	Recent     []RecentView `json:"recent"`
-	Announce   string       `json:"announce,omitempty"`
-	AnnounceN  int          `json:"announceN"`
-	Settings   Settings     `json:"settings"`
+	CurrentCall string       `json:"currentCall,omitempty"`
+	Dial        Control      `json:"dial"`
+	Dialing     bool         `json:"dialing"`
+	Search      SearchView   `json:"search"`
+	Recent      []RecentView `json:"recent"`
+	Announce    string       `json:"announce,omitempty"`
+	AnnounceN   int          `json:"announceN"`
+	Settings    Settings     `json:"settings"`
 }
 
 // CallView is one call card.
