@@ -266,6 +266,12 @@ function render(v) {
   $("dial-reason").hidden = v.dial.enabled || !v.dial.reason;
   $("dial-reason").textContent = v.dial.enabled ? "" : v.dial.reason || "";
   $("dialing").hidden = !v.dialing;
+  // A panel opened on a new page shows the search its results belong
+  // to, not an empty box above them (defect 9).
+  if (!render.filled) {
+    render.filled = true;
+    if (!$("dial").value && v.search.query) $("dial").value = v.search.query;
+  }
   renderResults(v);
   renderRecent(v);
 }

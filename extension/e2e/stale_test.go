@@ -1,0 +1,35 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"crmcti/gateway/pbxsim"
+)
+
+// TestNoStaleState covers defects 9 and 11: search results and the query
+// they answer stay together across page loads and go when a new call
+// starts; an outage of the PBX link too short to see is reported once it
+// is over.
+func TestNoStaleState(t *testing.T) {
+	r := newRig(t)
+	page := r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	r.login(panel, "erin")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	do(t, panel, chromedp.SendKeys(chromedp.CSS("#dial"), "georgiou\r"))
+	until(t, panel, "results", `document.querySelectorAll("#results li .who").length > 0`)
+
+	do(t, page, chromedp.Navigate(r.crm.URL+"/customers/C000003"))
+	panel = r.b.panel()
+	until(t, panel, "the new page's panel shows the query with its results", `document.getElementById("dial").value === "georgiou" && document.querySelectorAll("#results li .who").length > 0`)
+
+	r.sys.Sim.StartInbound("+35722123456", "1005")
+	until(t, panel, "a new call clears the last search", `document.querySelector("#calls li.ringing") !== null && document.querySelectorAll("#results li").length === 0`)
+
+	if err := r.sys.Sim.InjectFault(pbxsim.FaultDropLink, 0); err != nil {
+		t.Fatal(err)
+	}
+	until(t, panel, "outage reported after the fact", `document.getElementById("notice-text").textContent.includes("The telephone system was unreachable at") && document.getElementById("notice-text").textContent.includes("it is back")`)
+}
