@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -32,4 +33,28 @@ func TestNoStaleState(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, panel, "outage reported after the fact", `document.getElementById("notice-text").textContent.includes("The telephone system was unreachable at") && document.getElementById("notice-text").textContent.includes("it is back")`)
+}
+
+// TestCommandInFlightShows covers defect 11's silent wait: while the
+// switch is slow, the card says what it is waiting for.
+func TestCommandInFlightShows(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	r.login(panel, "frank")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	res, _ := r.sys.Sim.StartInbound("+35722123456", "1006")
+	until(t, panel, "ringing", `document.querySelector("#calls li.ringing") !== null`)
+	if err := r.sys.Sim.Answer(res.CallID, "1006"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
+	if err := r.sys.Sim.InjectFault(pbxsim.FaultStall, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.connected button[aria-label="Hold"]`)))
+	until(t, panel, "pending shown", `(document.querySelector("#calls li .pending") || {}).textContent === "Putting on hold…"`)
+	// A stalled switch drops the request: the gateway gives up, and the
+	// panel says so instead of waiting on.
+	until(t, panel, "settled once the gateway answers", `document.querySelector("#calls li .pending") === null && (document.querySelector("#calls li.held") !== null || !document.getElementById("notice").hidden)`)
 }

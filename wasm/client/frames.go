@@ -158,13 +158,16 @@ func (c *Core) result(req Intent, env wire.Envelope) error {
 		}
 		c.update(func(st *state) {
 			st.search.busy, st.search.results, st.search.more, st.search.err = false, r.Contacts, r.More, ""
+			for _, ct := range r.Contacts {
+				st.names[ct.Code] = ct.FullName
+			}
 		})
 	case wire.TRecent:
 		var r wire.RecentResult
 		if err := wire.DecodeData(env, &r); err != nil {
 			return err
 		}
-		c.update(func(st *state) { st.recent = r.Calls })
+		c.update(func(st *state) { st.setRecent(r.Calls) })
 	case wire.TDigits:
 		c.update(func(st *state) { st.say("Tones sent: " + req.Digits); st.setToast("Tones " + req.Digits + " sent.") })
 	}

@@ -67,6 +67,10 @@ type state struct {
 	// chosen are customers the agent picked by hand for a call (from a
 	// search), so that the card names them.
 	chosen map[string]wire.Contact
+	// names are the customers' names by code, as matches and searches
+	// told them, so that recent calls from the call log (which carry
+	// only the code) are named.
+	names map[string]string
 	// heldAt is when each held call was put on hold, for its own timer.
 	heldAt map[string]time.Time
 	search searchState
@@ -83,7 +87,7 @@ type state struct {
 func newState(s Settings) state {
 	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
 		pending: map[string]string{}, chosen: map[string]wire.Contact{},
-		heldAt: map[string]time.Time{}}
+		heldAt: map[string]time.Time{}, names: map[string]string{}}
 }
 
 // reset forgets the agent (logout, dead session).
@@ -159,6 +163,9 @@ func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	prev := s.calls[c.ID]
 	if prev != nil && len(c.Matches) == 0 {
 		c.Matches = prev.Matches
+	}
+	for _, m := range c.Matches {
+		s.names[m.Contact.Code] = m.Contact.FullName
 	}
 	if prev == nil && c.Direction == string(gateway.Outbound) {
 		s.dialing = false
@@ -250,6 +257,7 @@ func (s *state) currentCall() string {
 // search, the card keeps its name.
 func (s *state) choose(callID, code string) {
 	for _, ct := range s.search.results {
+		s.names[ct.Code] = ct.FullName
 		if ct.Code == code {
 			s.chosen[callID] = ct
 		}
@@ -269,4 +277,19 @@ func sentence(msg string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// setRecent takes the call log's recent calls, keeping the matches of
+// those this core saw, so that they stay named.
+func (s *state) setRecent(calls []wire.Call) {
+	seen := map[string][]wire.Match{}
+	for _, c := range s.recent {
+		seen[c.ID] = c.Matches
+	}
+	for i := range calls {
+		if len(calls[i].Matches) == 0 {
+			calls[i].Matches = seen[calls[i].ID]
+		}
+	}
+	s.recent = calls
 }

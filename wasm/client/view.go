@@ -173,6 +173,9 @@ func (s *state) callerName(c *wire.Call) string {
 			return m.Contact.FullName
 		}
 	}
+	if name := s.names[c.Contact]; c.Contact != "" && name != "" {
+		return name
+	}
 	if len(c.Matches) > 0 {
 		return c.Matches[0].Contact.FullName // the best match
 	}

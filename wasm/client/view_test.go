@@ -65,3 +65,24 @@ func TestCardHierarchy(t *testing.T) {
 		t.Fatalf("colleague card %+v", conn)
 	}
 }
+
+// Recent calls from the call log carry only the customer's code: the
+// core names them from what it saw, and marks the unanswered as missed.
+func TestRecentCallsAreNamedAndMissedMarked(t *testing.T) {
+	st := newState(DefaultSettings())
+	now := time.Now()
+	m := wire.Match{Contact: wire.Contact{Code: "C1", FullName: "Andreas Constantinou"}}
+	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "a", State: "ringing", Direction: "inbound", Remote: "+35722123456", Started: now, Matches: []wire.Match{m}}}, now)
+	st.applyCall(wire.CallEvent{Event: "ended", Call: wire.Call{ID: "a", State: "ended", Direction: "inbound", Remote: "+35722123456", Started: now, Ended: now}}, now)
+	st.setRecent([]wire.Call{
+		{ID: "b", State: "ended", Direction: "outbound", Remote: "+35799654321", Contact: "C1", Started: now, Answered: now, Ended: now.Add(75 * time.Second)},
+		{ID: "a", State: "ended", Direction: "inbound", Remote: "+35722123456", Started: now, Ended: now},
+	})
+	v := st.view(now)
+	if b := v.Recent[0]; b.Name != "Andreas Constantinou" || b.Missed || b.Seconds != 75 || b.When == "" {
+		t.Fatalf("outbound %+v", b)
+	}
+	if a := v.Recent[1]; a.Name != "Andreas Constantinou" || !a.Missed {
+		t.Fatalf("missed %+v", a)
+	}
+}
