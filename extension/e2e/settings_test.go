@@ -79,3 +79,20 @@ func TestPanicInTheCoreIsReportedAndRecovers(t *testing.T) {
 	until(t, panel, "fault shown", `document.getElementById("fault").textContent.includes("The CTI core stopped: ") && document.getElementById("fault").textContent.includes("Reloading")`)
 	until(t, panel, "back by itself", `document.getElementById("fault").hidden && document.getElementById("link").textContent === "connected" && !document.getElementById("main").hidden`)
 }
+
+// TestThrowingWebSocketConstructorIsAnError: when the browser's WebSocket
+// constructor throws (a URL it refuses), the core reports a connection
+// error and lives on; it connects once the constructor works again.
+func TestThrowingWebSocketConstructorIsAnError(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	sw := r.b.worker()
+	eval[bool](t, sw, `(() => { globalThis.RealWebSocket = WebSocket; globalThis.WebSocket = function () { throw new SyntaxError("refused URL"); }; return true; })()`)
+	r.login(panel, "grace")
+	until(t, panel, "connection error shown", `document.getElementById("login-error").textContent.includes("Cannot reach the CTI gateway")`)
+	eval[bool](t, sw, `(() => { globalThis.WebSocket = RealWebSocket; return true; })()`)
+	do(t, panel, chromedp.SetValue(chromedp.CSS("#username"), "grace"), chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")))
+	until(t, panel, "logged in after all", `document.getElementById("link").textContent === "connected" && !document.getElementById("main").hidden`)
+}

@@ -298,6 +298,7 @@ func TestSettingsProblems(t *testing.T) {
 		{func(s *client.Settings) { s.GatewayURL = "127.0.0.1:7080" }, "gatewayUrl"},
 		{func(s *client.Settings) { s.GatewayURL = "http://cti.example.com/ws" }, "gatewayUrl"},
 		{func(s *client.Settings) { s.GatewayURL = "" }, "gatewayUrl"},
+		{func(s *client.Settings) { s.GatewayURL = "ws://127.0.0.1:7080/ws#" }, "gatewayUrl"},
 		{func(s *client.Settings) { s.ContactURLTemplate = "http://crm/customers/" }, "contactUrlTemplate"},
 		{func(s *client.Settings) { s.CustomerLoad = "popup" }, "customerLoad"},
 		{func(s *client.Settings) { s.DefaultCountry = "Cyprus" }, "defaultCountry"},

@@ -101,7 +101,7 @@ func checkGatewayURL(raw string) string {
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return fmt.Sprintf("The gateway URL %q must start with wss:// (or ws:// on this computer), e.g. wss://cti.example.com/ws.", raw)
 	}
-	if u.Fragment != "" {
+	if strings.Contains(raw, "#") {
 		return fmt.Sprintf("The gateway URL %q cannot have a #fragment.", raw)
 	}
 	return ""
