@@ -147,3 +147,7 @@ function onCommand(command, tab) {
   }
 }
 chrome.commands.onCommand.addListener(onCommand);
+
+// The toolbar button opens the side panel (placement "side", or any time
+// the agent prefers it); the browser then narrows the page beside it.
+if (chrome.sidePanel) chrome.sidePanel.setPanelBehavior({ openPanelOnActionClick: true }).catch(() => {});

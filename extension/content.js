@@ -10,6 +10,8 @@
 //            the page lays itself out around it;
 //   dock     a column at the right edge; the page's content is pushed
 //            aside (a margin on <html>), and it collapses to a badge.
+//   side     the browser's side panel (the toolbar button opens it): the
+//            page gets no panel of its own, only click-to-dial.
 // A section whose element the page does not have falls back to the dock.
 "use strict";
 (() => {
@@ -26,6 +28,7 @@
   const origin = new URL(chrome.runtime.getURL("")).origin;
 
   function place(settings) {
+    if (settings.panelMode === "side") return; // the browser's side panel shows it
     const slot = settings.panelMode === "section" && settings.panelSelector ? document.querySelector(settings.panelSelector) : null;
     const mode = slot ? "section" : "dock";
     frame.src = chrome.runtime.getURL("extension/panel.html") + "?mode=" + mode;

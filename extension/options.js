@@ -13,7 +13,7 @@ const FIELDS = [
   ["searchSubmitSelector", "Search button selector"],
   ["defaultCountry", "Default country (two letters, e.g. CY)"],
   ["matchPolicy", "Several matches", ["list", "single"]],
-  ["panelMode", "Panel placement", ["section", "dock"]],
+  ["panelMode", "Panel placement", ["section", "dock", "side"]],
   ["panelSelector", "Section placement: CSS selector of the element to put the panel in"],
 ];
 const $ = (id) => document.getElementById(id);

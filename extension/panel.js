@@ -9,8 +9,9 @@ const $ = (id) => document.getElementById(id);
 const port = chrome.runtime.connect({ name: "panel" });
 const send = (intent) => port.postMessage({ type: "intent", intent });
 // The content script places the panel: "section" in the CRM page, or
-// "dock" at its edge (which can collapse to a badge).
-const mode = new URLSearchParams(location.search).get("mode") || "section";
+// "dock" at its edge (which can collapse to a badge). Loaded on its own,
+// it is the browser's side panel.
+const mode = new URLSearchParams(location.search).get("mode") || (window.top === window ? "side" : "section");
 let view = null;
 
 function el(tag, attrs, ...kids) {
@@ -339,7 +340,9 @@ document.addEventListener("keydown", (e) => {
 // Placement. In a section the page sizes the frame to the panel's
 // height; in the dock the panel can collapse to a badge.
 const toPage = (msg) => window.parent.postMessage({ crmcti: true, ...msg }, "*");
-if (mode === "section") {
+if (mode === "side") {
+  // The browser sizes the side panel; nothing to tell a page.
+} else if (mode === "section") {
   new ResizeObserver(() => toPage({ type: "height", height: Math.ceil(document.documentElement.scrollHeight) })).observe(document.body);
 } else {
   $("collapse").hidden = false;

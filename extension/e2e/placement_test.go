@@ -86,3 +86,34 @@ func TestPanelCoversNoCRMContent(t *testing.T) {
 		})
 	}
 }
+
+// TestSidePanelPlacement: with placement "side" the CRM page gets no panel
+// of its own (the browser's side panel, opened from the toolbar button,
+// narrows the page instead), click-to-dial still works, and the panel
+// works as a page of its own.
+func TestSidePanelPlacement(t *testing.T) {
+	r := newRig(t, "panelMode", "side")
+	page := r.b.tab(r.crm.URL + "/customers/C000003")
+	until(t, page, "phones linked", `document.querySelectorAll("#cc-customer a.crmcti-dial").length >= 1`)
+	if eval[bool](t, page, `document.getElementById("crmcti-host") !== null`) {
+		t.Fatal("a panel was put in the page in side placement")
+	}
+	sw := r.b.worker()
+	if path := await[string](t, sw, `chrome.sidePanel.getOptions({}).then(o => o.path || "")`); path != "extension/panel.html" {
+		t.Fatalf("side panel path %q", path)
+	}
+	if !await[bool](t, sw, `chrome.sidePanel.getPanelBehavior().then(b => b.openPanelOnActionClick)`) {
+		t.Fatal("the toolbar button does not open the side panel")
+	}
+	// The side panel is the panel page on its own.
+	r.b.tab("chrome-extension://" + extensionID + "/extension/panel.html")
+	panel := r.b.panel()
+	r.login(panel, "henry")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	if !eval[bool](t, panel, `document.getElementById("collapse").hidden`) {
+		t.Fatal("the side panel offers to collapse like the dock")
+	}
+	r.sys.Sim.SetAutoAnswer(0)
+	do(t, page, chromedp.Click(chromedp.CSS("#cc-customer a.crmcti-dial")))
+	until(t, panel, "dialing from the page", `document.querySelector("#calls li.dialing") !== null`)
+}

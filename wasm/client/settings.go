@@ -26,8 +26,9 @@ type Settings struct {
 	// customer at once when exactly one matches.
 	MatchPolicy string `json:"matchPolicy"`
 	// PanelMode places the panel: "section" inside the CRM page at
-	// PanelSelector (the page reflows around it), or "dock" at the right
-	// edge, pushing the page aside and collapsing to a badge.
+	// PanelSelector (the page reflows around it), "dock" at the right
+	// edge, pushing the page aside and collapsing to a badge, or "side"
+	// in the browser's own side panel (opened from the toolbar button).
 	PanelMode     string `json:"panelMode"`
 	PanelSelector string `json:"panelSelector"`
 	// ManagedKeys are the settings the admin's policy set: a problem in
@@ -82,8 +83,8 @@ func (s Settings) Problems() []Problem {
 	if s.MatchPolicy != "list" && s.MatchPolicy != "single" {
 		add("matchPolicy", "Several matches must be list or single, not %q.", s.MatchPolicy)
 	}
-	if s.PanelMode != "section" && s.PanelMode != "dock" {
-		add("panelMode", "Panel placement must be section or dock, not %q.", s.PanelMode)
+	if s.PanelMode != "section" && s.PanelMode != "dock" && s.PanelMode != "side" {
+		add("panelMode", "Panel placement must be section, dock or side, not %q.", s.PanelMode)
 	}
 	if s.PanelMode == "section" && strings.TrimSpace(s.PanelSelector) == "" {
 		add("panelSelector", "A panel placed as a section needs the CSS selector of the element to put it in.")
