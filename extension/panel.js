@@ -343,7 +343,9 @@ const toPage = (msg) => window.parent.postMessage({ crmcti: true, ...msg }, "*")
 if (mode === "side") {
   // The browser sizes the side panel; nothing to tell a page.
 } else if (mode === "section") {
-  new ResizeObserver(() => toPage({ type: "height", height: Math.ceil(document.documentElement.scrollHeight) })).observe(document.body);
+  // The body's own height: the document's is never less than the frame,
+  // so it could grow and never shrink back.
+  new ResizeObserver(() => toPage({ type: "height", height: Math.ceil(document.body.getBoundingClientRect().height) })).observe(document.body);
 } else {
   $("collapse").hidden = false;
   chrome.storage.local.get("dockCollapsed").then(({ dockCollapsed }) => setCollapsed(!!dockCollapsed));

@@ -58,3 +58,21 @@ func TestCommandInFlightShows(t *testing.T) {
 	// panel says so instead of waiting on.
 	until(t, panel, "settled once the gateway answers", `document.querySelector("#calls li .pending") === null && (document.querySelector("#calls li.held") !== null || !document.getElementById("notice").hidden)`)
 }
+
+// TestUnknownCallerClearsTheLastCustomer covers the rest of defect 9:
+// answering a caller nobody has takes the previous customer off the
+// Communication Centre (by its search, in search mode).
+func TestUnknownCallerClearsTheLastCustomer(t *testing.T) {
+	r := newRig(t, "customerLoad", "search")
+	page := r.b.tab(r.crm.URL + "/customers/C000001")
+	panel := r.b.panel()
+	r.login(panel, "alice")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	until(t, page, "previous customer shown", `(document.getElementById("cc-customer-name") || {}).textContent === "Andreas Constantinou"`)
+	res, _ := r.sys.Sim.StartInbound("+35799000777", "1001")
+	until(t, panel, "ringing", `document.querySelector("#calls li.ringing") !== null`)
+	do(t, panel, chromedp.Click(chromedp.CSS("#calls li.ringing button.primary")))
+	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
+	until(t, page, "previous customer gone", `document.getElementById("cc-customer-name") === null && document.getElementById("cc-search").value === "+35799000777"`)
+	_ = res
+}

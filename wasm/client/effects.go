@@ -80,7 +80,23 @@ func (c *Core) afterCall(out *sender, prev *wire.Call, ce wire.CallEvent) error 
 		c.loadCustomer(code)
 		return out.send(wire.TSelect, wire.Select{CallID: call.ID, Contact: code}, Intent{Type: wire.TSelect, CallID: call.ID, Contact: code})
 	}
+	if len(matches) == 0 && ce.Event == string(gateway.EvAnswered) && call.Direction == string(gateway.Inbound) {
+		c.searchUnknown(call.Remote)
+	}
 	return nil
+}
+
+// searchUnknown runs the Communication Centre's search for the number of
+// a caller nobody has, when customers are loaded by search: the previous
+// caller's record leaves the screen (defect 9), and the agent's manual
+// search starts from the number. Loading by URL has no page for "nobody",
+// so there the screen stays as it is.
+func (c *Core) searchUnknown(number string) {
+	s := c.cfg.Settings
+	if s.CustomerLoad != "search" || number == "" || isExtension(number) {
+		return
+	}
+	c.cfg.OnEffect(Effect{Kind: "load", Mode: "search", Field: s.SearchFieldSelector, Submit: s.SearchSubmitSelector, Value: number})
 }
 
 func (c *Core) notifyRinging(call wire.Call) {
