@@ -438,7 +438,7 @@ func TestShortcutsPickTheCall(t *testing.T) {
 	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
 	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
 	sys.Sim.StartInbound("+35722123456", "1001")
-	h.until("ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.until("ringing, identified", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && len(c.Matches) == 2 })
 	h.core.Intent(client.Intent{Type: "answer"})
 	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
 	h.core.Intent(client.Intent{Type: "hold"})
