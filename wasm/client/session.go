@@ -125,7 +125,7 @@ func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan fram
 // notices.
 func (c *Core) tick() {
 	c.mu.Lock()
-	busy := len(c.st.calls) > 0 || c.st.expiring(time.Now())
+	busy := len(c.st.calls) > 0 || c.st.expiring()
 	c.mu.Unlock()
 	if busy {
 		c.update(func(s *state) { s.expire(time.Now()) })

@@ -113,7 +113,7 @@ func (s *state) setToast(text string) {
 }
 
 // expiring reports whether a notice is waiting to expire.
-func (s *state) expiring(now time.Time) bool { return s.notice.text != "" }
+func (s *state) expiring() bool { return s.notice.text != "" }
 
 // expire drops a notice whose time is up.
 func (s *state) expire(now time.Time) {
