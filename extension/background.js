@@ -118,8 +118,11 @@ function runEffect(e) {
       break;
     case "load":
       if (lastCrmTab === null) break;
-      if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
-      else chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e });
+      // The CRM tab's content script shows the customer (and leaves a page
+      // that already shows them alone); a tab without it is navigated.
+      chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e }).catch(() => {
+        if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
+      });
       break;
   }
 }

@@ -66,11 +66,17 @@
   document.addEventListener("visibilitychange", () => { if (!document.hidden) tellFocus(); });
   tellFocus();
 
-  // Showing a customer by the Communication Centre's search, as a person
-  // would: type the code, then press the button.
-  chrome.runtime.onMessage.addListener((msg) => {
+  // Showing a customer: by URL, unless the page already shows it; or by
+  // the Communication Centre's search, as a person would: type the code,
+  // then press the button.
+  chrome.runtime.onMessage.addListener((msg, sender, reply) => {
     if (msg.type !== "load") return;
     const e = msg.effect;
+    reply(true);
+    if (e.mode === "url") {
+      if (location.href !== e.url) location.assign(e.url); // already on screen: no reload
+      return;
+    }
     const field = document.querySelector(e.field);
     const submit = document.querySelector(e.submit);
     if (!field || !submit) return;

@@ -127,7 +127,7 @@ function callCard(c) {
   const sub = c.matches.length > 1 && !c.contact ? `${c.number} · ${c.matches.length} possible callers` : c.number;
   const li = el("li", { class: c.state, "data-call": c.id, "aria-labelledby": headingId, "aria-busy": c.pending ? "true" : null },
     el("div", { class: "call-head" }, el("h2", { id: headingId, class: "heading" }, c.heading), timer),
-    el("div", { class: "caller" }, c.caller),
+    el("div", { class: "caller" }, c.parties ? "You, " + c.parties.join(" and ") : c.caller),
     c.caller !== sub ? el("div", { class: "number" }, sub) : null,
     c.state === "held" && c.heldFrom ? el("div", { class: "held-timer", "data-from": c.heldFrom, "data-prefix": "On hold " }) : null,
     c.pending ? el("p", { class: "pending", role: "status" }, PENDING[c.pending] || "Working…") : null,

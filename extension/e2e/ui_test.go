@@ -168,3 +168,31 @@ func TestMissedCallInRecent(t *testing.T) {
 	}
 	until(t, panel, "missed in recent", `(() => { const li = document.querySelector("#recent li.missed"); return li && li.textContent.includes("Missed") && li.textContent.includes("Andreas Constantinou") && /\d\d:\d\d/.test(li.textContent); })()`)
 }
+
+// TestConferenceListsParties: a conference no longer looks like a
+// one-to-one call.
+func TestConferenceListsParties(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	r.login(panel, "erin")
+	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
+	res, _ := r.sys.Sim.StartInbound("+35722123456", "1005")
+	until(t, panel, "identified", `document.querySelectorAll("#calls li.ringing .matches li").length === 2`)
+	do(t, panel, chromedp.Click(chromedp.CSS("#calls li.ringing button.primary")))
+	until(t, panel, "connected", `document.querySelector("#calls li.connected input.transfer-to") !== null`)
+	do(t, panel, chromedp.SendKeys(chromedp.CSS("#calls li.connected input.transfer-to"), "1006"),
+		chromedp.Click(chromedp.CSS(`#calls li.connected button[aria-label="Consult"]`)))
+	until(t, panel, "consulting", `document.querySelector("#calls li.held") !== null && document.querySelector("#calls li.dialing") !== null`)
+	for _, c := range r.sys.Sim.Calls() {
+		if c.Called == "1006" {
+			if err := r.sys.Sim.Answer(c.CallID, "1006"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	until(t, panel, "conference offered", `document.querySelector(`+"`"+`#calls li.held button[aria-label="Conference"]`+"`"+`) !== null`)
+	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.held button[aria-label="Conference"]`)))
+	until(t, panel, "one card, a conference with both", `document.querySelectorAll("#calls > li").length === 1 && document.querySelector("#calls > li h2").textContent === "Conference" && document.querySelector("#calls > li .caller").textContent === "You, Andreas Constantinou and Extension 1006"`)
+	_ = res
+}

@@ -272,6 +272,10 @@ func TestConsultAndConferenceThroughTheCore(t *testing.T) {
 	if calls := sys.Sim.Calls(); len(calls) != 1 || len(calls[0].Connections) != 3 {
 		t.Fatalf("PBX %+v", calls)
 	}
+	v = h.until("the conference lists its parties", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && len(c.Parties) == 2 })
+	if c := callIn(v, "connected"); c.Heading != "Conference" || c.Parties[1] != "Extension 1006" {
+		t.Fatalf("conference card %+v", c)
+	}
 }
 
 // A gateway URL without a scheme (defect 1) is a clear problem in the

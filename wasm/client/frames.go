@@ -168,6 +168,8 @@ func (c *Core) result(req Intent, env wire.Envelope) error {
 			return err
 		}
 		c.update(func(st *state) { st.setRecent(r.Calls) })
+	case wire.TConfer:
+		c.update(func(st *state) { st.conference(req.CallID, req.With) })
 	case wire.TDigits:
 		c.update(func(st *state) { st.say("Tones sent: " + req.Digits); st.setToast("Tones " + req.Digits + " sent.") })
 	}

@@ -71,6 +71,9 @@ type state struct {
 	// told them, so that recent calls from the call log (which carry
 	// only the code) are named.
 	names map[string]string
+	// parties are the far ends of a conference the agent made, by the
+	// IDs of the calls joined (the switch keeps one of them).
+	parties map[string][]string
 	// heldAt is when each held call was put on hold, for its own timer.
 	heldAt map[string]time.Time
 	search searchState
@@ -87,7 +90,7 @@ type state struct {
 func newState(s Settings) state {
 	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
 		pending: map[string]string{}, chosen: map[string]wire.Contact{},
-		heldAt: map[string]time.Time{}, names: map[string]string{}}
+		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]string{}}
 }
 
 // reset forgets the agent (logout, dead session).
@@ -213,6 +216,7 @@ func (s *state) endCall(c wire.Call) {
 	delete(s.pending, c.ID)
 	delete(s.chosen, c.ID)
 	delete(s.heldAt, c.ID)
+	delete(s.parties, c.ID)
 	s.recent = append([]wire.Call{c}, s.recent...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]
@@ -292,4 +296,29 @@ func (s *state) setRecent(calls []wire.Call) {
 		}
 	}
 	s.recent = calls
+}
+
+// conference records who is in a conference made of two calls, so that
+// the call the switch keeps lists them.
+func (s *state) conference(held, consult string) {
+	var who []string
+	for _, id := range []string{held, consult} {
+		if c := s.findCall(id); c != nil {
+			who = append(who, s.callerName(c))
+		}
+	}
+	s.parties[held], s.parties[consult] = who, who
+}
+
+// findCall is a live or recently ended call.
+func (s *state) findCall(id string) *wire.Call {
+	if c, ok := s.calls[id]; ok {
+		return c
+	}
+	for i := range s.recent {
+		if s.recent[i].ID == id {
+			return &s.recent[i]
+		}
+	}
+	return nil
 }

@@ -52,6 +52,9 @@ type CallView struct {
 	Caller string `json:"caller"`
 	// Number is Remote formatted for people.
 	Number string `json:"number"`
+	// Parties are the far ends of a conference, by name; the heading is
+	// then "Conference".
+	Parties []string `json:"parties,omitempty"`
 	// Colleague is set when the far end is an extension of ours.
 	Colleague bool `json:"colleague,omitempty"`
 	// Seconds is the call timer: since answer, or since it began.
@@ -139,6 +142,9 @@ func (s *state) callView(c *wire.Call, live []gateway.Call, linkReason string, n
 		cv.Matches = []wire.Match{}
 	}
 	cv.Caller = s.callerName(c)
+	if p := s.parties[c.ID]; len(p) > 0 && c.State != string(gateway.CallRinging) {
+		cv.Parties, cv.Heading = p, "Conference"
+	}
 	cv.NoMatch = len(c.Matches) == 0 && c.Remote != "" && c.Contact == "" && !cv.Colleague
 	since := c.Started
 	if !c.Answered.IsZero() {
