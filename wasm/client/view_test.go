@@ -86,3 +86,24 @@ func TestRecentCallsAreNamedAndMissedMarked(t *testing.T) {
 		t.Fatalf("missed %+v", a)
 	}
 }
+
+// An error notice does not outlive what it was about (defect 9): it goes
+// when the call ends, or after a while.
+func TestNoticesDoNotOutliveTheirCause(t *testing.T) {
+	st := newState(DefaultSettings())
+	now := time.Now()
+	st.applyCall(wire.CallEvent{Event: "answered", Call: wire.Call{ID: "c", State: "connected", Direction: "inbound", Remote: "+35722123456", Started: now}}, now)
+	st.setNotice("the switch refused the transfer")
+	if v := st.view(now); v.Notice != "The switch refused the transfer." || v.NoticeKind != "error" {
+		t.Fatalf("notice %q (%s)", v.Notice, v.NoticeKind)
+	}
+	st.applyCall(wire.CallEvent{Event: "ended", Call: wire.Call{ID: "c", State: "ended", Direction: "inbound", Started: now, Ended: now}}, now)
+	if v := st.view(now); v.Notice != "" {
+		t.Fatalf("notice %q outlived the call", v.Notice)
+	}
+	st.setNotice("enter a number to call")
+	st.expire(now.Add(errorNoticeFor + time.Second))
+	if v := st.view(now); v.Notice != "" {
+		t.Fatalf("notice %q never expired", v.Notice)
+	}
+}
