@@ -97,12 +97,15 @@ function crmctiSyncContentScripts() {
 }
 
 // crmctiRegisterContentScripts keeps the registration in step with the
-// settings: now, at browser start, and whenever the policy or the options
-// change. The background calls it once, at the top level.
+// settings: now, at browser start, after an install or update (Chrome
+// drops registered scripts when the extension updates, and wakes the
+// worker for onInstalled), and whenever the policy or the options change.
+// The background calls it once, at the top level.
 function crmctiRegisterContentScripts() {
   chrome.storage.onChanged.addListener((changes, area) => {
     if (area === "managed" || (area === "local" && changes.options)) crmctiSyncContentScripts();
   });
   chrome.runtime.onStartup.addListener(crmctiSyncContentScripts);
+  chrome.runtime.onInstalled.addListener(crmctiSyncContentScripts);
   return crmctiSyncContentScripts();
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func writablePolicyDir(t *testing.T) {
 // publish builds a release of the checkout signed with a key of this test
 // (so its ID collides with no other test) into a directory the gateway's
 // ExtensionHandler serves, and returns the release.
-func publish(t *testing.T) (extpack.Release, *extpack.Built) {
+func publish(t *testing.T) (extpack.Release, *extpack.Built, string) {
 	t.Helper()
 	dir := t.TempDir()
 	mux := http.NewServeMux()
@@ -58,7 +59,55 @@ func publish(t *testing.T) (extpack.Release, *extpack.Built) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rel, built
+	return rel, built, dir
+}
+
+// republish publishes the checkout again as the given version, the way an
+// admin publishes an update: ctipack into the gateway's directory.
+func republish(t *testing.T, rel extpack.Release, dir, version string) {
+	t.Helper()
+	src, tree := repoRoot(t), t.TempDir()
+	files, err := extpack.Files(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "manifest.json" {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			m["version"] = version
+			b, _ = json.Marshal(m)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(tree, f)), 0o755)
+		if err := os.WriteFile(filepath.Join(tree, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := extpack.Build(tree, dir, rel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// panelVersions are the extension versions of the panels open now.
+func panelVersions(b *browser, id string) []string {
+	infos, err := chromedp.Targets(b.ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, in := range infos {
+		if in.URL == "chrome-extension://"+id+"/extension/panel.html" {
+			// Not cancelled: cancelling a chromedp context closes its target.
+			ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
+			v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`chrome.runtime.getManifest().version`))
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // installPolicy writes the Linux template ctipack generates, for these
@@ -151,10 +200,11 @@ func untilReloaded(t *testing.T, ctx context.Context, what, expr string, within 
 // template ctipack generates) force-installs it, and Chromium, started
 // without --load-extension, shows the panel on a CRM at an address of
 // its own, with the policy's settings in effect, narrowed to the CRM's
-// host by runtime_blocked_hosts/runtime_allowed_hosts.
+// host by runtime_blocked_hosts/runtime_allowed_hosts; then a higher
+// version published to the same directory replaces it.
 func TestForceInstalledByPolicy(t *testing.T) {
 	writablePolicyDir(t)
-	rel, built := publish(t)
+	rel, built, dir := publish(t)
 	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
 		c.AllowedOrigins = []string{"chrome-extension://" + built.ID}
 	}})
@@ -189,4 +239,23 @@ func TestForceInstalledByPolicy(t *testing.T) {
 	fresh := b.tab(own + "/customers/C000003")
 	until(t, fresh, "panel on another CRM tab", hasPanel)
 	noPanel(t, other, loop+" in a force-installed browser")
+
+	// The admin publishes a higher version: the browser takes it on its
+	// next update check, from the same update URL. Browsers check every
+	// few hours; the test makes the check now, as the Update button of
+	// chrome://extensions does.
+	republish(t, rel, dir, "99.0.0")
+	ext := b.tab("chrome://extensions/")
+	if _, err := chromedp.Run(ext, chromedp.Evaluate[bool](`chrome.developerPrivate.autoUpdate().then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("update check: %v", err)
+	}
+	page = b.tab(own + "/")
+	deadline := time.Now().Add(2 * time.Minute)
+	for !slices.Contains(panelVersions(b, built.ID), "99.0.0") {
+		if time.Now().After(deadline) {
+			t.Fatalf("panels run %q two minutes after publishing 99.0.0", panelVersions(b, built.ID))
+		}
+		time.Sleep(3 * time.Second)
+		chromedp.Do(page, chromedp.Reload())
+	}
 }
