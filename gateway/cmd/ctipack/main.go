@@ -53,6 +53,9 @@ func run(c config) error {
 		return err
 	}
 	rel := extpack.Release{Key: key, BaseURL: c.baseURL}
+	if strings.HasPrefix(c.baseURL, "http://") {
+		fmt.Fprintln(os.Stderr, "ctipack: warning: -base-url is http: Firefox installs add-ons only with https update URLs; serve the gateway with -tls-cert/-tls-key")
+	}
 	built, err := extpack.Build(c.root, c.out, rel)
 	if err != nil {
 		return err
