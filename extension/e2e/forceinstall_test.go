@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,8 +112,9 @@ func panelVersions(b *browser, id string) []string {
 }
 
 // installPolicy writes the Linux template ctipack generates, for these
-// settings, as machine policy, and removes it when the test ends.
-func installPolicy(t *testing.T, rel extpack.Release, built *extpack.Built, settings map[string]any) {
+// settings, as machine policy, and removes it when the test ends. Unless
+// nil, allowedHosts replaces the template's runtime_allowed_hosts.
+func installPolicy(t *testing.T, rel extpack.Release, built *extpack.Built, settings map[string]any, allowedHosts []string) {
 	t.Helper()
 	pol, err := extpack.LoadPolicy(filepath.Join(repoRoot(t), "schema/managed_storage.json"), writeJSON(t, settings))
 	if err != nil {
@@ -131,6 +133,9 @@ func installPolicy(t *testing.T, rel extpack.Release, built *extpack.Built, sett
 		t.Fatal(err)
 	}
 	doc["DeveloperToolsAvailability"] = 1
+	if allowedHosts != nil {
+		doc["ExtensionSettings"].(map[string]any)[built.ID].(map[string]any)["runtime_allowed_hosts"] = allowedHosts
+	}
 	b, _ := json.Marshal(doc)
 	path := filepath.Join(chromiumPolicyDir, "crmcti-e2e-"+built.ID+".json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -211,13 +216,15 @@ func TestForceInstalledByPolicy(t *testing.T) {
 	own := crmAt(t, "127.0.0.2:0")
 	loop := crmAt(t, "127.0.0.1:0")
 	installPolicy(t, rel, built, map[string]any{
-		"gatewayUrl":         sys.URL(),
-		"crmUrlPatterns":     []string{"http://127.0.0.2/*"},
+		"gatewayUrl": sys.URL(),
+		// localhost is named too, but the admin allows the extension only
+		// on the CRM's host: the runtime host policy must keep it off.
+		"crmUrlPatterns":     []string{"http://127.0.0.2/*", "http://localhost/*"},
 		"customerLoad":       "url",
 		"contactUrlTemplate": own + "/customers/{code}",
 		"defaultCountry":     "CY",
 		"matchPolicy":        "list",
-	})
+	}, []string{"http://127.0.0.2"})
 	b := startManagedBrowser(t)
 
 	page := b.tab(own + "/")
@@ -234,11 +241,15 @@ func TestForceInstalledByPolicy(t *testing.T) {
 	b.screenshot(page, "force-installed-ringing")
 
 	// What an admin ships has no loopback patterns: a page on 127.0.0.1
-	// (where the development install puts the panel) gets none.
+	// (where the development install puts the panel) gets none; and a
+	// host the patterns name but runtime_allowed_hosts does not, none.
 	other := b.tab(loop + "/")
+	blocked := b.tab(strings.Replace(loop, "127.0.0.1", "localhost", 1) + "/")
 	fresh := b.tab(own + "/customers/C000003")
 	until(t, fresh, "panel on another CRM tab", hasPanel)
 	noPanel(t, other, loop+" in a force-installed browser")
+	until(t, blocked, "the CRM page loaded on localhost", `document.getElementById("cc-search") !== null`)
+	noPanel(t, blocked, "localhost, outside runtime_allowed_hosts")
 
 	// The admin publishes a higher version: the browser takes it on its
 	// next update check, from the same update URL. Browsers check every

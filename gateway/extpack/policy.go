@@ -85,7 +85,6 @@ func (p Policy) extensionSettings(hosts []string) map[string]any {
 	return map[string]any{p.ID: map[string]any{
 		"installation_mode":     "force_installed",
 		"update_url":            p.UpdateURL,
-		"toolbar_pin":           "force_pinned",
 		"runtime_blocked_hosts": []string{"*://*"},
 		"runtime_allowed_hosts": hosts,
 	}}
