@@ -61,8 +61,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSameDevice$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 
+# extension builds what an admin deploys into dist/: the zip, the signed
+# crmcti.crx and updates.xml (Chrome, Edge), crmcti.xpi and updates.json
+# (Firefox), and dist/policy/ (templates for every browser and OS). KEY is
+# the signing key, kept OUTSIDE the repository (created on first use; it
+# fixes the extension ID); BASE_URL is where the gateway serves dist/
+# (ctigateway serve -extension-dir dist); SETTINGS the managed settings.
+KEY      ?= $(HOME)/.config/crmcti/extension-key.pem
+BASE_URL ?= https://cti.example.com/extension/
+SETTINGS ?= schema/policy/settings.example.json
 extension: build
-	./bin/ctipack -root . -out dist
+	./bin/ctipack -root . -out dist -key "$(KEY)" -base-url "$(BASE_URL)" -settings "$(SETTINGS)"
 
 clean:
 	rm -rf bin dist extension/core.wasm extension/wasm_exec.js test-output

@@ -5,6 +5,8 @@
 // effects it asks for (notifications, showing a customer).
 "use strict";
 importScripts("wasm_exec.js");
+importScripts("register.js"); // CRM pages get the panel (extension/register.js)
+crmctiRegisterContentScripts();
 
 const panels = new Set(); // ports of open panels, one per CRM tab
 let lastView = null;
