@@ -3,7 +3,7 @@
 GO       ?= go
 GOROOT   := $(shell $(GO) env GOROOT)
 VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",/\1/p' manifest.json)
-DEB_PKGS := postgresql slapd ldap-utils chromium
+DEB_PKGS := postgresql slapd ldap-utils chromium firefox-esr
 
 .PHONY: all deps build gateway wasm demo test bench extension fuzz clean
 
@@ -17,6 +17,7 @@ deps:
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapsearch >/dev/null 2>&1 || missing="$$missing ldap-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v firefox-esr >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
 	    echo "make deps: missing Debian packages:$$missing" >&2; \
