@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"crmcti/gateway"
-	"crmcti/gateway/phone"
 	"crmcti/gateway/wire"
 )
 
@@ -109,12 +108,12 @@ func (c *Core) notifyRinging(call wire.Call) {
 	if ignored {
 		return
 	}
-	c.cfg.OnEffect(Effect{Kind: "notify", CallID: call.ID, Title: "Incoming call", Body: callerLine(call, c.cfg.Settings.DefaultCountry)})
+	c.cfg.OnEffect(Effect{Kind: "notify", CallID: call.ID, Title: "Incoming call", Body: callerLine(call)})
 }
 
 // callerLine names the caller as well as the matches allow.
-func callerLine(call wire.Call, region string) string {
-	who := displayNumber(call.Remote, region)
+func callerLine(call wire.Call) string {
+	who := displayNumber(&call)
 	if who == "" {
 		who = "unknown number"
 	}
@@ -128,13 +127,13 @@ func callerLine(call wire.Call, region string) string {
 	}
 }
 
-// displayNumber formats a number for people (libphonenumber's
-// international format); an extension stays as it is.
-func displayNumber(number, region string) string {
-	if number == "" || isExtension(number) {
-		return number
+// displayNumber is the far end's number for people: as the gateway
+// formatted it, else as the switch gave it; an extension stays as it is.
+func displayNumber(c *wire.Call) string {
+	if c.Display == "" || isExtension(c.Remote) {
+		return c.Remote
 	}
-	return phone.Display(number, region)
+	return c.Display
 }
 
 // isExtension reports whether a number is a colleague's extension: a few

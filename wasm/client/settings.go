@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"crmcti/gateway/phone"
 )
 
 // Settings are the extension's effective settings: the admin's policy
@@ -77,7 +75,7 @@ func (s Settings) Problems() []Problem {
 	default:
 		add("customerLoad", "Load customers by must be url or search, not %q.", s.CustomerLoad)
 	}
-	if !phone.ValidRegion(s.DefaultCountry) {
+	if !twoLetters(s.DefaultCountry) {
 		add("defaultCountry", "Default country must be a two-letter country code such as CY or GB, not %q.", s.DefaultCountry)
 	}
 	if s.MatchPolicy != "list" && s.MatchPolicy != "single" {
@@ -137,3 +135,12 @@ func (m *MemoryTokens) Load() string { m.mu.Lock(); defer m.mu.Unlock(); return 
 
 // Save implements TokenStore.
 func (m *MemoryTokens) Save(t string) { m.mu.Lock(); m.tok = t; m.mu.Unlock() }
+
+// twoLetters accepts an ISO 3166 alpha-2 code's shape. Whether the
+// country exists is the gateway's to say (it holds libphonenumber); the
+// core stays small.
+func twoLetters(s string) bool {
+	return len(s) == 2 && isLetter(s[0]) && isLetter(s[1])
+}
+
+func isLetter(b byte) bool { return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' }

@@ -229,10 +229,10 @@ func (s *state) endCall(c wire.Call) {
 func (s *state) announceCall(event string, c wire.Call) {
 	switch event {
 	case string(gateway.EvRang):
-		s.say("Incoming call from " + callerLine(c, s.settings.DefaultCountry))
+		s.say("Incoming call from " + callerLine(c))
 	case evIdentified:
 		if c.State == string(gateway.CallRinging) && len(c.Matches) > 0 {
-			s.say("Caller: " + callerLine(c, s.settings.DefaultCountry))
+			s.say("Caller: " + callerLine(c))
 		}
 	case string(gateway.EvEnded):
 		s.say("Call ended")

@@ -136,7 +136,7 @@ func (s *state) view(now time.Time) View {
 // callView renders one card; live are the agent's calls as domain values,
 // converted once per view.
 func (s *state) callView(c *wire.Call, live []gateway.Call, linkReason string, now time.Time) CallView {
-	cv := CallView{Call: *c, Matches: c.Matches, Heading: heading(c), Number: displayNumber(c.Remote, s.settings.DefaultCountry),
+	cv := CallView{Call: *c, Matches: c.Matches, Heading: heading(c), Number: displayNumber(c),
 		Ignored: s.ignored[c.ID], Pending: s.pending[c.ID], Controls: map[string]Control{}, Colleague: isExtension(c.Remote)}
 	if cv.Matches == nil {
 		cv.Matches = []wire.Match{}
@@ -191,7 +191,7 @@ func (s *state) callerName(c *wire.Call) string {
 	if c.Remote == "" {
 		return "Unknown caller"
 	}
-	return displayNumber(c.Remote, s.settings.DefaultCountry)
+	return displayNumber(c)
 }
 
 // heading says what a call card is.
@@ -212,7 +212,7 @@ func (s *state) recentViews(now time.Time) []RecentView {
 	out := make([]RecentView, 0, len(s.recent))
 	for i := range s.recent {
 		c := &s.recent[i]
-		r := RecentView{Call: *c, Name: s.callerName(c), Number: displayNumber(c.Remote, s.settings.DefaultCountry),
+		r := RecentView{Call: *c, Name: s.callerName(c), Number: displayNumber(c),
 			Missed: c.Direction == string(gateway.Inbound) && c.Answered.IsZero()}
 		if c.Matches == nil && c.Contact != "" && r.Name == r.Number {
 			r.Name = c.Contact

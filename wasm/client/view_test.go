@@ -51,7 +51,7 @@ func TestCardHierarchy(t *testing.T) {
 	st.agent = &wire.Agent{Username: "a", Extension: "1001"}
 	now := time.Now()
 	m := wire.Match{Contact: wire.Contact{Code: "C1", FullName: "Andreas Constantinou"}}
-	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "r", State: "ringing", Direction: "inbound", Remote: "+35722123456", Started: now, Matches: []wire.Match{m, m}}}, now)
+	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "r", State: "ringing", Direction: "inbound", Remote: "+35722123456", Display: "+357 22 123456", Started: now, Matches: []wire.Match{m, m}}}, now)
 	st.applyCall(wire.CallEvent{Event: "answered", Call: wire.Call{ID: "c", State: "connected", Direction: "inbound", Remote: "1006", Started: now, Answered: now}}, now)
 	v := st.view(now)
 	ring, conn := v.Calls[0], v.Calls[1]
