@@ -3,10 +3,15 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"crmcti/gateway/csta"
+	"crmcti/gateway/csta/cstatest"
 	"crmcti/gateway/gatewaytest"
 	"crmcti/gateway/pbxsim"
 	"crmcti/gateway/postgres"
@@ -16,7 +21,7 @@ import (
 // caller is a demo customer's number: two contacts have it.
 const caller = "+35722123456"
 
-// TestEveryVendorEndToEnd runs what an agent does in a day through the
+// TestVendors runs what an agent does in a day through the
 // real gateway against pbxsim playing each switch as that switch names
 // devices and opens its link, with the gateway set up as a deployment
 // for that switch would be (issue 10): a call that rings and is
@@ -24,8 +29,9 @@ const caller = "+35722123456"
 // then transfer, consultation then conference, Busy, hang up, the call
 // log, and the resynchronisation after a link outage. One PostgreSQL and
 // one slapd serve every vendor, each with its own database.
-func TestEveryVendorEndToEnd(t *testing.T) {
+func TestVendors(t *testing.T) {
 	stack := gatewaytest.StartStack(t)
+	t.Run("unattributed", func(t *testing.T) { testUnattributedEventIsCounted(t, stack) })
 	for _, vendor := range []string{pbxsim.VendorDefault, pbxsim.VendorOpenScape, pbxsim.VendorAvaya,
 		pbxsim.VendorECMA354, pbxsim.VendorNone, "alcatel-oxo"} {
 		t.Run(vendor, func(t *testing.T) {
@@ -46,6 +52,57 @@ func TestEveryVendorEndToEnd(t *testing.T) {
 			v.resyncAfterOutage()
 		})
 	}
+}
+
+// testUnattributedEventIsCounted: a switch names the ringing phone in a
+// form the gateway does not take for the agent's (here a device it never
+// monitored). The call cannot ring anyone, but it must show in /metrics,
+// not vanish; the next call that names the phone rings as usual.
+func testUnattributedEventIsCounted(t *testing.T, stack *gatewaytest.Stack) {
+	delivered := func(callID, dev string) *csta.DeliveredEvent {
+		return &csta.DeliveredEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "7"},
+			Connection: csta.ConnectionID{CallID: callID, DeviceID: csta.DeviceID(dev)}, AlertingDevice: csta.DeviceID(dev),
+			CallingDevice: caller, CalledDevice: csta.DeviceID(dev), LocalConnectionInfo: csta.StateAlerting, Cause: "newCall"}
+	}
+	sw := cstatest.NewServer(t,
+		cstatest.Expect("MonitorStart", nil), cstatest.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: "7"}),
+		cstatest.Expect("SnapshotDevice", nil), cstatest.Reply(&csta.SnapshotDeviceResponse{}),
+		cstatest.Send(csta.EventInvokeID, delivered("C1", "4711")),
+		cstatest.Send(csta.EventInvokeID, delivered("C2", "1001")))
+	sys := stack.StartAt(t, sw.Addr, pbxsim.VendorNone, gatewaytest.Options{})
+	alice := gatewaytest.Dial(t, sys.URL())
+	alice.Login("alice", "demo")
+	if c := alice.CallEvent("rang"); c.Call.ID != "C2" {
+		t.Fatalf("rang %+v: a call on another device reached alice", c.Call)
+	}
+	want := `crmcti_pbx_unattributed_events_total{event="DeliveredEvent"} 1`
+	if m := metrics(t, sys); !strings.Contains(m, want) {
+		t.Fatalf("metrics lack %s:\n%s", want, grepLines(m, "unattributed"))
+	}
+}
+
+func metrics(t *testing.T, sys *gatewaytest.System) string {
+	t.Helper()
+	res, err := http.Get("http://" + sys.App.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // vendorRun is one vendor's system with alice (1001), bob (1002) and

@@ -80,18 +80,27 @@ func VendorSettings(vendor string, c *app.Config) {
 // cut.
 func (st *Stack) StartVendor(tb testing.TB, vendor string, o Options) (*System, *Relay) {
 	tb.Helper()
-	s := &System{tb: tb, PG: st.PG, LDAP: st.LDAP}
-	s.Sim = pbxsim.New(pbxsim.Config{Vendor: vendor, AutoAnswer: o.AutoAnswer})
+	sim := pbxsim.New(pbxsim.Config{Vendor: vendor, AutoAnswer: o.AutoAnswer})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	go s.Sim.ServeCSTA(l)
-	tb.Cleanup(func() { s.Sim.Close() })
+	go sim.ServeCSTA(l)
+	tb.Cleanup(func() { sim.Close() })
 	relay := NewRelay(tb, l.Addr().String())
-	s.PBXAddr = relay.Addr()
+	s := st.StartAt(tb, relay.Addr(), vendor, o)
+	s.Sim = sim
+	return s, relay
+}
+
+// StartAt brings up a gateway, on a fresh database of the stack, linked
+// to the switch at pbxAddr and configured for vendor (VendorSettings):
+// for tests whose switch is not pbxsim (a scripted one, csta/cstatest).
+func (st *Stack) StartAt(tb testing.TB, pbxAddr, vendor string, o Options) *System {
+	tb.Helper()
+	s := &System{tb: tb, PG: st.PG, LDAP: st.LDAP, PBXAddr: pbxAddr}
 	s.Config = app.Config{
-		Listen: "127.0.0.1:0", PBXAddr: s.PBXAddr, StatusMode: o.StatusMode,
+		Listen: "127.0.0.1:0", PBXAddr: pbxAddr, StatusMode: o.StatusMode,
 		PBXMinBackoff: 50 * time.Millisecond, Heartbeat: o.Heartbeat,
 		LDAP: ldap.Config{URL: st.LDAP.URL(), BindDN: devstack.DemoBindDN, BindPassword: devstack.DemoBindPassword,
 			UserBase: devstack.DemoPeople, GroupDN: devstack.DemoCTIGroup},
@@ -103,7 +112,7 @@ func (st *Stack) StartVendor(tb testing.TB, vendor string, o Options) (*System, 
 	}
 	s.StartGateway()
 	s.ImportDemoContacts()
-	return s, relay
+	return s
 }
 
 // Relay is a TCP relay between the gateway and the switch that a test
