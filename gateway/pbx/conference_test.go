@@ -2,7 +2,11 @@ package pbx_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,4 +99,47 @@ func (s *sink) nextOn(t *testing.T, dev string, ev gateway.CallEvent) gateway.Ca
 			t.Fatalf("no %s on %s", ev, dev)
 		}
 	}
+}
+
+// TestRefusedMonitorIsLogged: an OpenScape switch knows phones by full
+// number; a gateway set up without the device template asks for "1001"
+// and is refused. The agent sees pbx_refused; the admin must see in the
+// log which device was refused and as what.
+func TestRefusedMonitorIsLogged(t *testing.T) {
+	sim := pbxsim.New(pbxsim.Config{Vendor: "openscape"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sim.ServeCSTA(l)
+	p, _ := csta.LookupProfile("openscape")
+	var log strings.Builder
+	var mu sync.Mutex
+	s := newSink()
+	a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, MinBackoff: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, &slog.HandlerOptions{Level: slog.LevelWarn}))}, s)
+	t.Cleanup(func() { a.Close(); sim.Close() })
+	s.waitLink(t, true)
+	err = a.Monitor(context.Background(), "1001")
+	if gateway.ErrorCode(err) != gateway.ErrPBXRefused {
+		t.Fatalf("monitor: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"monitor refused", "extension=1001", "invalidDeviceID", "-pbx-device-template"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
