@@ -45,6 +45,7 @@ func TestVendors(t *testing.T) {
 			v.carol.Login("carol", "demo")
 
 			v.ringAnswerHoldDigitsHangup()
+			v.dialOut()
 			v.blindTransfer()
 			v.consultThen(wire.TComplete)
 			v.consultThen(wire.TConfer)
@@ -175,6 +176,32 @@ func (v *vendorRun) ringAnswerHoldDigitsHangup() {
 	}
 	r := v.callLog(id, "alice", "rang", "answered", "held", "retrieved", "ended")
 	if r.Remote != caller || r.Answered.IsZero() || r.Ended.IsZero() || r.Direction != "inbound" {
+		v.t.Fatalf("call log row %+v", r)
+	}
+}
+
+// dialOut: alice calls a customer from the panel; the far end answers
+// and hangs up.
+func (v *vendorRun) dialOut() {
+	v.t.Helper()
+	var started wire.CallStarted
+	v.alice.Do(wire.TCall, wire.CallRequest{Number: "99 123456", Contact: "C000001"}, &started)
+	dialed := v.alice.CallEvent("dialed")
+	if dialed.Call.ID != started.CallID || dialed.Call.Remote != "+35799123456" || dialed.Call.Direction != "outbound" {
+		v.t.Fatalf("dialed %+v", dialed.Call)
+	}
+	if err := v.sys.Sim.Answer(started.CallID, "+35799123456"); err != nil {
+		v.t.Fatal(err)
+	}
+	if c := v.alice.CallEvent("answered"); c.Call.ID != started.CallID || c.Call.State != "connected" {
+		v.t.Fatalf("answered %+v", c.Call)
+	}
+	if err := v.sys.Sim.Hangup(started.CallID, "+35799123456"); err != nil {
+		v.t.Fatal(err)
+	}
+	v.alice.CallEvent("ended")
+	r := v.callLog(started.CallID, "alice", "dialed", "answered", "ended")
+	if r.Contact != "C000001" || r.Remote != "+35799123456" || r.Direction != "outbound" {
 		v.t.Fatalf("call log row %+v", r)
 	}
 }
