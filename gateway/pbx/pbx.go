@@ -239,7 +239,7 @@ func (a *Adapter) run() {
 			backoff = a.cfg.MinBackoff
 			continue
 		}
-		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", backoff)
+		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", backoff.String())
 		select {
 		case <-a.stop:
 			return
@@ -350,7 +350,7 @@ func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
 				continue
 			}
 			if err := a.startMonitor(c, d); err != nil {
-				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff)
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff.String())
 				still = append(still, d)
 			}
 		}

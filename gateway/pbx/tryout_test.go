@@ -1,5 +1,8 @@
 package pbx_test
 
+// Defects found by running ctigateway against pbxsim's vendor profiles
+// as a PBX vendor would (issue 10), each with the test that shows it.
+
 import (
 	"context"
 	"io"
@@ -142,4 +145,36 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
+}
+
+// TestLinkDownLogSaysWhenItRetries: the gateway's log is JSON in
+// production, where a bare time.Duration reads "retry":1000000000; an
+// admin watching a link that will not come up must read "1s".
+func TestLinkDownLogSaysWhenItRetries(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens: every dial fails
+	var log strings.Builder
+	var mu sync.Mutex
+	p, _ := csta.LookupProfile("none")
+	a := pbx.New(pbx.Config{Addr: addr, Profile: p, MinBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(lockedWriter{&mu, &log}, &slog.HandlerOptions{Level: slog.LevelWarn}))}, newSink())
+	defer a.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got := log.String()
+		mu.Unlock()
+		if strings.Contains(got, `"msg":"pbx: link down"`) {
+			if !strings.Contains(got, `"retry":"20ms"`) {
+				t.Fatalf("retry not readable:\n%s", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no link-down warning:\n%s", got)
+		}
+	}
 }
