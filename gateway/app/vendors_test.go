@@ -51,6 +51,7 @@ func TestVendors(t *testing.T) {
 			v.consultThen(wire.TConfer)
 			v.busy()
 			v.resyncAfterOutage()
+			v.logoutReleasesThePhone()
 		})
 	}
 }
@@ -346,6 +347,21 @@ func (v *vendorRun) resyncAfterOutage() {
 	v.answer(v.alice, fresh.CallID)
 	v.alice.Do(wire.THangup, wire.CallRef{CallID: fresh.CallID}, nil)
 	v.alice.CallEvent("ended")
+}
+
+// logoutReleasesThePhone: the last agent on a phone logs out and the
+// switch stops reporting it (on Avaya the device ID is given back too).
+func (v *vendorRun) logoutReleasesThePhone() {
+	v.t.Helper()
+	v.alice.Do(wire.TLogout, struct{}{}, nil)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if d, _ := v.sys.Sim.Device("1001"); d.Monitors == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			v.t.Fatal("the logged-out agent's phone is still monitored")
+		}
+	}
 }
 
 func (v *vendorRun) link(c *gatewaytest.Client, want string) {
