@@ -91,7 +91,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
-		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)
+		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
 	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, coreService{svc}, metrics)
