@@ -15,7 +15,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"unicode"
+
+	"crmcti/gateway/phone"
 )
 
 //go:embed static
@@ -134,7 +135,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	out := []Customer{}
 	if q != "" {
-		lq, dq := strings.ToLower(q), digitsOf(q)
+		lq, dq := strings.ToLower(q), phone.Digits(q)
 		for _, c := range s.customers {
 			if strings.Contains(strings.ToLower(c.FullName), lq) || strings.EqualFold(c.Code, q) ||
 				(len(dq) >= 3 && phoneMatch(c, dq)) {
@@ -154,21 +155,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 // not type).
 func phoneMatch(c Customer, digits string) bool {
 	for _, p := range c.Phones {
-		pd := strings.TrimLeft(digitsOf(p.Number), "0")
+		pd := strings.TrimLeft(phone.Digits(p.Number), "0")
 		if strings.Contains(pd, digits) || (len(pd) >= 6 && strings.HasSuffix(digits, pd)) {
 			return true
 		}
 	}
 	return false
-}
-
-func digitsOf(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsDigit(r) {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

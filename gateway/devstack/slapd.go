@@ -18,8 +18,10 @@ import (
 // temp dir, loaded from LDIF before start, listening only on a random
 // loopback port.
 type LDAP struct {
-	Port   int
-	Suffix string
+	Port int
+	// LDAPSPort serves ldaps:// when the options gave a certificate.
+	LDAPSPort int
+	Suffix    string
 	// AdminDN and AdminPassword are the database's rootdn, for tests that
 	// need to change the directory while it runs.
 	AdminDN       string
@@ -36,6 +38,10 @@ type LDAP struct {
 type LDAPOptions struct {
 	Suffix string // default DemoSuffix
 	LDIF   string // default the demo directory
+	// TLSCertFile and TLSKeyFile (PEM) make slapd offer StartTLS on its
+	// ldap:// port and listen on an ldaps:// port too, for tests of the
+	// gateway's TLS to the directory.
+	TLSCertFile, TLSKeyFile string
 }
 
 const slapdConf = `# Private slapd for CRM CTI tests and the demo; generated, not for production.
@@ -83,6 +89,9 @@ func StartLDAP(ctx context.Context, opts LDAPOptions) (*LDAP, error) {
 		return nil, fmt.Errorf("devstack: slapd: %w", err)
 	}
 	conf := strings.NewReplacer("{{dir}}", l.dir, "{{suffix}}", l.Suffix, "{{rootpw}}", l.AdminPassword).Replace(slapdConf)
+	if opts.TLSCertFile != "" {
+		conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n", opts.TLSCertFile, opts.TLSKeyFile) + conf
+	}
 	confPath := filepath.Join(l.dir, "slapd.conf")
 	ldifPath := filepath.Join(l.dir, "data.ldif")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err == nil {
@@ -103,6 +112,11 @@ func StartLDAP(ctx context.Context, opts LDAPOptions) (*LDAP, error) {
 		if l.Port, err = freePort(); err != nil {
 			break
 		}
+		if opts.TLSCertFile != "" {
+			if l.LDAPSPort, err = freePort(); err != nil {
+				break
+			}
+		}
 		if err = l.start(ctx, slapd, confPath); err == nil || attempt == 2 || ctx.Err() != nil {
 			break
 		}
@@ -116,8 +130,12 @@ func StartLDAP(ctx context.Context, opts LDAPOptions) (*LDAP, error) {
 
 func (l *LDAP) start(ctx context.Context, slapd, confPath string) error {
 	// -d 0 keeps slapd in the foreground as our child, logging nothing extra.
+	urls := l.URL()
+	if l.LDAPSPort != 0 {
+		urls += " " + l.LDAPSURL()
+	}
 	p, err := startProcess("slapd", filepath.Join(l.dir, "slapd.log"), nil, syscall.SIGTERM,
-		slapd, "-d", "0", "-f", confPath, "-h", l.URL())
+		slapd, "-d", "0", "-f", confPath, "-h", urls)
 	if err != nil {
 		return err
 	}
@@ -142,6 +160,10 @@ func (l *LDAP) start(ctx context.Context, slapd, confPath string) error {
 
 // URL is the ldap:// URL the server listens on.
 func (l *LDAP) URL() string { return fmt.Sprintf("ldap://127.0.0.1:%d", l.Port) }
+
+// LDAPSURL is the ldaps:// URL, when the directory was started with a
+// certificate.
+func (l *LDAP) LDAPSURL() string { return fmt.Sprintf("ldaps://127.0.0.1:%d", l.LDAPSPort) }
 
 // Close stops slapd and removes its files. Safe to call twice.
 func (l *LDAP) Close() error {

@@ -7,13 +7,18 @@ package ldap
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/text/unicode/norm"
 
 	"crmcti/gateway"
 )
@@ -22,7 +27,13 @@ import (
 type Config struct {
 	URL      string // ldap://host:389 or ldaps://host:636
 	StartTLS bool   // upgrade ldap:// with StartTLS
-	TLS      *tls.Config
+	// TLS is the base TLS configuration for ldaps:// and StartTLS. Its
+	// ServerName defaults to the URL's host: StartTLS has no host of its
+	// own to verify the certificate against.
+	TLS *tls.Config
+	// CAFile is a PEM file of the certificate authorities that sign the
+	// directory's certificate (a company CA), instead of the system's.
+	CAFile string
 	// BindDN and BindPassword are the service account that searches for
 	// users; empty means an anonymous search.
 	BindDN, BindPassword string
@@ -37,7 +48,9 @@ type Config struct {
 
 // Directory authenticates agents.
 type Directory struct {
-	cfg Config
+	cfg    Config
+	tls    *tls.Config // nil for plain ldap://
+	tlsErr error       // a bad CAFile, reported by every dial
 }
 
 // New returns a Directory; it does not connect until asked.
@@ -57,7 +70,40 @@ func New(cfg Config) *Directory {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	return &Directory{cfg: cfg}
+	d := &Directory{cfg: cfg}
+	d.tls, d.tlsErr = tlsConfig(cfg)
+	return d
+}
+
+// tlsConfig builds the TLS configuration once: the base one, the server
+// name from the URL and the private CA.
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.TLS == nil && cfg.CAFile == "" && !cfg.StartTLS && !strings.HasPrefix(cfg.URL, "ldaps://") {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS != nil {
+		tc = cfg.TLS.Clone()
+	}
+	if tc.ServerName == "" {
+		u, err := url.Parse(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: url: %w", err)
+		}
+		tc.ServerName = u.Hostname()
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ldap: CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
 }
 
 func (d *Directory) dial(ctx context.Context) (*ldap.Conn, error) {
@@ -65,9 +111,12 @@ func (d *Directory) dial(ctx context.Context) (*ldap.Conn, error) {
 	if t, ok := ctx.Deadline(); ok && t.Before(dl) {
 		dl = t
 	}
+	if d.tlsErr != nil {
+		return nil, d.tlsErr
+	}
 	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Deadline: dl})}
-	if d.cfg.TLS != nil {
-		opts = append(opts, ldap.DialWithTLSConfig(d.cfg.TLS))
+	if d.tls != nil {
+		opts = append(opts, ldap.DialWithTLSConfig(d.tls))
 	}
 	c, err := ldap.DialURL(d.cfg.URL, opts...)
 	if err != nil {
@@ -75,11 +124,7 @@ func (d *Directory) dial(ctx context.Context) (*ldap.Conn, error) {
 	}
 	c.SetTimeout(time.Until(dl))
 	if d.cfg.StartTLS {
-		tc := d.cfg.TLS
-		if tc == nil {
-			tc = &tls.Config{}
-		}
-		if err := c.StartTLS(tc); err != nil {
+		if err := c.StartTLS(d.tls); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("starttls: %w", err)
 		}
@@ -116,9 +161,13 @@ func validUsername(u string) bool {
 
 // Authenticate checks username and password and returns the agent, or an
 // *gateway.Error with code bad_credentials, not_cti_enabled, no_extension
-// or directory_unavailable.
+// or directory_unavailable. The agent's Username is the directory's
+// spelling of the name (see canonicalName), whatever the agent typed.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (gateway.Agent, error) {
-	username = strings.TrimSpace(username)
+	// NFKC makes a fullwidth "ｂｏｂ" the "bob" the directory holds; case is
+	// the directory's matching rule's business (uid and sAMAccountName
+	// ignore it).
+	username = norm.NFKC.String(strings.TrimSpace(username))
 	// An empty password would be an "unauthenticated bind", which many
 	// servers accept as success: never send one.
 	if !validUsername(username) || password == "" {
@@ -129,27 +178,41 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 		return gateway.Agent{}, unavailable(err)
 	}
 	defer c.Close()
+	entry, err := d.login(c, username, password)
+	if err != nil {
+		return gateway.Agent{}, err
+	}
+	return d.agent(c, entry)
+}
+
+// login finds the user's entry and binds as the user.
+func (d *Directory) login(c *ldap.Conn, username, password string) (*ldap.Entry, error) {
 	if err := d.serviceBind(c); err != nil {
-		return gateway.Agent{}, unavailable(fmt.Errorf("service bind: %w", err))
+		return nil, unavailable(fmt.Errorf("service bind: %w", err))
 	}
 	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.UserAttr), ldap.EscapeFilter(username))
 	res, err := c.Search(ldap.NewSearchRequest(d.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
-		filter, []string{d.cfg.ExtensionAttr, d.cfg.DisplayAttr}, nil))
+		filter, []string{d.cfg.UserAttr, d.cfg.ExtensionAttr, d.cfg.DisplayAttr}, nil))
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-		return gateway.Agent{}, unavailable(fmt.Errorf("search user: %w", err))
+		return nil, unavailable(fmt.Errorf("search user: %w", err))
 	}
 	if res == nil || len(res.Entries) != 1 {
 		// Unknown and ambiguous names look like a wrong password, so that
 		// the login form does not tell who exists.
-		return gateway.Agent{}, badCredentials
+		return nil, badCredentials
 	}
 	entry := res.Entries[0]
 	if err := c.Bind(entry.DN, password); err != nil {
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-			return gateway.Agent{}, badCredentials
+			return nil, badCredentials
 		}
-		return gateway.Agent{}, unavailable(fmt.Errorf("user bind: %w", err))
+		return nil, unavailable(fmt.Errorf("user bind: %w", err))
 	}
+	return entry, nil
+}
+
+// agent checks the CTI group and reads the agent from the entry.
+func (d *Directory) agent(c *ldap.Conn, entry *ldap.Entry) (gateway.Agent, error) {
 	// Back to the service account: users may not read groups.
 	if err := d.serviceBind(c); err != nil {
 		return gateway.Agent{}, unavailable(fmt.Errorf("service rebind: %w", err))
@@ -161,18 +224,35 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if !member {
 		return gateway.Agent{}, gateway.Errorf(gateway.ErrNotCTIEnabled, "your account is not enabled for CTI; ask your administrator")
 	}
+	name, err := canonicalName(entry, d.cfg.UserAttr)
+	if err != nil {
+		return gateway.Agent{}, unavailable(err)
+	}
 	a := gateway.Agent{
-		Username:    username,
-		DisplayName: entry.GetAttributeValue(d.cfg.DisplayAttr),
-		Extension:   strings.TrimSpace(entry.GetAttributeValue(d.cfg.ExtensionAttr)),
+		Username:    name,
+		DisplayName: entry.GetEqualFoldAttributeValue(d.cfg.DisplayAttr),
+		Extension:   strings.TrimSpace(entry.GetEqualFoldAttributeValue(d.cfg.ExtensionAttr)),
 	}
 	if a.DisplayName == "" {
-		a.DisplayName = username
+		a.DisplayName = name
 	}
 	if a.Extension == "" {
 		return a, gateway.Errorf(gateway.ErrNoExtension, "your account has no phone extension; ask your administrator")
 	}
 	return a, nil
+}
+
+// canonicalName is the agent's identity: the login attribute's value as
+// the directory stores it, so that "BOB", "bob" and "ｂｏｂ" are one agent
+// for sessions, admin overrides, the lockout and the call log. Where the
+// attribute has several values, the first is the identity and the others
+// are aliases of it.
+func canonicalName(entry *ldap.Entry, attr string) (string, error) {
+	v := strings.TrimSpace(entry.GetEqualFoldAttributeValue(attr))
+	if !validUsername(v) {
+		return "", errors.New("ldap: the user entry's login attribute is empty or not text")
+	}
+	return v, nil
 }
 
 func (d *Directory) isMember(c *ldap.Conn, dn string) (bool, error) {

@@ -37,7 +37,7 @@ func Normalize(raw, region string) Number {
 			National: phonenumbers.GetNationalSignificantNumber(num),
 		}
 	}
-	return Number{National: strings.TrimLeft(digits(raw), "0")}
+	return Number{National: strings.TrimLeft(Digits(raw), "0")}
 }
 
 // Display formats a number for people: international format when it
@@ -58,7 +58,11 @@ func ValidRegion(region string) bool {
 	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region)) != 0
 }
 
-func digits(s string) string {
+// Digits keeps the ASCII digits of s and drops everything else
+// ("+357 (22) 12-34" is "357221234"). It is the one digit filter of
+// the gateway (number normalisation, the directory's search, the demo
+// CRM), so that they agree on what a typed number is.
+func Digits(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if r >= '0' && r <= '9' {

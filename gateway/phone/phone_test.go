@@ -45,3 +45,16 @@ func BenchmarkNormalize(b *testing.B) {
 		phone.Normalize("+357 22 123456", "CY")
 	}
 }
+
+func TestDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"+357 (22) 12-34":   "357221234",
+		"N<0035722>;noa=nk": "0035722",
+		"call me":           "",
+		"٢٢١٢":              "", // only ASCII digits: the switch and the CRM send those
+	} {
+		if got := phone.Digits(in); got != want {
+			t.Errorf("Digits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,7 +4,9 @@
 //
 //	ctigateway serve                  run the gateway (default)
 //	ctigateway migrate                apply database migrations and exit
-//	ctigateway import-contacts FILE   upsert contacts from a CRM CSV export
+//	ctigateway import-contacts [-full] FILE   import contacts from a CRM export (CSV or NDJSON)
+//	ctigateway token create|revoke NAME, token list   API tokens for the directory push API
+//	ctigateway pull-contacts -pull-url URL   fetch the CRM's export on a schedule, apply it as a full import
 //	ctigateway conformance [flags]    test a switch's CSTA services with two test devices
 //
 // Every flag can also be set in the environment as CTI_<FLAG>, with
@@ -26,7 +28,6 @@ import (
 	"time"
 
 	"crmcti/gateway/app"
-	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
 	"crmcti/gateway/ldap"
 	"crmcti/gateway/pbx"
@@ -43,6 +44,7 @@ type config struct {
 	ldapURL, bindDN, bindPassword, userBase string
 	userAttr, groupDN, extAttr, displayAttr string
 	startTLS, ldapInsecure                  bool
+	ldapCA                                  string
 	dbURL, region                           string
 	sessionTTL                              time.Duration
 	logLevel, pprofListen                   string
@@ -70,6 +72,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.statusMode, "status-mode", "dnd", "how Available/Busy is set on the PBX: dnd (do-not-disturb) or agent (ACD agent state)")
 	s(&c.ldapURL, "ldap-url", "ldap://127.0.0.1:389", "directory URL (ldap:// or ldaps://)")
 	fs.BoolVar(&c.startTLS, "ldap-starttls", false, "upgrade ldap:// with StartTLS")
+	s(&c.ldapCA, "ldap-ca", "", "PEM file of the CA(s) that sign the directory's certificate (default: the system's)")
 	fs.BoolVar(&c.ldapInsecure, "ldap-insecure-skip-verify", false, "do not verify the directory's certificate (testing only)")
 	s(&c.bindDN, "ldap-bind-dn", "", "service account DN that searches for users (empty: anonymous)")
 	s(&c.bindPassword, "ldap-bind-password", "", "service account password (prefer the environment: CTI_LDAP_BIND_PASSWORD)")
@@ -123,8 +126,16 @@ func run(args []string) error {
 	}
 	fs := flag.NewFlagSet("ctigateway "+cmd, flag.ContinueOnError)
 	c := flags(fs)
+	var ic *importConfig
+	var pc *pullConfig
+	switch cmd {
+	case "import-contacts":
+		ic = importFlags(fs)
+	case "pull-contacts":
+		pc = pullFlags(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [serve|migrate|import-contacts FILE.csv] [flags]\n\nflags (each also CTI_<FLAG> in the environment):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -153,9 +164,13 @@ func run(args []string) error {
 		return migrate(ctx, c)
 	case "import-contacts":
 		if fs.NArg() != 1 {
-			return errors.New("import-contacts needs one CSV file")
+			return errors.New("import-contacts needs one file (CSV or NDJSON; - for standard input), after the flags")
 		}
-		return importContacts(ctx, c, fs.Arg(0))
+		return importContacts(ctx, c, ic, fs.Arg(0))
+	case "token":
+		return tokenCommand(ctx, c, fs.Args())
+	case "pull-contacts":
+		return pullContacts(ctx, c, pc, log)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
@@ -192,33 +207,6 @@ func migrate(ctx context.Context, c *config) error {
 	return nil
 }
 
-func importContacts(ctx context.Context, c *config, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	contacts, rejects, err := core.ParseContacts(f, c.region)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for i := 0; i < len(contacts); i += 1000 {
-		if err := db.UpsertContacts(ctx, contacts[i:min(i+1000, len(contacts))]); err != nil {
-			return err
-		}
-	}
-	for _, r := range rejects {
-		fmt.Printf("rejected line %d %s: %s\n", r.Line, r.Code, r.Reason)
-	}
-	fmt.Printf("accepted %d contacts, rejected %d rows\n", len(contacts), len(rejects))
-	return nil
-}
-
 func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	var ldapTLS *tls.Config
 	if c.startTLS || strings.HasPrefix(c.ldapURL, "ldaps://") {
@@ -241,7 +229,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		Listen: c.listen, TLSCert: c.tlsCert, TLSKey: c.tlsKey, AllowedOrigins: splitList(c.origins),
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
 		PBXDeviceTemplate: c.pbxTemplate, PBXUser: c.pbxUser, PBXPassword: c.pbxPassword, PBXSwitchName: c.pbxSwitchName, PBXTrace: pbxTrace,
-		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, BindDN: c.bindDN, BindPassword: c.bindPassword,
+		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, CAFile: c.ldapCA, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
 	})

@@ -1,0 +1,26 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"crmcti/gateway"
+)
+
+// Audit writes audit entries. What a stranger typed is written escaped
+// when PostgreSQL would refuse it (see gateway.CleanText): an audit record
+// of "x\x00" is evidence, and must not fail the batch.
+func (db *DB) Audit(ctx context.Context, entries []gateway.AuditEntry) error {
+	batch := &pgx.Batch{}
+	cl := gateway.CleanText
+	for _, e := range entries {
+		batch.Queue(`INSERT INTO audit (at, username, client, action, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+			e.At, cl(e.Username), cl(e.Client), cl(e.Action), e.Allowed, cl(e.Detail))
+	}
+	if err := db.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("postgres: audit: %w", err)
+	}
+	return nil
+}
