@@ -80,6 +80,9 @@ type Contacts interface {
 	LookupNumber(ctx context.Context, e164, national string) ([]Match, error)
 	// SearchContacts returns one page and whether more follow.
 	SearchContacts(ctx context.Context, query string, offset, limit int) ([]Contact, bool, error)
+	// ContactExists reports whether a contact has the code: a code an
+	// agent sends with a call or a choice must name a real customer.
+	ContactExists(ctx context.Context, code string) (bool, error)
 }
 
 // CallLog keeps every call with its timeline (B6).

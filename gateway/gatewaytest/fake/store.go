@@ -255,6 +255,20 @@ func (s *Store) SearchContacts(ctx context.Context, query string, offset, limit 
 	return all, false, nil
 }
 
+// ContactExists implements gateway.Contacts.
+func (s *Store) ContactExists(ctx context.Context, code string) (bool, error) {
+	if err := s.lock(); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	for _, c := range s.contacts {
+		if c.Code == code {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // WriteCallLog implements gateway.CallLog.
 func (s *Store) WriteCallLog(ctx context.Context, entries []gateway.LogEntry) error {
 	if err := s.lock(); err != nil {
