@@ -212,7 +212,13 @@ func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewConn(addr) }
 
 func (s coreService) Stats() gwhttp.Stats {
 	st := s.Service.Stats()
-	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices, CallLogPending: st.CallLogPending, CallLogDropped: st.CallLogDropped}
+	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices,
+		Writers: map[string]gwhttp.WriterStats{"calls": writerStats(st.CallLog), "audit": writerStats(st.Audit)}}
+}
+
+func writerStats(w core.WriterStats) gwhttp.WriterStats {
+	return gwhttp.WriterStats{Pending: w.Pending, Written: w.Written, Dropped: w.Dropped, Quarantined: w.Quarantined,
+		Spooled: w.Spooled, Failures: w.Failures, Stuck: w.Stuck}
 }
 
 // Close stops accepting, says goodbye to every client, writes the logs it

@@ -16,6 +16,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -42,8 +43,12 @@ type Config struct {
 	// SweepEvery is how often expired sessions are ended: their
 	// connections told, their phones no longer monitored (default 1m).
 	SweepEvery time.Duration
-	Logger     *slog.Logger
-	Observer   gateway.Observer
+	// Spool keeps on local disk what the database could not take (steps
+	// unwritten at shutdown, quarantined rows, revocations not yet
+	// recorded); nil keeps nothing.
+	Spool    gateway.Spool
+	Logger   *slog.Logger
+	Observer gateway.Observer
 }
 
 func (cfg *Config) defaults() {
@@ -117,8 +122,8 @@ func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
 		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
 		stop: make(chan struct{}), swept: make(chan struct{})}
-	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, store.WriteCallLog)
-	s.audit = newBatcher("audit", 10_000, s.log, store.Audit)
+	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)
+	s.audit = newBatcher("audit", 10_000, s.log, cfg.Spool, store.Audit)
 	go s.sweepLoop(cfg.SweepEvery)
 	return s
 }
@@ -150,9 +155,30 @@ func (s *Service) close() {
 // Stats are the service's numbers for metrics and readiness.
 type Stats struct {
 	Agents, Clients, MonitoredDevices int
-	CallLogPending, AuditPending      int
-	CallLogDropped, CallLogWritten    uint64
-	CallLogFailing                    bool
+	CallLog, Audit                    WriterStats
+}
+
+// WriterStats are the numbers of one background writer (the call log or
+// the audit log).
+type WriterStats struct {
+	// Pending items wait to be written; Written were; Dropped were lost
+	// to a full buffer (or to a shutdown with no spool); Quarantined were
+	// refused by the database for their data and set aside; Spooled were
+	// written to the spool at shutdown; Failures counts failed writes.
+	Pending                                          int
+	Written, Dropped, Quarantined, Spooled, Failures uint64
+	// Failing is set while writes fail; Stuck once they have failed for
+	// longer than stuckAfter.
+	Failing, Stuck bool
+}
+
+// stuckAfter is how long a writer may fail before readiness says so.
+const stuckAfter = 30 * time.Second
+
+func writerStats[T any](b *batcher[T], now time.Time) WriterStats {
+	return WriterStats{Pending: b.pending(), Written: b.written.Load(), Dropped: b.dropped.Load(),
+		Quarantined: b.quarantined.Load(), Spooled: b.spooled.Load(), Failures: b.failures.Load(),
+		Failing: b.failingSince.Load() != 0, Stuck: b.stuck(now, stuckAfter)}
 }
 
 // Stats reports the service's numbers.
@@ -161,17 +187,25 @@ func (s *Service) Stats() Stats {
 	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice)}
 	s.mu.Unlock()
 	st.Clients = int(s.conns.Load())
-	st.CallLogPending, st.AuditPending = s.calllog.pending(), s.audit.pending()
-	st.CallLogDropped, st.CallLogWritten = s.calllog.dropped.Load(), s.calllog.written.Load()
-	st.CallLogFailing = s.calllog.failing.Load()
+	now := time.Now()
+	st.CallLog, st.Audit = writerStats(s.calllog, now), writerStats(s.audit, now)
 	return st
 }
 
-// Ready reports the dependencies' health for /readyz.
+// Ready reports the dependencies' health for /readyz: the PBX link, the
+// database, the directory, and the call-log and audit writers (failing
+// for longer than stuckAfter).
 func (s *Service) Ready(ctx context.Context) map[string]error {
-	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx)}
+	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx), "calllog": nil, "audit": nil}
 	if s.sw == nil || !s.sw.Up() {
 		out["pbx"] = errors.New("PBX link down")
+	}
+	now := time.Now()
+	if s.calllog.stuck(now, stuckAfter) {
+		out["calllog"] = fmt.Errorf("call-log writes failing for over %s, %d steps waiting", stuckAfter, s.calllog.pending())
+	}
+	if s.audit.stuck(now, stuckAfter) {
+		out["audit"] = fmt.Errorf("audit writes failing for over %s, %d entries waiting", stuckAfter, s.audit.pending())
 	}
 	return out
 }
