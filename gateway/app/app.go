@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"crmcti/gateway"
 	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
 	gwhttp "crmcti/gateway/http"
@@ -24,6 +25,7 @@ import (
 	"crmcti/gateway/pbx"
 	"crmcti/gateway/phone"
 	"crmcti/gateway/postgres"
+	"crmcti/gateway/spool"
 )
 
 // Config is everything the gateway needs to know.
@@ -46,6 +48,11 @@ type Config struct {
 	LoginWindow     time.Duration
 	// SessionSweep is how often expired sessions are ended (default 1m).
 	SessionSweep time.Duration
+	// SpoolDir keeps what the database could not take: call-log and
+	// audit rows unwritten at shutdown (written at the next start),
+	// quarantined rows, logouts not yet recorded. Empty: no spool (what
+	// is unwritten at shutdown is lost, and logged).
+	SpoolDir string
 	// PprofListen, when set, serves net/http/pprof there (keep it on
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
@@ -86,9 +93,20 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var sp gateway.Spool
+	if c.SpoolDir != "" {
+		dir, err := spool.Open(c.SpoolDir)
+		if err != nil {
+			release()
+			db.Close()
+			return nil, err
+		}
+		sp = dir
+	}
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
-		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
+		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
+		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
 		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)

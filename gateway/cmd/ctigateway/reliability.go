@@ -1,0 +1,48 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+
+	"crmcti/gateway/app"
+)
+
+// relConfig holds the flags of the gateway's defences: the spool, the
+// admin listener, trusted proxies, login limits.
+type relConfig struct {
+	spoolDir string
+}
+
+func relFlags(fs *flag.FlagSet) *relConfig {
+	r := &relConfig{}
+	fs.StringVar(&r.spoolDir, "spool-dir", defaultSpoolDir(), "directory where call-log and audit rows the database could not take are kept across a restart, with quarantined rows and unrecorded logouts (empty: none)")
+	return r
+}
+
+// apply sets the flags' values on the gateway's configuration.
+func (r *relConfig) apply(c *app.Config) {
+	c.SpoolDir = r.spoolDir
+}
+
+// defaultSpoolDir is where the gateway keeps its spool unless told: the
+// state directory systemd gives the service (StateDirectory=, in
+// $STATE_DIRECTORY), else the user's state directory
+// ($XDG_STATE_HOME or ~/.local/state, then crmcti/spool), else "spool"
+// next to the binary. A state directory, not a cache or a temp dir: what
+// is in it is data not yet in the database, and must survive a reboot.
+func defaultSpoolDir() string {
+	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
+		return filepath.Join(filepath.SplitList(d)[0], "spool")
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "crmcti", "spool")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "crmcti", "spool")
+	}
+	if exe, err := os.Executable(); err == nil {
+		return filepath.Join(filepath.Dir(exe), "spool")
+	}
+	return "spool"
+}
