@@ -104,10 +104,14 @@ type Service struct {
 
 	// mu guards the agents' live state below and orders every frame sent
 	// to their connections.
-	mu        sync.Mutex
-	agents    map[string]*agentState // by username
-	byDevice  map[string]*agentState
-	sessions  map[string]sessionInfo // by token hash, a cache that survives a database outage
+	mu       sync.Mutex
+	agents   map[string]*agentState // by username
+	byDevice map[string]*agentState
+	sessions map[string]sessionInfo // by token hash, a cache that survives a database outage
+	// revoked are logouts the database has not recorded yet, by token
+	// hash, with the session's expiry (see revoke.go).
+	revoked   map[string]time.Time
+	revMu     sync.Mutex // orders the spool's revocation file
 	pbxUp     bool
 	conns     atomic.Int64
 	stop      chan struct{}
@@ -121,9 +125,10 @@ func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store,
 		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
 		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
-		stop: make(chan struct{}), swept: make(chan struct{})}
+		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
 	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)
 	s.audit = newBatcher("audit", 10_000, s.log, cfg.Spool, store.Audit)
+	s.loadRevocations()
 	go s.sweepLoop(cfg.SweepEvery)
 	return s
 }

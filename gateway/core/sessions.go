@@ -90,6 +90,9 @@ func (s *Service) cacheSession(h []byte, info sessionInfo) {
 // the memory cache (which survives a database outage), else the store.
 func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, error) {
 	h := hashToken(req.Token)
+	if s.isRevoked(h) {
+		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+	}
 	s.mu.Lock()
 	info, ok := s.sessions[string(h)]
 	s.mu.Unlock()
@@ -133,7 +136,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 		st.expires = expires
 	}
 	st.conns[c] = struct{}{}
-	c.setAgent(st, tokenHash)
+	c.setAgent(st, tokenHash, expires)
 	s.mu.Unlock()
 	if !first {
 		return nil
@@ -144,7 +147,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 		if len(st.conns) == 0 {
 			s.forgetLocked(st)
 		}
-		c.setAgent(nil, nil)
+		c.setAgent(nil, nil, time.Time{})
 		s.mu.Unlock()
 		return err
 	}
@@ -165,29 +168,50 @@ func (s *Service) forgetLocked(st *agentState) {
 	}
 }
 
-// logout ends the session; the last connection of an agent stops the
-// monitor.
+// logout ends the session at once on every connection that uses it (a
+// copied token stops controlling calls with the tab that logged out), then
+// records it (revoke.go); the agent's last connection stops the monitor.
 func (s *Service) logout(ctx context.Context, r request, _ anyData) (any, error) {
 	st, h := r.agent, r.tokenHash()
-	if err := s.store.RevokeSession(ctx, h); err != nil {
-		s.log.Warn("core: revoke session", "err", err)
+	expires := r.sessionExpires()
+	others, last := s.endSession(st, h, expires, r.Conn)
+	for _, c := range others {
+		c.close(wire.Error{Code: string(gateway.ErrLoggedOut), Message: "you logged out; log in again"})
 	}
-	s.mu.Lock()
-	delete(s.sessions, string(h))
-	delete(st.conns, r.Conn)
-	r.setAgent(nil, nil)
-	last := len(st.conns) == 0
-	if last {
-		s.forgetLocked(st)
-	}
-	s.mu.Unlock()
 	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Client: r.addr, Action: "logout", Allowed: true})
 	if last {
 		if err := s.syncMonitor(ctx, st.agent.Extension); err != nil {
 			s.log.Warn("core: unmonitor", "device", st.agent.Extension, "err", err)
 		}
 	}
+	if err := s.recordRevocation(ctx, h, expires); err != nil {
+		return nil, err
+	}
 	return empty{}, nil
+}
+
+// endSession revokes the session h in memory and unbinds every
+// connection on it; it returns the connections other than c, and whether
+// the agent has no connection left.
+func (s *Service) endSession(st *agentState, h []byte, expires time.Time, c *Conn) (others []*Conn, last bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokeLocked(h, expires)
+	for other := range st.conns {
+		if string(other.tokenHash()) != string(h) {
+			continue
+		}
+		delete(st.conns, other)
+		if other != c {
+			others = append(others, other)
+		}
+		other.setAgent(nil, nil, time.Time{})
+	}
+	last = len(st.conns) == 0
+	if last {
+		s.forgetLocked(st)
+	}
+	return others, last
 }
 
 // detach forgets a closed connection; the agent stays logged in (the
@@ -220,7 +244,7 @@ func (s *Service) sweepLoop(every time.Duration) {
 func (s *Service) sweep(now time.Time) {
 	for _, x := range s.expire(now) {
 		for _, c := range x.conns {
-			c.close(wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"})
+			c.close(errExpired)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.syncMonitor(ctx, x.agent.Extension); err != nil {
@@ -231,6 +255,7 @@ func (s *Service) sweep(now time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.retryRevocations(ctx, now)
 	if _, err := s.store.DeleteStaleSessions(ctx, now.Add(-24*time.Hour)); err != nil {
 		s.log.Warn("core: delete stale sessions", "err", err)
 	}
