@@ -34,10 +34,14 @@ type Config struct {
 	// ClientQueue bounds the frames waiting for one connection; one that
 	// falls further behind is disconnected and resyncs on reconnect.
 	ClientQueue int // default 256
-	// LoginFailures in LoginWindow per username or per address lock
-	// further attempts until the window passes (default 5 in 5 minutes).
-	LoginFailures int
-	LoginWindow   time.Duration
+	// LoginFailures wrong passwords for one username from one address,
+	// or LoginUserFailures for one username from anywhere, make the next
+	// attempt wait, a delay that doubles with each further failure up to
+	// LoginWindow; failures are forgotten LoginWindow after the last
+	// (defaults 5, 20 and 5 minutes). See limiter.go.
+	LoginFailures     int
+	LoginUserFailures int
+	LoginWindow       time.Duration
 	// CallLogBuffer bounds call-log steps kept while the database is down.
 	CallLogBuffer int // default 100000
 	// SweepEvery is how often expired sessions are ended: their
@@ -60,6 +64,9 @@ func (cfg *Config) defaults() {
 	}
 	if cfg.LoginFailures <= 0 {
 		cfg.LoginFailures = 5
+	}
+	if cfg.LoginUserFailures <= 0 {
+		cfg.LoginUserFailures = 4 * cfg.LoginFailures
 	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 5 * time.Minute
@@ -123,7 +130,7 @@ type Service struct {
 func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 	cfg.defaults()
 	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store,
-		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+		limiter: newLimiter(cfg.LoginWindow),
 		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
 		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
 	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)

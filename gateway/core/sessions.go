@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"crmcti/gateway"
 	"crmcti/gateway/wire"
 )
@@ -26,22 +28,18 @@ const errDatabaseDown = "the gateway's database is not reachable; try again shor
 // login authenticates, starts a session and sends it with the snapshot.
 func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, error) {
 	now := time.Now()
-	userKey, addrKey := "u:"+strings.ToLower(strings.TrimSpace(req.Username)), "a:"+r.addr
-	if !s.limiter.allowed(userKey, now) || !s.limiter.allowed(addrKey, now) {
+	keys := s.loginKeys(req.Username, r.addr)
+	if ok, wait := s.limiter.reserve(now, keys...); !ok {
 		s.auditLogin(r, req.Username, false, "rate limited")
-		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; wait a few minutes")
+		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; try again in %s", wait.Round(time.Second)+time.Second)
 	}
 	a, err := s.dir.Authenticate(ctx, req.Username, req.Password)
+	code := gateway.ErrorCode(err)
+	s.limiter.done(time.Now(), code == gateway.ErrBadCredentials, err == nil, keys...)
 	if err != nil {
-		code := gateway.ErrorCode(err)
-		if code == gateway.ErrBadCredentials {
-			s.limiter.fail(userKey, now)
-			s.limiter.fail(addrKey, now)
-		}
 		s.auditLogin(r, req.Username, false, string(code))
 		return nil, err
 	}
-	s.limiter.reset(userKey)
 	if a, err = s.applyOverride(ctx, r, a); err != nil {
 		return nil, err
 	}
@@ -57,6 +55,16 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 	s.auditLogin(r, a.Username, true, "extension "+a.Extension)
 	s.welcome(r.Conn, r.id, wire.Session{Token: tok, Agent: agentToWire(a), ExpiresAt: expires})
 	return nil, nil
+}
+
+// loginKeys are the limiter's keys for a login: the username (compared
+// without case or surrounding space) with a higher limit, and the
+// username with the client's address. The username is folded as the
+// directory compares it (NFKC, any case), so that "BOB" and a fullwidth
+// "ｂｏｂ" count against the same bob.
+func (s *Service) loginKeys(username, addr string) []limitKey {
+	user := strings.ToLower(norm.NFKC.String(strings.TrimSpace(username)))
+	return []limitKey{{key: "u:" + user, max: s.cfg.LoginUserFailures}, {key: "ua:" + user + "\x00" + addr, max: s.cfg.LoginFailures}}
 }
 
 // applyOverride applies what an admin set for the agent in the database:
