@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -53,6 +54,12 @@ type Config struct {
 	// quarantined rows, logouts not yet recorded. Empty: no spool (what
 	// is unwritten at shutdown is lost, and logged).
 	SpoolDir string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client's address.
+	TrustedProxies []netip.Prefix
+	// AdminListen, when set, serves /metrics and the detailed /readyz
+	// there (loopback or a management network) instead of on Listen.
+	AdminListen string
 	// PprofListen, when set, serves net/http/pprof there (keep it on
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
@@ -70,7 +77,11 @@ type App struct {
 	Service   *core.Service
 	DB        *postgres.DB
 
+	// AdminAddr is the admin listener's address, when there is one.
+	AdminAddr string
+
 	hs      *http.Server
+	admin   *http.Server
 	sw      *pbx.Adapter
 	release func()
 	once    sync.Once
@@ -112,7 +123,8 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
-	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, coreService{svc}, metrics)
+	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
+		SeparateAdmin: c.AdminListen != "", Logger: log}, coreService{svc}, metrics)
 
 	l, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -125,11 +137,9 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	a.serve(l, c, log)
-	if c.PprofListen != "" {
-		if a.pprof, err = servePprof(c.PprofListen); err != nil {
-			a.Close()
-			return nil, err
-		}
+	if err := a.serveExtras(c, srv); err != nil {
+		a.Close()
+		return nil, err
 	}
 	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
 	return a, nil
@@ -196,6 +206,26 @@ func (a *App) serve(l net.Listener, c Config, log *slog.Logger) {
 	}()
 }
 
+// serveExtras starts the optional listeners: admin and pprof.
+func (a *App) serveExtras(c Config, srv *gwhttp.Server) error {
+	if c.AdminListen != "" {
+		l, err := net.Listen("tcp", c.AdminListen)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		a.AdminAddr = l.Addr().String()
+		a.admin = &http.Server{Handler: srv.Admin(), ReadHeaderTimeout: 10 * time.Second}
+		go a.admin.Serve(l)
+	}
+	if c.PprofListen != "" {
+		var err error
+		if a.pprof, err = servePprof(c.PprofListen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // servePprof serves net/http/pprof on addr.
 func servePprof(addr string) (*http.Server, error) {
 	pl, err := net.Listen("tcp", addr)
@@ -248,6 +278,9 @@ func (a *App) Close() error {
 		_ = a.hs.Shutdown(ctx)
 		if a.pprof != nil {
 			a.pprof.Close()
+		}
+		if a.admin != nil {
+			a.admin.Close()
 		}
 		a.Service.Close()
 		a.sw.Close()

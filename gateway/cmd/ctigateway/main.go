@@ -235,7 +235,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
 	}
-	c.rel.apply(&cfg)
+	if err := c.rel.apply(&cfg); err != nil {
+		return err
+	}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		return err

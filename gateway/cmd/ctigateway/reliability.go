@@ -2,27 +2,36 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"crmcti/gateway/app"
+	gwhttp "crmcti/gateway/http"
 )
 
 // relConfig holds the flags of the gateway's defences: the spool, the
 // admin listener, trusted proxies, login limits.
 type relConfig struct {
-	spoolDir string
+	spoolDir, adminListen, trustedProxies string
 }
 
 func relFlags(fs *flag.FlagSet) *relConfig {
 	r := &relConfig{}
 	fs.StringVar(&r.spoolDir, "spool-dir", defaultSpoolDir(), "directory where call-log and audit rows the database could not take are kept across a restart, with quarantined rows and unrecorded logouts (empty: none)")
+	fs.StringVar(&r.adminListen, "admin-listen", "", "serve /metrics and the detailed /readyz on this address instead of -listen (keep it on loopback or a management network)")
+	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
 	return r
 }
 
 // apply sets the flags' values on the gateway's configuration.
-func (r *relConfig) apply(c *app.Config) {
-	c.SpoolDir = r.spoolDir
+func (r *relConfig) apply(c *app.Config) error {
+	proxies, err := gwhttp.ParsePrefixes(r.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	c.SpoolDir, c.AdminListen, c.TrustedProxies = r.spoolDir, r.adminListen, proxies
+	return nil
 }
 
 // defaultSpoolDir is where the gateway keeps its spool unless told: the

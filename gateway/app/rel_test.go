@@ -1,0 +1,75 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"crmcti/gateway/app"
+	"crmcti/gateway/gatewaytest"
+	"crmcti/gateway/wire"
+)
+
+// PostgreSQL stopped, a call made, the gateway stopped, then started
+// again with the database back: every step of the call is in the call log
+// (spooled at shutdown, written after the start).
+func TestDatabaseOutagePlusRestartLosesNoStep(t *testing.T) {
+	spoolDir := t.TempDir()
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.SpoolDir = spoolDir }})
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("grace", "demo")
+	if err := sys.PG.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := sys.Sim.StartInbound("+35722123456", "1007")
+	c.CallEvent("rang")
+	c.Do(wire.TAnswer, wire.CallRef{CallID: res.CallID}, nil)
+	c.CallEvent("answered")
+	c.Do(wire.THangup, wire.CallRef{CallID: res.CallID}, nil)
+	c.CallEvent("ended")
+	sys.StopGateway()
+	if st := sys.App.Service.Stats().CallLog; st.Spooled < 3 || st.Dropped != 0 {
+		t.Fatalf("at shutdown: %+v", st)
+	}
+	if err := sys.PG.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sys.Config.Listen = sys.App.Addr
+	sys.StartGateway()
+	rows := waitCallLog(t, sys.App.DB, res.CallID, 3)
+	if rows[0].Ended.IsZero() {
+		t.Fatalf("%+v", rows[0])
+	}
+}
+
+// With -admin-listen, /metrics and the detailed readiness move there; the
+// public /readyz names a dependency down without its error.
+func TestAdminListener(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.AdminListen = "127.0.0.1:0" }})
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	pub, admin := "http://"+sys.App.Addr, "http://"+sys.App.AdminAddr
+	if code, _ := get(pub + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics: %d", code)
+	}
+	if code, body := get(admin + "/metrics"); code != 200 || !strings.Contains(body, `crmcti_writer_pending{log="calls"}`) {
+		t.Errorf("admin /metrics: %d", code)
+	}
+	sys.PG.Stop()
+	defer sys.PG.Start(context.Background())
+	if code, body := get(pub + "/readyz"); code != 503 || !strings.Contains(body, `"database":"down"`) || strings.Contains(body, "127.0.0.1") {
+		t.Errorf("public /readyz: %d %s", code, body)
+	}
+	if code, body := get(admin + "/readyz"); code != 503 || strings.Contains(body, `"database":"down"`) {
+		t.Errorf("admin /readyz: %d %s", code, body)
+	}
+}
