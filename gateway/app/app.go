@@ -57,6 +57,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
 	// the client's address.
 	TrustedProxies []netip.Prefix
+	// LoginDeadline and MaxUnauthenticated: see core.Config.
+	LoginDeadline      time.Duration
+	MaxUnauthenticated int
 	// AdminListen, when set, serves /metrics and the detailed /readyz
 	// there (loopback or a management network) instead of on Listen.
 	AdminListen string
@@ -117,6 +120,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
+		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,

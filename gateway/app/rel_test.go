@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"crmcti/gateway/app"
 	"crmcti/gateway/gatewaytest"
@@ -72,4 +74,46 @@ func TestAdminListener(t *testing.T) {
 	if code, body := get(admin + "/readyz"); code != 503 || strings.Contains(body, `"database":"down"`) {
 		t.Errorf("admin /readyz: %d %s", code, body)
 	}
+}
+
+// Idle WebSockets from one host: beyond the cap each is told
+// too_many_connections and closed; those under it are closed at the
+// login deadline.
+func TestIdleSocketsCappedAndTimedOut(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
+		c.MaxUnauthenticated = 20
+		c.LoginDeadline = 2 * time.Second
+	}})
+	var idle []*gatewaytest.Client
+	for range 20 {
+		idle = append(idle, gatewaytest.Dial(t, sys.URL()))
+	}
+	if code := byeCode(gatewaytest.Dial(t, sys.URL())); code != "too_many_connections" {
+		t.Fatalf("the 21st idle socket ended with %q", code)
+	}
+	for _, c := range idle {
+		if code := byeCode(c); code != "login_timeout" {
+			t.Fatalf("an idle socket ended with %q", code)
+		}
+	}
+	c := gatewaytest.Dial(t, sys.URL()) // places are free again
+	c.Login("alice", "demo")
+}
+
+// byeCode is the code the gateway ended the connection with: the bye
+// frame's, or the close frame's reason when the client saw that first.
+func byeCode(c *gatewaytest.Client) string {
+	env, err := c.Client.Next(wire.TBye, 10*time.Second)
+	if err != nil {
+		msg := err.Error()
+		for _, code := range []string{"too_many_connections", "login_timeout"} {
+			if strings.Contains(msg, `reason = "`+code+`"`) {
+				return code
+			}
+		}
+		return msg
+	}
+	var bye wire.Error
+	json.Unmarshal(env.Data, &bye)
+	return bye.Code
 }

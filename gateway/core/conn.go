@@ -29,6 +29,10 @@ type Conn struct {
 	// the connection then, not at the next sweep.
 	expires time.Time
 	expiry  *time.Timer
+	// counted is set while the connection counts as not logged in for its
+	// address; deadline ends it if it does not log in in time.
+	counted  bool
+	deadline *time.Timer
 }
 
 // NewConn registers a connection from addr (the client's IP address,
@@ -36,7 +40,9 @@ type Conn struct {
 func (s *Service) NewConn(addr string) *Conn {
 	s.conns.Add(1)
 	s.obs.Clients(1)
-	return &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	c := &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	s.admitUnauthenticated(c)
+	return c
 }
 
 // Out yields frames to write, in order.
@@ -129,6 +135,7 @@ func (c *Conn) Close() {
 	c.closed.Do(func() {
 		c.close(wire.Error{Code: "closed", Message: "connection closed"})
 		c.s.detach(c)
+		c.s.authenticated(c) // no longer counted as waiting to log in
 		c.setAgent(nil, nil, time.Time{})
 		c.s.conns.Add(-1)
 		c.s.obs.Clients(-1)
@@ -155,6 +162,11 @@ const commandTimeout = 15 * time.Second
 // Handle carries out one frame from the client. Bad frames get an
 // "error" with code invalid_request and change nothing.
 func (c *Conn) Handle(ctx context.Context, frame []byte) {
+	select {
+	case <-c.done: // ended by the gateway: nothing more is carried out
+		return
+	default:
+	}
 	start := time.Now()
 	env, err := wire.Decode(frame)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // before the directory is asked, so at most the limit reach it.
 func TestConcurrentWrongPasswordsReserveBeforeTheDirectory(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newHarness(t, func(c *Config) { c.MaxUnauthenticated = 100 })
 	var asked atomic.Int32
 	release := make(chan struct{})
 	h.dir.BeforeAuthenticate = func(string) {

@@ -47,6 +47,11 @@ type Config struct {
 	// SweepEvery is how often expired sessions are ended: their
 	// connections told, their phones no longer monitored (default 1m).
 	SweepEvery time.Duration
+	// LoginDeadline ends a connection that has not logged in by then
+	// (default 10s); MaxUnauthenticated caps the connections not logged
+	// in from one address (default 20). See unauth.go.
+	LoginDeadline      time.Duration
+	MaxUnauthenticated int
 	// Spool keeps on local disk what the database could not take (steps
 	// unwritten at shutdown, quarantined rows, revocations not yet
 	// recorded); nil keeps nothing.
@@ -77,6 +82,12 @@ func (cfg *Config) defaults() {
 	if cfg.Region == "" {
 		cfg.Region = "CY"
 	}
+	if cfg.LoginDeadline <= 0 {
+		cfg.LoginDeadline = 10 * time.Second
+	}
+	if cfg.MaxUnauthenticated <= 0 {
+		cfg.MaxUnauthenticated = 20
+	}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Minute
 	}
@@ -105,6 +116,7 @@ type Service struct {
 	sw    gateway.Switch
 
 	limiter *limiter
+	unauth  unauthCount
 	devices deviceLocks
 	calllog *batcher[gateway.LogEntry]
 	audit   *batcher[gateway.AuditEntry]

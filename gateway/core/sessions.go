@@ -146,6 +146,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 	st.conns[c] = struct{}{}
 	c.setAgent(st, tokenHash, expires)
 	s.mu.Unlock()
+	s.authenticated(c)
 	if !first {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"crmcti/gateway/app"
 	gwhttp "crmcti/gateway/http"
@@ -14,6 +15,8 @@ import (
 // admin listener, trusted proxies, login limits.
 type relConfig struct {
 	spoolDir, adminListen, trustedProxies string
+	loginDeadline                         time.Duration
+	maxUnauthenticated                    int
 }
 
 func relFlags(fs *flag.FlagSet) *relConfig {
@@ -21,6 +24,8 @@ func relFlags(fs *flag.FlagSet) *relConfig {
 	fs.StringVar(&r.spoolDir, "spool-dir", defaultSpoolDir(), "directory where call-log and audit rows the database could not take are kept across a restart, with quarantined rows and unrecorded logouts (empty: none)")
 	fs.StringVar(&r.adminListen, "admin-listen", "", "serve /metrics and the detailed /readyz on this address instead of -listen (keep it on loopback or a management network)")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
+	fs.DurationVar(&r.loginDeadline, "login-deadline", 10*time.Second, "a connection that has not logged in by then is closed")
+	fs.IntVar(&r.maxUnauthenticated, "max-unauthenticated", 20, "most connections not yet logged in from one client address")
 	return r
 }
 
@@ -31,6 +36,7 @@ func (r *relConfig) apply(c *app.Config) error {
 		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	c.SpoolDir, c.AdminListen, c.TrustedProxies = r.spoolDir, r.adminListen, proxies
+	c.LoginDeadline, c.MaxUnauthenticated = r.loginDeadline, r.maxUnauthenticated
 	return nil
 }
 
