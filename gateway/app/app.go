@@ -60,6 +60,8 @@ type Config struct {
 	// LoginDeadline and MaxUnauthenticated: see core.Config.
 	LoginDeadline      time.Duration
 	MaxUnauthenticated int
+	// MinExtensionVersion refuses older extensions (update_required).
+	MinExtensionVersion string
 	// AdminListen, when set, serves /metrics and the detailed /readyz
 	// there (loopback or a management network) instead of on Listen.
 	AdminListen string
@@ -120,7 +122,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
-		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated,
+		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
@@ -164,6 +166,9 @@ func (c *Config) check() (csta.Profile, error) {
 	}
 	if c.Region == "" {
 		c.Region = "CY"
+	}
+	if c.MinExtensionVersion != "" && !core.ValidVersion(c.MinExtensionVersion) {
+		return profile, fmt.Errorf("minimum extension version %q is not a dotted number like 1.4.0", c.MinExtensionVersion)
 	}
 	if !phone.ValidRegion(c.Region) {
 		return profile, fmt.Errorf("default region %q is not a known region", c.Region)
@@ -265,7 +270,8 @@ func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewConn(addr) }
 func (s coreService) Stats() gwhttp.Stats {
 	st := s.Service.Stats()
 	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices,
-		Writers: map[string]gwhttp.WriterStats{"calls": writerStats(st.CallLog), "audit": writerStats(st.Audit)}}
+		Writers:  map[string]gwhttp.WriterStats{"calls": writerStats(st.CallLog), "audit": writerStats(st.Audit)},
+		Versions: st.Versions}
 }
 
 func writerStats(w core.WriterStats) gwhttp.WriterStats {

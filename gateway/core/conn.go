@@ -33,6 +33,14 @@ type Conn struct {
 	// address; deadline ends it if it does not log in in time.
 	counted  bool
 	deadline *time.Timer
+	// version is the extension's, as sent with login or resume.
+	version string
+}
+
+func (c *Conn) setVersion(v string) {
+	c.mu.Lock()
+	c.version = versionLabel(v)
+	c.mu.Unlock()
 }
 
 // NewConn registers a connection from addr (the client's IP address,

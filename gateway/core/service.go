@@ -52,6 +52,9 @@ type Config struct {
 	// in from one address (default 20). See unauth.go.
 	LoginDeadline      time.Duration
 	MaxUnauthenticated int
+	// MinExtensionVersion, when set ("1.4.0"), refuses logins and
+	// resumes from older extensions with update_required (version.go).
+	MinExtensionVersion string
 	// Spool keeps on local disk what the database could not take (steps
 	// unwritten at shutdown, quarantined rows, revocations not yet
 	// recorded); nil keeps nothing.
@@ -115,11 +118,12 @@ type Service struct {
 	store gateway.Store
 	sw    gateway.Switch
 
-	limiter *limiter
-	unauth  unauthCount
-	devices deviceLocks
-	calllog *batcher[gateway.LogEntry]
-	audit   *batcher[gateway.AuditEntry]
+	limiter    *limiter
+	minVersion []int // parsed MinExtensionVersion, nil for none
+	unauth     unauthCount
+	devices    deviceLocks
+	calllog    *batcher[gateway.LogEntry]
+	audit      *batcher[gateway.AuditEntry]
 
 	// mu guards the agents' live state below and orders every frame sent
 	// to their connections.
@@ -139,9 +143,15 @@ type Service struct {
 }
 
 // New builds the service. Call SetSwitch before serving.
+// A MinExtensionVersion that ValidVersion refuses is ignored (and
+// logged): check it first.
 func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 	cfg.defaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store,
+	minVersion, ok := parseVersion(cfg.MinExtensionVersion)
+	if !ok && cfg.MinExtensionVersion != "" {
+		cfg.Logger.Error("core: minimum extension version ignored: not a dotted number", "version", cfg.MinExtensionVersion)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store, minVersion: minVersion,
 		limiter: newLimiter(cfg.LoginWindow),
 		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
 		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
@@ -180,6 +190,9 @@ func (s *Service) close() {
 type Stats struct {
 	Agents, Clients, MonitoredDevices int
 	CallLog, Audit                    WriterStats
+	// Versions counts logged-in connections by extension version
+	// ("unknown" for one that sent none).
+	Versions map[string]int
 }
 
 // WriterStats are the numbers of one background writer (the call log or
@@ -208,7 +221,14 @@ func writerStats[T any](b *batcher[T], now time.Time) WriterStats {
 // Stats reports the service's numbers.
 func (s *Service) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice)}
+	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice), Versions: map[string]int{}}
+	for _, a := range s.agents {
+		for c := range a.conns {
+			c.mu.Lock()
+			st.Versions[c.version]++
+			c.mu.Unlock()
+		}
+	}
 	s.mu.Unlock()
 	st.Clients = int(s.conns.Load())
 	now := time.Now()

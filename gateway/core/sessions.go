@@ -27,6 +27,10 @@ const errDatabaseDown = "the gateway's database is not reachable; try again shor
 
 // login authenticates, starts a session and sends it with the snapshot.
 func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, error) {
+	if err := s.checkVersion(req.Version); err != nil {
+		return nil, err
+	}
+	r.setVersion(req.Version)
 	now := time.Now()
 	keys := s.loginKeys(req.Username, r.addr)
 	if ok, wait := s.limiter.reserve(now, keys...); !ok {
@@ -97,6 +101,10 @@ func (s *Service) cacheSession(h []byte, info sessionInfo) {
 // resume continues a session after a reconnect or a gateway restart: from
 // the memory cache (which survives a database outage), else the store.
 func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, error) {
+	if err := s.checkVersion(req.Version); err != nil {
+		return nil, err
+	}
+	r.setVersion(req.Version)
 	h := hashToken(req.Token)
 	if s.isRevoked(h) {
 		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")

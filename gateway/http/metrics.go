@@ -52,6 +52,8 @@ type Stats struct {
 	// Writers are the background writers by log name ("calls",
 	// "audit").
 	Writers map[string]WriterStats
+	// Versions counts logged-in connections by extension version.
+	Versions map[string]int
 }
 
 // WriterStats are one background writer's numbers.
@@ -78,6 +80,24 @@ func (m *Metrics) WatchService(stats func() Stats) {
 		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(stats().Writers["calls"].Dropped) }))
 	for _, log := range writerLogs {
 		m.watchWriter(log, func() WriterStats { return stats().Writers[log] })
+	}
+	m.reg.MustRegister(versionCollector{stats})
+}
+
+// versionDesc describes crmcti_extension_versions.
+var versionDesc = prometheus.NewDesc("crmcti_extension_versions",
+	"Logged-in connections by extension version (unknown: an extension that does not say).", []string{"version"}, nil)
+
+// versionCollector exports the versions in use at each scrape: only
+// those with a connection now, so that a version retired leaves the
+// metrics.
+type versionCollector struct{ stats func() Stats }
+
+func (v versionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- versionDesc }
+
+func (v versionCollector) Collect(ch chan<- prometheus.Metric) {
+	for version, n := range v.stats().Versions {
+		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, float64(n), version)
 	}
 }
 

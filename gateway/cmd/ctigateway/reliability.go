@@ -15,6 +15,7 @@ import (
 // admin listener, trusted proxies, login limits.
 type relConfig struct {
 	spoolDir, adminListen, trustedProxies string
+	minExtensionVersion                   string
 	loginDeadline                         time.Duration
 	maxUnauthenticated                    int
 }
@@ -26,6 +27,7 @@ func relFlags(fs *flag.FlagSet) *relConfig {
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
 	fs.DurationVar(&r.loginDeadline, "login-deadline", 10*time.Second, "a connection that has not logged in by then is closed")
 	fs.IntVar(&r.maxUnauthenticated, "max-unauthenticated", 20, "most connections not yet logged in from one client address")
+	fs.StringVar(&r.minExtensionVersion, "min-extension-version", "", "refuse logins from extensions older than this version (e.g. 1.4.0) with update_required; one that reports no version is older (empty: accept all)")
 	return r
 }
 
@@ -37,6 +39,7 @@ func (r *relConfig) apply(c *app.Config) error {
 	}
 	c.SpoolDir, c.AdminListen, c.TrustedProxies = r.spoolDir, r.adminListen, proxies
 	c.LoginDeadline, c.MaxUnauthenticated = r.loginDeadline, r.maxUnauthenticated
+	c.MinExtensionVersion = r.minExtensionVersion
 	return nil
 }
 
