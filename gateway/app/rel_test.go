@@ -77,27 +77,36 @@ func TestAdminListener(t *testing.T) {
 }
 
 // Idle WebSockets from one host: beyond the cap each is told
-// too_many_connections and closed; those under it are closed at the
-// login deadline.
-func TestIdleSocketsCappedAndTimedOut(t *testing.T) {
+// too_many_connections and closed, while those under it stay; one that
+// logs in frees its place.
+func TestIdleSocketsCapped(t *testing.T) {
 	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
 		c.MaxUnauthenticated = 20
-		c.LoginDeadline = 2 * time.Second
+		c.LoginDeadline = time.Hour
 	}})
 	var idle []*gatewaytest.Client
 	for range 20 {
 		idle = append(idle, gatewaytest.Dial(t, sys.URL()))
 	}
-	if code := byeCode(gatewaytest.Dial(t, sys.URL())); code != "too_many_connections" {
-		t.Fatalf("the 21st idle socket ended with %q", code)
-	}
-	for _, c := range idle {
-		if code := byeCode(c); code != "login_timeout" {
-			t.Fatalf("an idle socket ended with %q", code)
+	for range 3 {
+		if code := byeCode(gatewaytest.Dial(t, sys.URL())); code != "too_many_connections" {
+			t.Fatalf("an idle socket over the cap ended with %q", code)
 		}
 	}
-	c := gatewaytest.Dial(t, sys.URL()) // places are free again
-	c.Login("alice", "demo")
+	idle[0].Login("alice", "demo") // logged in: no longer counted
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("bob", "demo")
+	for _, c := range idle[1:] {
+		c.Do(wire.TPing, nil, nil) // still open
+	}
+}
+
+// An idle socket is closed at the login deadline with login_timeout.
+func TestIdleSocketTimedOut(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.LoginDeadline = time.Second }})
+	if code := byeCode(gatewaytest.Dial(t, sys.URL())); code != "login_timeout" {
+		t.Fatalf("an idle socket ended with %q", code)
+	}
 }
 
 // byeCode is the code the gateway ended the connection with: the bye
