@@ -161,6 +161,19 @@ const (
 	ErrAgentDisabled  Code = "agent_disabled"
 	ErrUnsupported    Code = "unsupported"
 	ErrInternal       Code = "internal"
+	// ErrNoSuchContact: a contact code that is not in the directory of
+	// customers (a call or a caller chosen with a code the CRM never had).
+	ErrNoSuchContact Code = "no_such_contact"
+	// ErrUpdateRequired: the extension is older than the gateway accepts.
+	ErrUpdateRequired Code = "update_required"
+	// ErrTooManyConnections: too many connections not logged in from one
+	// address.
+	ErrTooManyConnections Code = "too_many_connections"
+	// ErrLoginTimeout: a connection that did not log in in time.
+	ErrLoginTimeout Code = "login_timeout"
+	// ErrLoggedOut: the session was ended by a logout on another
+	// connection.
+	ErrLoggedOut Code = "logged_out"
 )
 
 // Error is an error with a stable code for the agent and a message for

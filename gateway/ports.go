@@ -7,6 +7,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -80,6 +83,9 @@ type Contacts interface {
 	LookupNumber(ctx context.Context, e164, national string) ([]Match, error)
 	// SearchContacts returns one page and whether more follow.
 	SearchContacts(ctx context.Context, query string, offset, limit int) ([]Contact, bool, error)
+	// ContactExists reports whether a contact has the code: a code an
+	// agent sends with a call or a choice must name a real customer.
+	ContactExists(ctx context.Context, code string) (bool, error)
 }
 
 // CallLog keeps every call with its timeline (B6).
@@ -120,4 +126,28 @@ type Observer interface {
 	ClientDropped(reason string)
 	// Clients counts connections opened (+1) and closed (-1).
 	Clients(delta int)
+}
+
+// Spool keeps on the gateway's disk what the database could not take yet
+// (gateway/spool): named files of JSON lines. Append syncs before it
+// returns.
+type Spool interface {
+	Append(name string, items ...any) error
+	Load(name string, each func(json.RawMessage) error) error
+	Remove(name string) error
+}
+
+// IsDataError reports whether err is the database refusing the data
+// itself — SQLSTATE class 22 (data exception: a NUL, bad UTF-8, a value
+// out of range) or 23 (integrity constraint) — which no retry can fix,
+// as opposed to the database being unreachable or busy, which a retry
+// can. Errors carry their SQLSTATE through the SQLState method (pgx's
+// *pgconn.PgError has it), so that the core need not import the driver.
+func IsDataError(err error) bool {
+	var st interface{ SQLState() string }
+	if !errors.As(err, &st) {
+		return false
+	}
+	class := st.SQLState()
+	return strings.HasPrefix(class, "22") || strings.HasPrefix(class, "23")
 }

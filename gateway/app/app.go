@@ -14,9 +14,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"sync"
 	"time"
 
+	"crmcti/gateway"
 	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
 	gwhttp "crmcti/gateway/http"
@@ -24,6 +26,7 @@ import (
 	"crmcti/gateway/pbx"
 	"crmcti/gateway/phone"
 	"crmcti/gateway/postgres"
+	"crmcti/gateway/spool"
 )
 
 // Config is everything the gateway needs to know.
@@ -46,6 +49,22 @@ type Config struct {
 	LoginWindow     time.Duration
 	// SessionSweep is how often expired sessions are ended (default 1m).
 	SessionSweep time.Duration
+	// SpoolDir keeps what the database could not take: call-log and
+	// audit rows unwritten at shutdown (written at the next start),
+	// quarantined rows, logouts not yet recorded. Empty: no spool (what
+	// is unwritten at shutdown is lost, and logged).
+	SpoolDir string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client's address.
+	TrustedProxies []netip.Prefix
+	// LoginDeadline and MaxUnauthenticated: see core.Config.
+	LoginDeadline      time.Duration
+	MaxUnauthenticated int
+	// MinExtensionVersion refuses older extensions (update_required).
+	MinExtensionVersion string
+	// AdminListen, when set, serves /metrics and the detailed /readyz
+	// there (loopback or a management network) instead of on Listen.
+	AdminListen string
 	// PprofListen, when set, serves net/http/pprof there (keep it on
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
@@ -63,7 +82,11 @@ type App struct {
 	Service   *core.Service
 	DB        *postgres.DB
 
+	// AdminAddr is the admin listener's address, when there is one.
+	AdminAddr string
+
 	hs      *http.Server
+	admin   *http.Server
 	sw      *pbx.Adapter
 	release func()
 	once    sync.Once
@@ -86,15 +109,28 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var sp gateway.Spool
+	if c.SpoolDir != "" {
+		dir, err := spool.Open(c.SpoolDir)
+		if err != nil {
+			release()
+			db.Close()
+			return nil, err
+		}
+		sp = dir
+	}
 	metrics := gwhttp.NewMetrics()
 	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
-		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
+		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
+		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
+		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
 		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
-	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, Logger: log}, coreService{svc}, metrics)
+	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
+		SeparateAdmin: c.AdminListen != "", Logger: log}, coreService{svc}, metrics)
 
 	l, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -107,11 +143,9 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	a.serve(l, c, log)
-	if c.PprofListen != "" {
-		if a.pprof, err = servePprof(c.PprofListen); err != nil {
-			a.Close()
-			return nil, err
-		}
+	if err := a.serveExtras(c, srv); err != nil {
+		a.Close()
+		return nil, err
 	}
 	log.Info("gateway serving", "websocket", a.URL, "pbx", c.PBXAddr, "profile", profile.Name, "ldap", c.LDAP.URL)
 	return a, nil
@@ -132,6 +166,9 @@ func (c *Config) check() (csta.Profile, error) {
 	}
 	if c.Region == "" {
 		c.Region = "CY"
+	}
+	if c.MinExtensionVersion != "" && !core.ValidVersion(c.MinExtensionVersion) {
+		return profile, fmt.Errorf("minimum extension version %q is not a dotted number like 1.4.0", c.MinExtensionVersion)
 	}
 	if !phone.ValidRegion(c.Region) {
 		return profile, fmt.Errorf("default region %q is not a known region", c.Region)
@@ -178,6 +215,26 @@ func (a *App) serve(l net.Listener, c Config, log *slog.Logger) {
 	}()
 }
 
+// serveExtras starts the optional listeners: admin and pprof.
+func (a *App) serveExtras(c Config, srv *gwhttp.Server) error {
+	if c.AdminListen != "" {
+		l, err := net.Listen("tcp", c.AdminListen)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		a.AdminAddr = l.Addr().String()
+		a.admin = &http.Server{Handler: srv.Admin(), ReadHeaderTimeout: 10 * time.Second}
+		go a.admin.Serve(l)
+	}
+	if c.PprofListen != "" {
+		var err error
+		if a.pprof, err = servePprof(c.PprofListen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // servePprof serves net/http/pprof on addr.
 func servePprof(addr string) (*http.Server, error) {
 	pl, err := net.Listen("tcp", addr)
@@ -212,7 +269,14 @@ func (s coreService) Connect(addr string) gwhttp.Conn { return s.NewConn(addr) }
 
 func (s coreService) Stats() gwhttp.Stats {
 	st := s.Service.Stats()
-	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices, CallLogPending: st.CallLogPending, CallLogDropped: st.CallLogDropped}
+	return gwhttp.Stats{Agents: st.Agents, MonitoredDevices: st.MonitoredDevices,
+		Writers:  map[string]gwhttp.WriterStats{"calls": writerStats(st.CallLog), "audit": writerStats(st.Audit)},
+		Versions: st.Versions}
+}
+
+func writerStats(w core.WriterStats) gwhttp.WriterStats {
+	return gwhttp.WriterStats{Pending: w.Pending, Written: w.Written, Dropped: w.Dropped, Quarantined: w.Quarantined,
+		Spooled: w.Spooled, Failures: w.Failures, Stuck: w.Stuck}
 }
 
 // Close stops accepting, says goodbye to every client, writes the logs it
@@ -224,6 +288,9 @@ func (a *App) Close() error {
 		_ = a.hs.Shutdown(ctx)
 		if a.pprof != nil {
 			a.pprof.Close()
+		}
+		if a.admin != nil {
+			a.admin.Close()
 		}
 		a.Service.Close()
 		a.sw.Close()

@@ -273,7 +273,7 @@ func TestDatabaseOutageBuffersCallLog(t *testing.T) {
 	c.CallEvent("answered")
 	c.Do(wire.THangup, wire.CallRef{CallID: res.CallID}, nil)
 	c.CallEvent("ended")
-	if st := sys.App.Service.Stats(); st.CallLogPending == 0 {
+	if st := sys.App.Service.Stats(); st.CallLog.Pending == 0 {
 		t.Fatalf("nothing buffered: %+v", st)
 	}
 	if err := sys.PG.Start(context.Background()); err != nil {

@@ -2,10 +2,13 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"crmcti/gateway"
 )
 
 // batcher writes items in the background, in batches, never blocking the
@@ -13,26 +16,40 @@ import (
 // (the database is down) items are kept, up to max; beyond that new items
 // are dropped and counted. Kept items are written when the database
 // returns.
+//
+// One bad item never blocks the others: a batch that fails is retried row
+// by row, and a row the database refuses on its own for its data (see
+// gateway.IsDataError) is quarantined — logged, counted and appended to
+// the spool's "quarantine-NAME" file — instead of retried forever. What is
+// still unwritten when the gateway stops goes to the spool's NAME file
+// and is queued again at the next start.
 type batcher[T any] struct {
 	name  string
 	write func(context.Context, []T) error
 	max   int
 	log   *slog.Logger
+	spool gateway.Spool
 
-	mu      sync.Mutex
-	items   []T
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	dropped atomic.Uint64
-	written atomic.Uint64
-	failing atomic.Bool
+	mu          sync.Mutex
+	items       []T
+	wake        chan struct{}
+	stop        chan struct{}
+	done        chan struct{}
+	once        sync.Once
+	dropped     atomic.Uint64
+	written     atomic.Uint64
+	failures    atomic.Uint64
+	quarantined atomic.Uint64
+	spooled     atomic.Uint64
+	// failingSince is when writes began to fail (Unix nanoseconds), 0
+	// while they succeed.
+	failingSince atomic.Int64
 }
 
-func newBatcher[T any](name string, max int, log *slog.Logger, write func(context.Context, []T) error) *batcher[T] {
-	b := &batcher[T]{name: name, write: write, max: max, log: log,
+func newBatcher[T any](name string, max int, log *slog.Logger, spool gateway.Spool, write func(context.Context, []T) error) *batcher[T] {
+	b := &batcher[T]{name: name, write: write, max: max, log: log, spool: spool,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	b.replay()
 	go b.run()
 	return b
 }
@@ -60,6 +77,12 @@ func (b *batcher[T]) pending() int {
 	return len(b.items)
 }
 
+// stuck reports whether writes have been failing for longer than d.
+func (b *batcher[T]) stuck(now time.Time, d time.Duration) bool {
+	since := b.failingSince.Load()
+	return since != 0 && now.Sub(time.Unix(0, since)) > d
+}
+
 const maxBatch = 500
 
 // linger is how long a batch may wait for company before it is written.
@@ -67,12 +90,11 @@ const linger = 50 * time.Millisecond
 
 func (b *batcher[T]) run() {
 	defer close(b.done)
-	backoff := 100 * time.Millisecond
 	for {
 		select {
 		case <-b.wake:
 		case <-b.stop:
-			b.flush(2 * time.Second)
+			b.shutdown(2 * time.Second)
 			return
 		}
 		// Linger a moment so that one transaction carries many steps:
@@ -82,65 +104,184 @@ func (b *batcher[T]) run() {
 		case <-time.After(linger):
 		case <-b.stop:
 		}
-		for {
-			b.mu.Lock()
-			n := min(len(b.items), maxBatch)
-			batch := append([]T(nil), b.items[:n]...)
-			b.mu.Unlock()
-			if n == 0 {
-				break
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := b.write(ctx, batch)
-			cancel()
-			if err != nil {
-				if !b.failing.Swap(true) {
-					b.log.Warn("core: writes failing, buffering", "log", b.name, "err", err)
-				}
-				select {
-				case <-b.stop:
-					return
-				case <-time.After(backoff):
-				}
-				backoff = min(backoff*2, 5*time.Second)
-				continue
-			}
-			if b.failing.Swap(false) {
+		b.drain()
+	}
+}
+
+// drain writes until nothing is pending, backing off while writes fail;
+// it returns early when the batcher stops.
+func (b *batcher[T]) drain() {
+	backoff := 100 * time.Millisecond
+	for {
+		batch := b.peek()
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n, err := b.writeBatch(ctx, batch)
+		cancel()
+		b.consume(n)
+		if err == nil {
+			if b.failingSince.Swap(0) != 0 {
 				b.log.Info("core: writes recovered", "log", b.name)
 			}
 			backoff = 100 * time.Millisecond
-			b.written.Add(uint64(n))
-			b.mu.Lock()
-			b.items = b.items[n:]
-			b.mu.Unlock()
+			continue
 		}
+		b.failures.Add(1)
+		if b.failingSince.CompareAndSwap(0, time.Now().UnixNano()) {
+			b.log.Warn("core: writes failing, buffering", "log", b.name, "err", err)
+		}
+		select {
+		case <-b.stop:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
-func (b *batcher[T]) flush(limit time.Duration) {
+// peek returns the next batch without taking it off the queue.
+func (b *batcher[T]) peek() []T {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(len(b.items), maxBatch)
+	return append([]T(nil), b.items[:n]...)
+}
+
+// consume takes n items, written or quarantined, off the queue.
+func (b *batcher[T]) consume(n int) {
+	b.mu.Lock()
+	b.items = b.items[n:]
+	b.mu.Unlock()
+}
+
+// writeBatch writes batch in one go or, if that fails, row by row, and
+// returns how many of its items are done with (written or quarantined)
+// and the error that stopped it (the database unreachable).
+func (b *batcher[T]) writeBatch(ctx context.Context, batch []T) (int, error) {
+	err := b.write(ctx, batch)
+	if err == nil {
+		b.written.Add(uint64(len(batch)))
+		return len(batch), nil
+	}
+	if len(batch) == 1 && !gateway.IsDataError(err) {
+		return 0, err
+	}
+	for i, item := range batch {
+		err := b.write(ctx, []T{item})
+		switch {
+		case err == nil:
+			b.written.Add(1)
+		case gateway.IsDataError(err):
+			b.quarantine(item, err)
+		default:
+			return i, err
+		}
+	}
+	return len(batch), nil
+}
+
+// quarantined is a row the database refused for its data, as kept in the
+// spool for someone to look at.
+type quarantined[T any] struct {
+	At    time.Time
+	Error string
+	Item  T
+}
+
+func (b *batcher[T]) quarantine(item T, err error) {
+	b.quarantined.Add(1)
+	b.log.Error("core: row refused by the database, quarantined", "log", b.name, "err", err)
+	if b.spool == nil {
+		return
+	}
+	if serr := b.spool.Append("quarantine-"+b.name, quarantined[T]{At: time.Now(), Error: err.Error(), Item: item}); serr != nil {
+		b.log.Error("core: quarantine", "log", b.name, "err", serr)
+	}
+}
+
+// shutdown writes what it can within limit and spools the rest.
+func (b *batcher[T]) shutdown(limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		b.mu.Lock()
-		n := min(len(b.items), maxBatch)
-		batch := append([]T(nil), b.items[:n]...)
-		b.mu.Unlock()
-		if n == 0 {
+		batch := b.peek()
+		if len(batch) == 0 {
 			return
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err := b.write(ctx, batch)
+		n, err := b.writeBatch(ctx, batch)
 		cancel()
+		b.consume(n)
 		if err != nil {
-			b.log.Warn("core: unwritten at shutdown", "log", b.name, "items", b.pending(), "err", err)
-			return
+			break
 		}
-		b.mu.Lock()
-		b.items = b.items[n:]
-		b.mu.Unlock()
 	}
+	b.spoolRest()
 }
 
-// close writes what it can within a short time and stops. Safe twice.
+// spoolRest appends what is still unwritten to the spool, to be written
+// after the next start.
+func (b *batcher[T]) spoolRest() {
+	b.mu.Lock()
+	rest := b.items
+	b.items = nil
+	b.mu.Unlock()
+	if len(rest) == 0 {
+		return
+	}
+	items := make([]any, len(rest))
+	for i := range rest {
+		items[i] = rest[i]
+	}
+	if b.spool == nil {
+		b.dropped.Add(uint64(len(rest)))
+		b.log.Error("core: unwritten at shutdown and no spool: lost", "log", b.name, "items", len(rest))
+		return
+	}
+	if err := b.spool.Append(b.name, items...); err != nil {
+		b.dropped.Add(uint64(len(rest)))
+		b.log.Error("core: unwritten at shutdown, spool failed: lost", "log", b.name, "items", len(rest), "err", err)
+		return
+	}
+	b.spooled.Add(uint64(len(rest)))
+	b.log.Warn("core: unwritten at shutdown, spooled for the next start", "log", b.name, "items", len(rest))
+}
+
+// replay queues what an earlier run spooled at shutdown, then forgets
+// the file: from here the items are in memory, and spooled again should
+// this run stop before writing them.
+func (b *batcher[T]) replay() {
+	if b.spool == nil {
+		return
+	}
+	n := 0
+	err := b.spool.Load(b.name, func(line json.RawMessage) error {
+		var item T
+		if err := json.Unmarshal(line, &item); err != nil {
+			b.log.Error("core: spooled line unreadable, skipped", "log", b.name, "err", err)
+			return nil
+		}
+		b.items = append(b.items, item)
+		n++
+		return nil
+	})
+	if err != nil {
+		b.log.Error("core: replay spool", "log", b.name, "err", err)
+		return
+	}
+	if n == 0 {
+		return
+	}
+	if err := b.spool.Remove(b.name); err != nil {
+		b.log.Error("core: replay spool", "log", b.name, "err", err)
+	}
+	b.log.Info("core: spooled steps queued again", "log", b.name, "items", n)
+	b.wake <- struct{}{}
+}
+
+// close writes what it can within a short time, spools the rest and
+// stops. Safe twice.
 func (b *batcher[T]) close() {
 	b.once.Do(func() { close(b.stop) })
 	<-b.done

@@ -37,6 +37,9 @@ func handle[T any](f func(s *Service, ctx context.Context, r request, req T) (an
 		if err := wire.DecodeData(env, &req); err != nil {
 			return nil, gateway.Wrap(gateway.ErrInvalidRequest, err, "malformed "+env.Type+" data")
 		}
+		if err := checkFields(env.Type, req); err != nil {
+			return nil, err
+		}
 		return f(s, ctx, r, req)
 	}}
 }
@@ -171,6 +174,11 @@ func (s *Service) call(ctx context.Context, r request, req wire.CallRequest) (an
 	if number == "" || number == r.device() {
 		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "not a number that can be called: %q", req.Number)
 	}
+	if req.Contact != "" {
+		if err := s.checkContact(ctx, r.agent, "", req.Contact); err != nil {
+			return nil, err
+		}
+	}
 	settle, err := s.admit(r, gateway.ActCall, "")
 	if err != nil {
 		return nil, err
@@ -232,6 +240,9 @@ func (s *Service) choose(ctx context.Context, r request, req wire.Select) (any, 
 		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "no contact chosen")
 	}
 	if err := s.ownsRecent(r.agent, req.CallID); err != nil {
+		return nil, err
+	}
+	if err := s.checkContact(ctx, r.agent, req.CallID, req.Contact); err != nil {
 		return nil, err
 	}
 	s.selectContact(r.device(), req.CallID, req.Contact)

@@ -25,6 +25,22 @@ type Conn struct {
 	st     *agentState
 	tok    []byte
 	reason wire.Error
+	// expires is when the session on the connection ends; expiry ends
+	// the connection then, not at the next sweep.
+	expires time.Time
+	expiry  *time.Timer
+	// counted is set while the connection counts as not logged in for its
+	// address; deadline ends it if it does not log in in time.
+	counted  bool
+	deadline *time.Timer
+	// version is the extension's, as sent with login or resume.
+	version string
+}
+
+func (c *Conn) setVersion(v string) {
+	c.mu.Lock()
+	c.version = versionLabel(v)
+	c.mu.Unlock()
 }
 
 // NewConn registers a connection from addr (the client's IP address,
@@ -32,7 +48,9 @@ type Conn struct {
 func (s *Service) NewConn(addr string) *Conn {
 	s.conns.Add(1)
 	s.obs.Clients(1)
-	return &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	c := &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	s.admitUnauthenticated(c)
+	return c
 }
 
 // Out yields frames to write, in order.
@@ -61,10 +79,36 @@ func (c *Conn) tokenHash() []byte {
 	return c.tok
 }
 
-func (c *Conn) setAgent(st *agentState, tok []byte) {
+// setAgent binds the connection to an agent's session (nil: none), and
+// arms the session's expiry.
+func (c *Conn) setAgent(st *agentState, tok []byte, expires time.Time) {
 	c.mu.Lock()
-	c.st, c.tok = st, tok
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.st, c.tok, c.expires = st, tok, expires
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if st != nil {
+		c.expiry = time.AfterFunc(time.Until(expires), func() { c.close(errExpired) })
+	}
+}
+
+// errExpired is how a connection whose session ran out is ended.
+var errExpired = wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"}
+
+// sessionExpires is when the connection's session ends.
+func (c *Conn) sessionExpires() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expires
+}
+
+// expired reports whether the connection's session has ended by now.
+func (c *Conn) expired(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st != nil && now.After(c.expires)
 }
 
 // send queues a frame without ever blocking: a connection whose queue is
@@ -99,6 +143,8 @@ func (c *Conn) Close() {
 	c.closed.Do(func() {
 		c.close(wire.Error{Code: "closed", Message: "connection closed"})
 		c.s.detach(c)
+		c.s.authenticated(c) // no longer counted as waiting to log in
+		c.setAgent(nil, nil, time.Time{})
 		c.s.conns.Add(-1)
 		c.s.obs.Clients(-1)
 	})
@@ -124,6 +170,11 @@ const commandTimeout = 15 * time.Second
 // Handle carries out one frame from the client. Bad frames get an
 // "error" with code invalid_request and change nothing.
 func (c *Conn) Handle(ctx context.Context, frame []byte) {
+	select {
+	case <-c.done: // ended by the gateway: nothing more is carried out
+		return
+	default:
+	}
 	start := time.Now()
 	env, err := wire.Decode(frame)
 	if err != nil {
@@ -161,6 +212,10 @@ func (s *Service) dispatch(ctx context.Context, c *Conn, env wire.Envelope) (any
 	r := request{Conn: c, agent: c.state(), id: env.ID}
 	if (!known || !h.public) && r.agent == nil {
 		return nil, gateway.Errorf(gateway.ErrNotLoggedIn, "log in first")
+	}
+	if r.agent != nil && c.expired(time.Now()) {
+		c.close(errExpired)
+		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
 	}
 	if !known {
 		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "unknown message type %q", env.Type)

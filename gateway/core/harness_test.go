@@ -21,6 +21,8 @@ type harness struct {
 	sw  *fake.Switch
 	dir *fake.Directory
 	db  *fake.Store
+	// spool, when set, is the gateway's spool (kept across restart).
+	spool gateway.Spool
 	// agentTab is alice's tab in table tests.
 	agentTab *tab
 }
@@ -46,7 +48,7 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 }
 
 func (h *harness) start(edit ...func(*Config)) {
-	cfg := Config{Region: "CY", SweepEvery: time.Hour}
+	cfg := Config{Region: "CY", SweepEvery: time.Hour, Spool: h.spool}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -61,7 +63,7 @@ func (h *harness) start(edit ...func(*Config)) {
 // (which, like the real adapter's tracker, still knows its calls).
 func (h *harness) restart() *harness {
 	h.svc.Close()
-	h2 := &harness{t: h.t, sw: h.sw, dir: h.dir, db: h.db}
+	h2 := &harness{t: h.t, sw: h.sw, dir: h.dir, db: h.db, spool: h.spool}
 	h2.start()
 	return h2
 }

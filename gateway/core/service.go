@@ -16,6 +16,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,17 +34,33 @@ type Config struct {
 	// ClientQueue bounds the frames waiting for one connection; one that
 	// falls further behind is disconnected and resyncs on reconnect.
 	ClientQueue int // default 256
-	// LoginFailures in LoginWindow per username or per address lock
-	// further attempts until the window passes (default 5 in 5 minutes).
-	LoginFailures int
-	LoginWindow   time.Duration
+	// LoginFailures wrong passwords for one username from one address,
+	// or LoginUserFailures for one username from anywhere, make the next
+	// attempt wait, a delay that doubles with each further failure up to
+	// LoginWindow; failures are forgotten LoginWindow after the last
+	// (defaults 5, 20 and 5 minutes). See limiter.go.
+	LoginFailures     int
+	LoginUserFailures int
+	LoginWindow       time.Duration
 	// CallLogBuffer bounds call-log steps kept while the database is down.
 	CallLogBuffer int // default 100000
 	// SweepEvery is how often expired sessions are ended: their
 	// connections told, their phones no longer monitored (default 1m).
 	SweepEvery time.Duration
-	Logger     *slog.Logger
-	Observer   gateway.Observer
+	// LoginDeadline ends a connection that has not logged in by then
+	// (default 10s); MaxUnauthenticated caps the connections not logged
+	// in from one address (default 20). See unauth.go.
+	LoginDeadline      time.Duration
+	MaxUnauthenticated int
+	// MinExtensionVersion, when set ("1.4.0"), refuses logins and
+	// resumes from older extensions with update_required (version.go).
+	MinExtensionVersion string
+	// Spool keeps on local disk what the database could not take (steps
+	// unwritten at shutdown, quarantined rows, revocations not yet
+	// recorded); nil keeps nothing.
+	Spool    gateway.Spool
+	Logger   *slog.Logger
+	Observer gateway.Observer
 }
 
 func (cfg *Config) defaults() {
@@ -56,6 +73,9 @@ func (cfg *Config) defaults() {
 	if cfg.LoginFailures <= 0 {
 		cfg.LoginFailures = 5
 	}
+	if cfg.LoginUserFailures <= 0 {
+		cfg.LoginUserFailures = 4 * cfg.LoginFailures
+	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 5 * time.Minute
 	}
@@ -64,6 +84,12 @@ func (cfg *Config) defaults() {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "CY"
+	}
+	if cfg.LoginDeadline <= 0 {
+		cfg.LoginDeadline = 10 * time.Second
+	}
+	if cfg.MaxUnauthenticated <= 0 {
+		cfg.MaxUnauthenticated = 20
 	}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Minute
@@ -92,17 +118,23 @@ type Service struct {
 	store gateway.Store
 	sw    gateway.Switch
 
-	limiter *limiter
-	devices deviceLocks
-	calllog *batcher[gateway.LogEntry]
-	audit   *batcher[gateway.AuditEntry]
+	limiter    *limiter
+	minVersion []int // parsed MinExtensionVersion, nil for none
+	unauth     unauthCount
+	devices    deviceLocks
+	calllog    *batcher[gateway.LogEntry]
+	audit      *batcher[gateway.AuditEntry]
 
 	// mu guards the agents' live state below and orders every frame sent
 	// to their connections.
-	mu        sync.Mutex
-	agents    map[string]*agentState // by username
-	byDevice  map[string]*agentState
-	sessions  map[string]sessionInfo // by token hash, a cache that survives a database outage
+	mu       sync.Mutex
+	agents   map[string]*agentState // by username
+	byDevice map[string]*agentState
+	sessions map[string]sessionInfo // by token hash, a cache that survives a database outage
+	// revoked are logouts the database has not recorded yet, by token
+	// hash, with the session's expiry (see revoke.go).
+	revoked   map[string]time.Time
+	revMu     sync.Mutex // orders the spool's revocation file
 	pbxUp     bool
 	conns     atomic.Int64
 	stop      chan struct{}
@@ -111,14 +143,21 @@ type Service struct {
 }
 
 // New builds the service. Call SetSwitch before serving.
+// A MinExtensionVersion that ValidVersion refuses is ignored (and
+// logged): check it first.
 func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 	cfg.defaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store,
-		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+	minVersion, ok := parseVersion(cfg.MinExtensionVersion)
+	if !ok && cfg.MinExtensionVersion != "" {
+		cfg.Logger.Error("core: minimum extension version ignored: not a dotted number", "version", cfg.MinExtensionVersion)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store, minVersion: minVersion,
+		limiter: newLimiter(cfg.LoginWindow),
 		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
-		stop: make(chan struct{}), swept: make(chan struct{})}
-	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, store.WriteCallLog)
-	s.audit = newBatcher("audit", 10_000, s.log, store.Audit)
+		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
+	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)
+	s.audit = newBatcher("audit", 10_000, s.log, cfg.Spool, store.Audit)
+	s.loadRevocations()
 	go s.sweepLoop(cfg.SweepEvery)
 	return s
 }
@@ -150,28 +189,67 @@ func (s *Service) close() {
 // Stats are the service's numbers for metrics and readiness.
 type Stats struct {
 	Agents, Clients, MonitoredDevices int
-	CallLogPending, AuditPending      int
-	CallLogDropped, CallLogWritten    uint64
-	CallLogFailing                    bool
+	CallLog, Audit                    WriterStats
+	// Versions counts logged-in connections by extension version
+	// ("unknown" for one that sent none).
+	Versions map[string]int
+}
+
+// WriterStats are the numbers of one background writer (the call log or
+// the audit log).
+type WriterStats struct {
+	// Pending items wait to be written; Written were; Dropped were lost
+	// to a full buffer (or to a shutdown with no spool); Quarantined were
+	// refused by the database for their data and set aside; Spooled were
+	// written to the spool at shutdown; Failures counts failed writes.
+	Pending                                          int
+	Written, Dropped, Quarantined, Spooled, Failures uint64
+	// Failing is set while writes fail; Stuck once they have failed for
+	// longer than stuckAfter.
+	Failing, Stuck bool
+}
+
+// stuckAfter is how long a writer may fail before readiness says so.
+const stuckAfter = 30 * time.Second
+
+func writerStats[T any](b *batcher[T], now time.Time) WriterStats {
+	return WriterStats{Pending: b.pending(), Written: b.written.Load(), Dropped: b.dropped.Load(),
+		Quarantined: b.quarantined.Load(), Spooled: b.spooled.Load(), Failures: b.failures.Load(),
+		Failing: b.failingSince.Load() != 0, Stuck: b.stuck(now, stuckAfter)}
 }
 
 // Stats reports the service's numbers.
 func (s *Service) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice)}
+	st := Stats{Agents: len(s.agents), MonitoredDevices: len(s.byDevice), Versions: map[string]int{}}
+	for _, a := range s.agents {
+		for c := range a.conns {
+			c.mu.Lock()
+			st.Versions[c.version]++
+			c.mu.Unlock()
+		}
+	}
 	s.mu.Unlock()
 	st.Clients = int(s.conns.Load())
-	st.CallLogPending, st.AuditPending = s.calllog.pending(), s.audit.pending()
-	st.CallLogDropped, st.CallLogWritten = s.calllog.dropped.Load(), s.calllog.written.Load()
-	st.CallLogFailing = s.calllog.failing.Load()
+	now := time.Now()
+	st.CallLog, st.Audit = writerStats(s.calllog, now), writerStats(s.audit, now)
 	return st
 }
 
-// Ready reports the dependencies' health for /readyz.
+// Ready reports the dependencies' health for /readyz: the PBX link, the
+// database, the directory, and the call-log and audit writers (failing
+// for longer than stuckAfter).
 func (s *Service) Ready(ctx context.Context) map[string]error {
-	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx)}
+	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx), "calllog": nil, "audit": nil}
 	if s.sw == nil || !s.sw.Up() {
 		out["pbx"] = errors.New("PBX link down")
+	}
+	now := time.Now()
+	if s.calllog.stuck(now, stuckAfter) {
+		out["calllog"] = fmt.Errorf("call-log writes failing for over %s, %d steps waiting", stuckAfter, s.calllog.pending())
+	}
+	if s.audit.stuck(now, stuckAfter) {
+		out["audit"] = fmt.Errorf("audit writes failing for over %s, %d entries waiting", stuckAfter, s.audit.pending())
 	}
 	return out
 }

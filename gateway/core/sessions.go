@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"crmcti/gateway"
 	"crmcti/gateway/wire"
 )
@@ -25,23 +27,23 @@ const errDatabaseDown = "the gateway's database is not reachable; try again shor
 
 // login authenticates, starts a session and sends it with the snapshot.
 func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, error) {
+	if err := s.checkVersion(req.Version); err != nil {
+		return nil, err
+	}
+	r.setVersion(req.Version)
 	now := time.Now()
-	userKey, addrKey := "u:"+strings.ToLower(strings.TrimSpace(req.Username)), "a:"+r.addr
-	if !s.limiter.allowed(userKey, now) || !s.limiter.allowed(addrKey, now) {
+	keys := s.loginKeys(req.Username, r.addr)
+	if ok, wait := s.limiter.reserve(now, keys...); !ok {
 		s.auditLogin(r, req.Username, false, "rate limited")
-		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; wait a few minutes")
+		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; try again in %s", wait.Round(time.Second)+time.Second)
 	}
 	a, err := s.dir.Authenticate(ctx, req.Username, req.Password)
+	code := gateway.ErrorCode(err)
+	s.limiter.done(time.Now(), code == gateway.ErrBadCredentials, err == nil, keys...)
 	if err != nil {
-		code := gateway.ErrorCode(err)
-		if code == gateway.ErrBadCredentials {
-			s.limiter.fail(userKey, now)
-			s.limiter.fail(addrKey, now)
-		}
 		s.auditLogin(r, req.Username, false, string(code))
 		return nil, err
 	}
-	s.limiter.reset(userKey)
 	if a, err = s.applyOverride(ctx, r, a); err != nil {
 		return nil, err
 	}
@@ -57,6 +59,16 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 	s.auditLogin(r, a.Username, true, "extension "+a.Extension)
 	s.welcome(r.Conn, r.id, wire.Session{Token: tok, Agent: agentToWire(a), ExpiresAt: expires})
 	return nil, nil
+}
+
+// loginKeys are the limiter's keys for a login: the username (compared
+// without case or surrounding space) with a higher limit, and the
+// username with the client's address. The username is folded as the
+// directory compares it (NFKC, any case), so that "BOB" and a fullwidth
+// "ｂｏｂ" count against the same bob.
+func (s *Service) loginKeys(username, addr string) []limitKey {
+	user := strings.ToLower(norm.NFKC.String(strings.TrimSpace(username)))
+	return []limitKey{{key: "u:" + user, max: s.cfg.LoginUserFailures}, {key: "ua:" + user + "\x00" + addr, max: s.cfg.LoginFailures}}
 }
 
 // applyOverride applies what an admin set for the agent in the database:
@@ -89,7 +101,14 @@ func (s *Service) cacheSession(h []byte, info sessionInfo) {
 // resume continues a session after a reconnect or a gateway restart: from
 // the memory cache (which survives a database outage), else the store.
 func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, error) {
+	if err := s.checkVersion(req.Version); err != nil {
+		return nil, err
+	}
+	r.setVersion(req.Version)
 	h := hashToken(req.Token)
+	if s.isRevoked(h) {
+		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+	}
 	s.mu.Lock()
 	info, ok := s.sessions[string(h)]
 	s.mu.Unlock()
@@ -133,8 +152,9 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 		st.expires = expires
 	}
 	st.conns[c] = struct{}{}
-	c.setAgent(st, tokenHash)
+	c.setAgent(st, tokenHash, expires)
 	s.mu.Unlock()
+	s.authenticated(c)
 	if !first {
 		return nil
 	}
@@ -144,7 +164,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 		if len(st.conns) == 0 {
 			s.forgetLocked(st)
 		}
-		c.setAgent(nil, nil)
+		c.setAgent(nil, nil, time.Time{})
 		s.mu.Unlock()
 		return err
 	}
@@ -165,29 +185,50 @@ func (s *Service) forgetLocked(st *agentState) {
 	}
 }
 
-// logout ends the session; the last connection of an agent stops the
-// monitor.
+// logout ends the session at once on every connection that uses it (a
+// copied token stops controlling calls with the tab that logged out), then
+// records it (revoke.go); the agent's last connection stops the monitor.
 func (s *Service) logout(ctx context.Context, r request, _ anyData) (any, error) {
 	st, h := r.agent, r.tokenHash()
-	if err := s.store.RevokeSession(ctx, h); err != nil {
-		s.log.Warn("core: revoke session", "err", err)
+	expires := r.sessionExpires()
+	others, last := s.endSession(st, h, expires, r.Conn)
+	for _, c := range others {
+		c.close(wire.Error{Code: string(gateway.ErrLoggedOut), Message: "you logged out; log in again"})
 	}
-	s.mu.Lock()
-	delete(s.sessions, string(h))
-	delete(st.conns, r.Conn)
-	r.setAgent(nil, nil)
-	last := len(st.conns) == 0
-	if last {
-		s.forgetLocked(st)
-	}
-	s.mu.Unlock()
 	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Client: r.addr, Action: "logout", Allowed: true})
 	if last {
 		if err := s.syncMonitor(ctx, st.agent.Extension); err != nil {
 			s.log.Warn("core: unmonitor", "device", st.agent.Extension, "err", err)
 		}
 	}
+	if err := s.recordRevocation(ctx, h, expires); err != nil {
+		return nil, err
+	}
 	return empty{}, nil
+}
+
+// endSession revokes the session h in memory and unbinds every
+// connection on it; it returns the connections other than c, and whether
+// the agent has no connection left.
+func (s *Service) endSession(st *agentState, h []byte, expires time.Time, c *Conn) (others []*Conn, last bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokeLocked(h, expires)
+	for other := range st.conns {
+		if string(other.tokenHash()) != string(h) {
+			continue
+		}
+		delete(st.conns, other)
+		if other != c {
+			others = append(others, other)
+		}
+		other.setAgent(nil, nil, time.Time{})
+	}
+	last = len(st.conns) == 0
+	if last {
+		s.forgetLocked(st)
+	}
+	return others, last
 }
 
 // detach forgets a closed connection; the agent stays logged in (the
@@ -220,7 +261,7 @@ func (s *Service) sweepLoop(every time.Duration) {
 func (s *Service) sweep(now time.Time) {
 	for _, x := range s.expire(now) {
 		for _, c := range x.conns {
-			c.close(wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"})
+			c.close(errExpired)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.syncMonitor(ctx, x.agent.Extension); err != nil {
@@ -231,6 +272,7 @@ func (s *Service) sweep(now time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.retryRevocations(ctx, now)
 	if _, err := s.store.DeleteStaleSessions(ctx, now.Add(-24*time.Hour)); err != nil {
 		s.log.Warn("core: delete stale sessions", "err", err)
 	}

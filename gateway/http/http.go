@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/coder/websocket"
@@ -47,7 +47,14 @@ type Config struct {
 	// Heartbeat is the interval of the application heartbeat, which also
 	// keeps the extension's service worker alive (default 20s).
 	Heartbeat time.Duration
-	Logger    *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (for rate limiting and the audit log); a request from any
+	// other peer is the client itself.
+	TrustedProxies []netip.Prefix
+	// SeparateAdmin moves /metrics off this server: it is then served by
+	// Admin only, on its own listener.
+	SeparateAdmin bool
+	Logger        *slog.Logger
 }
 
 // Server serves the gateway's endpoints.
@@ -75,46 +82,62 @@ func New(cfg Config, svc Service, m *Metrics) *Server {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
 	})
-	s.mux.HandleFunc("GET /readyz", s.serveReady)
-	if m != nil {
+	s.mux.HandleFunc("GET /readyz", s.serveReady(false))
+	if m != nil && !cfg.SeparateAdmin {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	}
 	return s
 }
 
+// Admin serves what only operators should see, for a listener of its own
+// (loopback or a management network): /metrics and a /readyz that gives
+// each failing dependency's error.
+func (s *Server) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", s.serveReady(true))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	checks := s.svc.Ready(ctx)
-	out := map[string]string{}
-	ok := true
-	for k, err := range checks {
-		if err != nil {
-			out[k] = err.Error()
-			ok = false
-		} else {
-			out[k] = "ok"
+// serveReady answers 200 when every dependency is fine, else 503, with
+// each dependency's state: "ok" or "down" — or, when detailed (the admin
+// listener only), the error, which may name hosts and users.
+func (s *Server) serveReady(detailed bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		out := map[string]string{}
+		ok := true
+		for k, err := range s.svc.Ready(ctx) {
+			switch {
+			case err == nil:
+				out[k] = "ok"
+			case detailed:
+				out[k], ok = err.Error(), false
+			default:
+				out[k], ok = "down", false
+			}
 		}
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(out)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if !ok {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	json.NewEncoder(w).Encode(out)
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if err := checkOrigin(r, s.cfg.AllowedOrigins); err != nil {
+		s.log.Info("http: websocket refused", "err", err)
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
@@ -128,7 +151,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
-	c := s.svc.Connect(clientIP(r))
+	c := s.svc.Connect(clientIP(r, s.cfg.TrustedProxies))
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

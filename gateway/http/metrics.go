@@ -55,21 +55,80 @@ func NewMetrics() *Metrics {
 // Stats are the core's live numbers that metrics export.
 type Stats struct {
 	Agents, MonitoredDevices int
-	CallLogPending           int
-	CallLogDropped           uint64
+	// Writers are the background writers by log name ("calls",
+	// "audit").
+	Writers map[string]WriterStats
+	// Versions counts logged-in connections by extension version.
+	Versions map[string]int
 }
 
+// WriterStats are one background writer's numbers.
+type WriterStats struct {
+	Pending                                          int
+	Written, Dropped, Quarantined, Spooled, Failures uint64
+	Stuck                                            bool
+}
+
+// writerLogs are the writers exported, with the label they carry.
+var writerLogs = []string{"calls", "audit"}
+
 // WatchService exports the core's live numbers (agents, monitored
-// devices, call-log backlog), read from stats at each scrape.
+// devices, the writers' backlog, failures and quarantine), read from
+// stats at each scrape.
 func (m *Metrics) WatchService(stats func() Stats) {
 	gauge := func(name, help string, f func(Stats) float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(stats()) }))
 	}
 	gauge("crmcti_agents", "Agents logged in.", func(s Stats) float64 { return float64(s.Agents) })
 	gauge("crmcti_monitored_devices", "Devices monitored on the PBX.", func(s Stats) float64 { return float64(s.MonitoredDevices) })
-	gauge("crmcti_calllog_pending", "Call-log steps waiting for the database.", func(s Stats) float64 { return float64(s.CallLogPending) })
+	gauge("crmcti_calllog_pending", "Call-log steps waiting for the database.", func(s Stats) float64 { return float64(s.Writers["calls"].Pending) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmcti_calllog_dropped_total",
-		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(stats().CallLogDropped) }))
+		Help: "Call-log steps dropped because the buffer was full during a database outage."}, func() float64 { return float64(stats().Writers["calls"].Dropped) }))
+	for _, log := range writerLogs {
+		m.watchWriter(log, func() WriterStats { return stats().Writers[log] })
+	}
+	m.reg.MustRegister(versionCollector{stats})
+}
+
+// versionDesc describes crmcti_extension_versions.
+var versionDesc = prometheus.NewDesc("crmcti_extension_versions",
+	"Logged-in connections by extension version (unknown: an extension that does not say).", []string{"version"}, nil)
+
+// versionCollector exports the versions in use at each scrape: only
+// those with a connection now, so that a version retired leaves the
+// metrics.
+type versionCollector struct{ stats func() Stats }
+
+func (v versionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- versionDesc }
+
+func (v versionCollector) Collect(ch chan<- prometheus.Metric) {
+	for version, n := range v.stats().Versions {
+		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, float64(n), version)
+	}
+}
+
+// watchWriter exports one writer's numbers, labelled log="calls" or
+// log="audit".
+func (m *Metrics) watchWriter(log string, w func() WriterStats) {
+	labels := prometheus.Labels{"log": log}
+	gauge := func(name, help string, f func(WriterStats) float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, func() float64 { return f(w()) }))
+	}
+	counter := func(name, help string, f func(WriterStats) uint64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, func() float64 { return float64(f(w())) }))
+	}
+	gauge("crmcti_writer_pending", "Rows waiting for the database, by log.", func(s WriterStats) float64 { return float64(s.Pending) })
+	gauge("crmcti_writer_stuck", "1 while a log's writes have failed for over 30s.", func(s WriterStats) float64 {
+		if s.Stuck {
+			return 1
+		}
+		return 0
+	})
+	counter("crmcti_writer_written_total", "Rows written, by log.", func(s WriterStats) uint64 { return s.Written })
+	counter("crmcti_writer_failures_total", "Failed writes (retried), by log.", func(s WriterStats) uint64 { return s.Failures })
+	counter("crmcti_writer_quarantined_total", "Rows the database refused for their data, set aside in the spool's quarantine, by log.", func(s WriterStats) uint64 { return s.Quarantined })
+	counter("crmcti_writer_spooled_total", "Rows unwritten at shutdown, kept in the spool for the next start, by log.", func(s WriterStats) uint64 { return s.Spooled })
+	counter("crmcti_writer_dropped_total", "Rows lost (buffer full, or no spool at shutdown), by log.", func(s WriterStats) uint64 { return s.Dropped })
 }
 
 // Command implements gateway.Observer.

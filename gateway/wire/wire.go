@@ -173,11 +173,15 @@ type Match struct {
 type Login struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Version is the extension's version ("1.4.2"), so that the gateway
+	// can ask an old one to update; older extensions leave it out.
+	Version string `json:"version,omitempty"`
 }
 
 // Resume is the data of "resume".
 type Resume struct {
-	Token string `json:"token"`
+	Token   string `json:"token"`
+	Version string `json:"version,omitempty"` // as in Login
 }
 
 // Session is the data of "session".

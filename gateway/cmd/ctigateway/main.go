@@ -48,6 +48,7 @@ type config struct {
 	dbURL, region                           string
 	sessionTTL                              time.Duration
 	logLevel, pprofListen                   string
+	rel                                     *relConfig
 }
 
 // defaultExtensionID is the ID the manifest key pins.
@@ -86,6 +87,7 @@ func flags(fs *flag.FlagSet) *config {
 	fs.DurationVar(&c.sessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
 	s(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address (loopback only; for profiling)")
+	c.rel = relFlags(fs)
 	return c
 }
 
@@ -225,14 +227,18 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		defer f.Close()
 		pbxTrace = csta.TraceWriter(f)
 	}
-	a, err := app.Start(ctx, app.Config{
+	cfg := app.Config{
 		Listen: c.listen, TLSCert: c.tlsCert, TLSKey: c.tlsKey, AllowedOrigins: splitList(c.origins),
 		PBXAddr: c.pbxAddr, PBXProfile: c.pbxProfile, PBXTLS: pbxTLS, StatusMode: pbx.StatusMode(c.statusMode),
 		PBXDeviceTemplate: c.pbxTemplate, PBXUser: c.pbxUser, PBXPassword: c.pbxPassword, PBXSwitchName: c.pbxSwitchName, PBXTrace: pbxTrace,
 		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, CAFile: c.ldapCA, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
-	})
+	}
+	if err := c.rel.apply(&cfg); err != nil {
+		return err
+	}
+	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

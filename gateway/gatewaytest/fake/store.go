@@ -72,10 +72,34 @@ func (d *Directory) Ping(ctx context.Context) error {
 // ErrDown is what the store returns while it is down.
 var ErrDown = errors.New("fake: database down")
 
+// DataError is the store refusing a row for its data, with PostgreSQL's
+// SQLSTATE for a NUL in text (see gateway.IsDataError).
+type DataError struct{}
+
+func (DataError) Error() string    { return "fake: invalid byte sequence (SQLSTATE 22021)" }
+func (DataError) SQLState() string { return "22021" }
+
+func refused[T any](rows []T, refuse func(T) bool) bool {
+	if refuse == nil {
+		return false
+	}
+	for _, r := range rows {
+		if refuse(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // Store is a fake database holding everything in memory.
 type Store struct {
 	// BeforeLoggedCall, when set, runs first (outside any lock).
 	BeforeLoggedCall func(pbxCallID string)
+	// RefuseLog and RefuseAudit, when set, make a write fail with a
+	// DataError (and write nothing) if any of its rows is refused: a row
+	// the database cannot take, like PostgreSQL refusing a NUL.
+	RefuseLog   func(gateway.LogEntry) bool
+	RefuseAudit func(gateway.AuditEntry) bool
 
 	mu        sync.Mutex
 	down      bool
@@ -255,12 +279,29 @@ func (s *Store) SearchContacts(ctx context.Context, query string, offset, limit 
 	return all, false, nil
 }
 
+// ContactExists implements gateway.Contacts.
+func (s *Store) ContactExists(ctx context.Context, code string) (bool, error) {
+	if err := s.lock(); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	for _, c := range s.contacts {
+		if c.Code == code {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // WriteCallLog implements gateway.CallLog.
 func (s *Store) WriteCallLog(ctx context.Context, entries []gateway.LogEntry) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
+	if refused(entries, s.RefuseLog) {
+		return DataError{}
+	}
 	s.log = append(s.log, entries...)
 	return nil
 }
@@ -307,6 +348,9 @@ func (s *Store) Audit(ctx context.Context, entries []gateway.AuditEntry) error {
 		return err
 	}
 	defer s.mu.Unlock()
+	if refused(entries, s.RefuseAudit) {
+		return DataError{}
+	}
 	s.audit = append(s.audit, entries...)
 	return nil
 }
