@@ -164,6 +164,10 @@ func (m *Metrics) CSTAMessage(direction, name string) {
 	}
 }
 
+// Registerer is where other parts of the HTTP side (the directory API)
+// register their metrics, so that one /metrics serves them all.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 // UnattributedEvent counts a PBX event the adapter could not attribute
 // (pbx.Config.OnUnattributed): on a new switch a rising count is the
 // first sign that calls are not reaching the agents' panels.
