@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"crmcti/gateway"
+	"crmcti/gateway/contactpull"
 	"crmcti/gateway/core"
 	"crmcti/gateway/csta"
 	gwhttp "crmcti/gateway/http"
@@ -65,6 +66,10 @@ type Config struct {
 	// AdminListen, when set, serves /metrics and the detailed /readyz
 	// there (loopback or a management network) instead of on Listen.
 	AdminListen string
+	// ContactPull, when set, fetches the CRM's export on a schedule and
+	// applies it as a full import (its Store, Region, Registerer and
+	// Logger are the gateway's).
+	ContactPull *contactpull.Config
 	// ExtensionDir, when set, is ctipack's output, served at
 	// /extension/ for browsers that force-install and update from the
 	// gateway.
@@ -96,6 +101,8 @@ type App struct {
 	once    sync.Once
 	served  chan struct{}
 	pprof   *http.Server
+	// stopPull ends the contact pull and waits for it; nil without one.
+	stopPull func()
 }
 
 // Start brings the gateway up. It fails if another gateway holds the
@@ -148,6 +155,10 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	a.serve(l, c, log)
+	if err := a.startPull(c, db, metrics, log); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.serveExtras(c, srv); err != nil {
 		a.Close()
 		return nil, err
@@ -233,6 +244,30 @@ func mountAPIs(srv *gwhttp.Server, c Config, db *postgres.DB, m *gwhttp.Metrics,
 	}
 }
 
+// startPull runs the scheduled contact pull until Close.
+func (a *App) startPull(c Config, db *postgres.DB, m *gwhttp.Metrics, log *slog.Logger) error {
+	if c.ContactPull == nil {
+		return nil
+	}
+	pc := *c.ContactPull
+	pc.Store, pc.Region, pc.Registerer, pc.Logger = db, c.Region, m.Registerer(), log
+	p, err := contactpull.New(pc)
+	if err != nil {
+		return fmt.Errorf("contact pull: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	a.stopPull = func() {
+		cancel()
+		<-done
+	}
+	return nil
+}
+
 // serveExtras starts the optional listeners: admin and pprof.
 func (a *App) serveExtras(c Config, srv *gwhttp.Server) error {
 	if c.AdminListen != "" {
@@ -309,6 +344,9 @@ func (a *App) Close() error {
 		}
 		if a.admin != nil {
 			a.admin.Close()
+		}
+		if a.stopPull != nil {
+			a.stopPull()
 		}
 		a.Service.Close()
 		a.sw.Close()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"crmcti/gateway"
 	"crmcti/gateway/app"
+	"crmcti/gateway/contactpull"
 	"crmcti/gateway/gatewaytest"
 	gwhttp "crmcti/gateway/http"
 	"crmcti/gateway/wire"
@@ -69,5 +72,42 @@ func TestServeMountsTheDirectoryAPIAndTheExtension(t *testing.T) {
 	c.Do(wire.TLookup, wire.Lookup{Number: "+35799900900"}, &found)
 	if len(found.Matches) != 1 || found.Matches[0].Contact.Code != "CX900" {
 		t.Fatalf("lookup after the push: %+v", found)
+	}
+}
+
+// With -pull-url, serve fetches the CRM's export itself and applies it as
+// a full import; its counters are in the gateway's /metrics.
+func TestServePullsTheDirectory(t *testing.T) {
+	export := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		io.WriteString(w, "code,full_name,mobile\nCP1,Petra Pulled,+357 99 111222\n")
+	}))
+	defer export.Close()
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
+		// The demo directory is replaced by a one-row export: allow it.
+		c.ContactPull = &contactpull.Config{URL: export.URL + "/contacts.csv", Interval: time.Hour, MaxRemoveShare: 1, Client: export.Client()}
+	}})
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("alice", "demo")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var found wire.LookupResult
+		c.Do(wire.TLookup, wire.Lookup{Number: "+35799111222"}, &found)
+		if len(found.Matches) == 1 && found.Matches[0].Contact.Code == "CP1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pulled contact never matched: %+v", found)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := http.Get("http://" + sys.App.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `ctigateway_contact_pulls_total{result="ok"} 1`) {
+		t.Fatalf("no successful pull in /metrics")
 	}
 }

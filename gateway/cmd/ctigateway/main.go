@@ -134,7 +134,7 @@ func run(args []string) error {
 	switch cmd {
 	case "import-contacts":
 		ic = importFlags(fs)
-	case "pull-contacts":
+	case "pull-contacts", "serve":
 		pc = pullFlags(fs)
 	}
 	fs.Usage = func() {
@@ -162,7 +162,7 @@ func run(args []string) error {
 	defer stop()
 	switch cmd {
 	case "serve":
-		return serve(ctx, c, log)
+		return serve(ctx, c, pc, log)
 	case "migrate":
 		return migrate(ctx, c)
 	case "import-contacts":
@@ -210,7 +210,7 @@ func migrate(ctx context.Context, c *config) error {
 	return nil
 }
 
-func serve(ctx context.Context, c *config, log *slog.Logger) error {
+func serve(ctx context.Context, c *config, pc *pullConfig, log *slog.Logger) error {
 	var ldapTLS *tls.Config
 	if c.startTLS || strings.HasPrefix(c.ldapURL, "ldaps://") {
 		ldapTLS = &tls.Config{InsecureSkipVerify: c.ldapInsecure} //nolint:gosec // opt-in for test directories
@@ -237,6 +237,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, ExtensionDir: c.extensionDir, Logger: log,
 	}
 	if err := c.rel.apply(&cfg); err != nil {
+		return err
+	}
+	if err := pc.apply(&cfg); err != nil {
 		return err
 	}
 	a, err := app.Start(ctx, cfg)

@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"crmcti/gateway"
+	"crmcti/gateway/app"
 	"crmcti/gateway/contactpull"
 )
 
-// pullConfig is pull-contacts' own flags.
+// pullConfig is the directory pull's flags: pull-contacts runs it alone,
+// serve runs it beside the agents when -pull-url is given.
 type pullConfig struct {
 	url, token, format string
 	every              time.Duration
@@ -57,5 +60,21 @@ func pullContacts(ctx context.Context, c *config, pc *pullConfig, log *slog.Logg
 		return nil
 	}
 	fmt.Printf("added %d, updated %d, unchanged %d, removed %d, rejected %d\n", rep.Added, rep.Updated, rep.Unchanged, rep.Removed, rep.Rejected)
+	return nil
+}
+
+// apply makes serve pull the export itself when -pull-url is given, so
+// that its counters are in the gateway's /metrics.
+func (pc *pullConfig) apply(cfg *app.Config) error {
+	if pc.url == "" {
+		return nil
+	}
+	if err := contactpull.CheckURL(pc.url); err != nil {
+		return fmt.Errorf("-pull-url: %w", err)
+	}
+	if pc.every <= 0 {
+		return errors.New("-pull-every must be positive when serve pulls the directory")
+	}
+	cfg.ContactPull = &contactpull.Config{URL: pc.url, Format: pc.format, Interval: pc.every, BearerToken: pc.token, MaxRemoveShare: pc.maxRemove}
 	return nil
 }
