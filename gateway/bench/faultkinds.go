@@ -70,10 +70,11 @@ func stopPostgres(ctx context.Context, r *rig, _ *FaultResult) (func() error, er
 }
 
 func killGateway(ctx context.Context, r *rig, res *FaultResult) (func() error, error) {
-	if err := r.gw.cmd.Process.Kill(); err != nil {
+	gw := r.gateway()
+	if err := gw.cmd.Process.Kill(); err != nil {
 		return nil, err
 	}
-	r.gw.cmd.Wait()
+	gw.cmd.Wait()
 	r.signal(time.Now(), "the gateway exited")
 	if err := r.startGateway(ctx); err != nil {
 		return nil, fmt.Errorf("restart: %w", err)
@@ -276,6 +277,7 @@ func attemptLogin(ctx context.Context, r *rig, src, user, pass string) string {
 func idleSockets(ctx context.Context, r *rig, res *FaultResult) (func() error, error) {
 	var conns []*websocket.Conn
 	refused, closed := 0, 0
+	closing := false // the suite itself closes them after the hold
 	var mu sync.Mutex
 	for range r.cfg.IdleSockets {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -291,19 +293,25 @@ func idleSockets(ctx context.Context, r *rig, res *FaultResult) (func() error, e
 			for {
 				if _, _, err := c.Read(context.Background()); err != nil {
 					mu.Lock()
-					closed++
+					byGateway := !closing
+					if byGateway {
+						closed++
+					}
 					mu.Unlock()
-					r.signal(time.Now(), "an idle socket closed by the gateway")
+					if byGateway {
+						r.signal(time.Now(), "an idle socket closed by the gateway")
+					}
 					return
 				}
 			}
 		}()
 	}
-	rss, _ := procRSS(r.gw.pid)
+	rss, _ := procRSS(r.gateway().pid)
 	return func() error {
 		mu.Lock()
 		res.Notes = append(res.Notes, fmt.Sprintf("%d sockets opened, %d refused, %d closed by the gateway during the hold; RSS with them open %s",
 			len(conns), refused, closed, mib(rss)))
+		closing = true
 		mu.Unlock()
 		for _, c := range conns {
 			c.CloseNow()

@@ -103,7 +103,7 @@ func (r *rig) runFault(ctx context.Context, f fault) FaultResult {
 	r.mu.Lock()
 	r.calls, r.signals, r.loading = map[string]*trueCall{}, nil, true
 	r.mu.Unlock()
-	res.RSSBefore, _ = procRSS(r.gw.pid)
+	res.RSSBefore, _ = procRSS(r.gateway().pid)
 	time.Sleep(time.Second)
 	mon := r.monitor()
 	t0 := time.Now()
@@ -265,7 +265,7 @@ func (r *rig) monitor() *monitor {
 			case <-time.After(100 * time.Millisecond):
 			}
 			ok := r.readyNow()
-			rss, _ := procRSS(r.gw.pid)
+			rss, _ := procRSS(r.gateway().pid)
 			m.mu.Lock()
 			if !ok {
 				m.notReady = append(m.notReady, sign{time.Now(), "/readyz not 200"})

@@ -93,7 +93,7 @@ type rig struct {
 	pbxAddr string
 	gwAddr  string // the gateway's fixed listen address, kept across restarts
 	gwLog   *os.File
-	gw      *gatewayProc
+	gw      *gatewayProc // guarded by mu
 	net     *cutter
 	agents  []*panelAgent
 	cancel  context.CancelFunc
@@ -150,10 +150,11 @@ func startRig(ctx context.Context, cfg FaultConfig) (*rig, error) {
 		return r, err
 	}
 	r.closers = append(r.closers, func() { r.gwLog.Close() })
+	r.cfg.say("gateway log: %s", r.gwLog.Name())
 	if err := r.startGateway(ctx); err != nil {
 		return r, err
 	}
-	r.closers = append(r.closers, func() { r.gw.stop() })
+	r.closers = append(r.closers, func() { r.gateway().stop() })
 	if r.net, err = startCutter(r.gwAddr); err != nil {
 		return r, err
 	}
@@ -203,8 +204,17 @@ func (r *rig) startGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (log: %s)", err, r.gwLog.Name())
 	}
+	r.mu.Lock()
 	r.gw = gw
+	r.mu.Unlock()
 	return nil
+}
+
+// gateway is the gateway process now running (a restart replaces it).
+func (r *rig) gateway() *gatewayProc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gw
 }
 
 // startAgents logs every agent in through the agents' network and keeps
