@@ -31,14 +31,17 @@ var faults = []fault{
 	{name: "malformed-frame", how: "pbxsim writes a frame with a broken header", hold: holdShort, inject: switchFault(pbxsim.FaultMalformedFrame)},
 	{name: "agents-network-cut", how: "the relay between agents and gateway closes every socket and refuses new ones", hold: holdFault, inject: cutAgents},
 	{name: "slapd-stopped", how: "slapd SIGTERM, started again after the hold", hold: holdFault, inject: stopSlapd},
-	{name: "postgres-stopped", how: "devstack Postgres Stop, Start after the hold", hold: func(c FaultConfig) time.Duration { return c.PostgresFor }, inject: stopPostgres},
+	{name: "postgres-stopped", how: "devstack Postgres Stop, Start after the hold", hold: holdPostgres, inject: stopPostgres},
 	{name: "gateway-sigkill", how: "SIGKILL, restarted at once on the same address", hold: holdShort, inject: killGateway},
+	{name: "postgres-down-restart", how: "PostgreSQL stopped; at the end of the hold the gateway is stopped (SIGTERM) while it is still down, then both started", hold: holdPostgres, inject: stopPostgresAndGateway},
 	{name: "login-flood", how: "wrong-password logins from another address, 16 sockets at once", hold: holdShort, inject: floodLogins},
 	{name: "idle-sockets", how: "unauthenticated WebSockets from another address, held open", hold: holdFault, inject: idleSockets},
 	{name: "poison-row", how: "an agent dials with contact \"C0\\u0000\"", hold: holdShort, inject: poisonRow},
 }
 
 func holdFault(c FaultConfig) time.Duration { return c.Hold }
+
+func holdPostgres(c FaultConfig) time.Duration { return c.PostgresFor }
 
 // holdShort is for faults that are a single act: the load runs on for a
 // moment before recovery is timed.
@@ -67,6 +70,24 @@ func stopPostgres(ctx context.Context, r *rig, _ *FaultResult) (func() error, er
 		return nil, err
 	}
 	return func() error { return r.pg.Start(ctx) }, nil
+}
+
+// stopPostgresAndGateway is a database outage with a gateway restart in
+// it: the call-log steps buffered while the database is down must
+// survive the stop. The gateway is stopped gracefully at the end of the
+// hold, the database started, then the gateway (its readiness needs the
+// database).
+func stopPostgresAndGateway(ctx context.Context, r *rig, _ *FaultResult) (func() error, error) {
+	if err := r.pg.Stop(); err != nil {
+		return nil, err
+	}
+	return func() error {
+		r.gateway().stop()
+		if err := r.pg.Start(ctx); err != nil {
+			return err
+		}
+		return r.startGateway(ctx)
+	}, nil
 }
 
 func killGateway(ctx context.Context, r *rig, res *FaultResult) (func() error, error) {

@@ -140,11 +140,17 @@ func (r *rig) runFault(ctx context.Context, f fault) FaultResult {
 // after t1 rings in its agent's panel; -1 if that takes over 30 s.
 func (r *rig) awaitRecovery(ctx context.Context, t1 time.Time) time.Duration {
 	limit := t1.Add(30 * time.Second)
+	var readySince time.Time
 	for time.Now().Before(limit) && ctx.Err() == nil {
-		if r.readyNow() {
-			if at, ok := r.firstShownAfter(t1); ok {
-				return at.Sub(t1)
-			}
+		checked := time.Now()
+		switch {
+		case !r.readyNow():
+			readySince = time.Time{}
+		case readySince.IsZero():
+			readySince = checked
+		}
+		if at, ok := r.firstShownAfter(t1); ok && !readySince.IsZero() {
+			return max(at.Sub(t1), readySince.Sub(t1))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
