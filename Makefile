@@ -5,7 +5,7 @@ GOROOT   := $(shell $(GO) env GOROOT)
 VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",/\1/p' manifest.json)
 DEB_PKGS := postgresql slapd ldap-utils chromium firefox-esr
 
-.PHONY: all deps build gateway wasm demo test bench extension fuzz clean
+.PHONY: all deps build gateway wasm demo test bench chaos extension fuzz clean
 
 all: build
 
@@ -52,6 +52,15 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
 	mkdir -p test-output
 	ulimit -n 65536 2>/dev/null; ./bin/ctibench $(BENCH_FLAGS) -markdown BENCHMARKS.md -json test-output/bench.json
+
+# chaos runs the fault suite under load (ctibench -faults): each fault
+# injected while agents work calls, checked against the switch's truth;
+# it writes RELIABILITY.md and test-output/faults.json and fails on any
+# loss. CHAOS_FLAGS overrides the scale.
+CHAOS_FLAGS ?= -agents 200 -rate 20 -talk 3s -fault-hold 10s -postgres-down 60s -idle-sockets 2000 -flood-logins 400
+chaos: deps build
+	mkdir -p test-output
+	ulimit -n 65536 2>/dev/null; ./bin/ctibench -faults $(CHAOS_FLAGS) -markdown RELIABILITY.md -json test-output/faults.json
 
 # fuzz runs each fuzzer for FUZZTIME (default 1m); findings land in the
 # package's testdata/fuzz and become regression tests.

@@ -197,7 +197,7 @@ func seed(ctx context.Context, cfg *Config, url string, rep *Report) error {
 // gatewayPhase logs every agent in through the gateway (a storm, then
 // one at a time) and drives the calls through it.
 func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Report) error {
-	gw, err := startGateway(ctx, *cfg, env.pgURL, env.ldapURL, env.pbxAddr)
+	gw, err := startGateway(ctx, cfg.GatewayBin, "127.0.0.1:0", os.Stderr, env.pgURL, env.ldapURL, env.pbxAddr)
 	if err != nil {
 		return err
 	}
@@ -319,20 +319,22 @@ type gatewayProc struct {
 	once sync.Once
 }
 
-func startGateway(ctx context.Context, cfg Config, dbURL, ldapURL, pbxAddr string) (*gatewayProc, error) {
-	cmd := exec.Command(cfg.GatewayBin, "serve")
+// startGateway runs bin serve listening on listen, its log to stderr,
+// and waits until /readyz says the PBX link is up.
+func startGateway(ctx context.Context, bin, listen string, stderr io.Writer, dbURL, ldapURL, pbxAddr string) (*gatewayProc, error) {
+	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
-		"CTI_LISTEN=127.0.0.1:0", "CTI_PBX_ADDR="+pbxAddr, "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
+		"CTI_LISTEN="+listen, "CTI_PBX_ADDR="+pbxAddr, "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
 		"CTI_LDAP_BIND_DN="+devstack.DemoBindDN, "CTI_LDAP_BIND_PASSWORD=bench", "CTI_LDAP_USER_BASE="+devstack.DemoPeople,
 		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=warn")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.GatewayBin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	g := &gatewayProc{cmd: cmd, pid: cmd.Process.Pid}
 	sc := bufio.NewScanner(out)

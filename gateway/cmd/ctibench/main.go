@@ -30,6 +30,12 @@ func main() {
 	quick := flag.Bool("quick", false, "a small run that checks the pipeline works (not the speed)")
 	relayFor := flag.String("relay-for", "", "internal: serve the floor relay for this PBX address")
 	relayAgents := flag.Int("relay-agents", 0, "internal: how many agents the relay serves")
+	faults := flag.Bool("faults", false, "run the fault suite under load instead of the benchmark (see RELIABILITY.md)")
+	hold := flag.Duration("fault-hold", 10*time.Second, "with -faults: how long each fault lasts")
+	pgDown := flag.Duration("postgres-down", 60*time.Second, "with -faults: how long PostgreSQL stays stopped")
+	idle := flag.Int("idle-sockets", 2000, "with -faults: idle unauthenticated sockets opened")
+	flood := flag.Int("flood-logins", 400, "with -faults: wrong-password logins of the login flood")
+	only := flag.String("only", "", "with -faults: comma-separated fault names to run (default all)")
 	md := flag.String("markdown", "", "also write the markdown report to this file")
 	js := flag.String("json", "", "also write the JSON report to this file")
 	flag.Parse()
@@ -45,6 +51,14 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *faults {
+		fc := bench.FaultConfig{Agents: c.Agents, Rate: c.Rate, Talk: c.Talk, Hold: *hold, PostgresFor: *pgDown,
+			IdleSockets: *idle, Logins: *flood, GatewayBin: c.GatewayBin, Progress: os.Stderr}
+		if *only != "" {
+			fc.Only = strings.Split(*only, ",")
+		}
+		os.Exit(runFaults(ctx, fc, *md, *js))
 	}
 	if self, err := os.Executable(); err == nil {
 		c.RelayBin = self
@@ -71,4 +85,36 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// runFaults runs the fault suite, prints and writes its report, and
+// returns the exit status: 1 when any fault lost something or never
+// recovered.
+func runFaults(ctx context.Context, fc bench.FaultConfig, md, js string) int {
+	rep, err := bench.RunFaults(ctx, fc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctibench -faults:", err)
+		return 1
+	}
+	rep.Machine = bench.Machine()
+	rep.Command = "ctibench " + strings.Join(os.Args[1:], " ")
+	out := rep.Markdown()
+	fmt.Print(out)
+	if md != "" {
+		if err := os.WriteFile(md, []byte(reliabilityDoc(out)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if js != "" {
+		if err := os.WriteFile(js, rep.JSON(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		fmt.Fprintln(os.Stderr, "ctibench -faults: lost something or never recovered:", strings.Join(failed, ", "))
+		return 1
+	}
+	return 0
 }
