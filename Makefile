@@ -3,7 +3,7 @@
 GO       ?= go
 GOROOT   := $(shell $(GO) env GOROOT)
 VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",/\1/p' manifest.json)
-DEB_PKGS := postgresql slapd ldap-utils chromium
+DEB_PKGS := postgresql slapd ldap-utils chromium firefox-esr
 
 .PHONY: all deps build gateway wasm demo test bench extension fuzz clean
 
@@ -17,6 +17,7 @@ deps:
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapsearch >/dev/null 2>&1 || missing="$$missing ldap-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v firefox-esr >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
 	    echo "make deps: missing Debian packages:$$missing" >&2; \
@@ -41,7 +42,7 @@ demo: deps build
 test: deps build
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # bench runs the Go benchmarks of the hot paths, then the load command at
 # full scale (10,000 agents, 1,000,000 customers); it writes BENCHMARKS.md
@@ -61,8 +62,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSameDevice$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./gateway/csta
 
+# extension builds what an admin deploys into dist/: the zip, the signed
+# crmcti.crx and updates.xml (Chrome, Edge), crmcti.xpi and updates.json
+# (Firefox), and dist/policy/ (templates for every browser and OS). KEY is
+# the signing key, kept OUTSIDE the repository (created on first use; it
+# fixes the extension ID); BASE_URL is where the gateway serves dist/
+# (ctigateway serve -extension-dir dist); SETTINGS the managed settings.
+KEY      ?= $(HOME)/.config/crmcti/extension-key.pem
+BASE_URL ?= https://cti.example.com/extension/
+SETTINGS ?= schema/policy/settings.example.json
 extension: build
-	./bin/ctipack -root . -out dist
+	./bin/ctipack -root . -out dist -key "$(KEY)" -base-url "$(BASE_URL)" -settings "$(SETTINGS)"
 
 clean:
 	rm -rf bin dist extension/core.wasm extension/wasm_exec.js test-output

@@ -5,6 +5,8 @@
 // effects it asks for (notifications, showing a customer).
 "use strict";
 importScripts("wasm_exec.js");
+importScripts("register.js"); // CRM pages get the panel (extension/register.js)
+crmctiRegisterContentScripts();
 
 const panels = new Set(); // ports of open panels, one per CRM tab
 let lastView = null;
@@ -38,9 +40,9 @@ async function managed() {
   }
 }
 
-async function effectiveSettings(policy) {
+async function effectiveSettings(policy, options) {
   const defaults = JSON.parse(crmctiCore.defaults());
-  const { options } = await chrome.storage.local.get("options");
+  if (options === undefined) ({ options } = await chrome.storage.local.get("options"));
   if (policy === undefined) policy = await managed();
   return { ...defaults, ...(options || {}), ...policy, managedKeys: Object.keys(policy) };
 }
@@ -90,6 +92,13 @@ chrome.runtime.onMessage.addListener((msg, sender, reply) => {
     core.then(effectiveSettings).then(reply);
     return true; // async reply
   }
+  if (msg.type === "validate") {
+    // The settings the core would run with if these options were saved:
+    // the core's own check (Go), so the options page and the core agree.
+    core.then(() => effectiveSettings(undefined, msg.options)).then((s) => reply(JSON.parse(crmctiCore.validate(JSON.stringify(s)))));
+    return true;
+  }
+  if (msg.type === "openOptions") chrome.runtime.openOptionsPage();
   return false;
 });
 
@@ -111,8 +120,11 @@ function runEffect(e) {
       break;
     case "load":
       if (lastCrmTab === null) break;
-      if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
-      else chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e });
+      // The CRM tab's content script shows the customer (and leaves a page
+      // that already shows them alone); a tab without it is navigated.
+      chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e }).catch(() => {
+        if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
+      });
       break;
   }
 }
@@ -129,3 +141,18 @@ chrome.notifications.onButtonClicked.addListener(onNotificationButton);
 chrome.notifications.onClicked.addListener((id) => {
   if (lastCrmTab !== null) chrome.tabs.update(lastCrmTab, { active: true });
 });
+
+// Shortcuts from anywhere in the browser (chrome.commands; the agent can
+// change them at chrome://extensions/shortcuts). The core picks the call.
+function onCommand(command, tab) {
+  const type = { accept: "answer", end: "hangup", hold: "hold" }[command];
+  if (type) core.then(() => crmctiCore.intent(JSON.stringify({ type })));
+  if (command === "transfer") {
+    for (const p of panels) if (!tab || !p.sender.tab || p.sender.tab.id === tab.id) p.postMessage({ type: "focusTransfer" });
+  }
+}
+chrome.commands.onCommand.addListener(onCommand);
+
+// The toolbar button opens the side panel (placement "side", or any time
+// the agent prefers it); the browser then narrows the page beside it.
+if (chrome.sidePanel) chrome.sidePanel.setPanelBehavior({ openPanelOnActionClick: true }).catch(() => {});

@@ -3,32 +3,80 @@
 // inside a closed shadow root, on a host element reset with all:initial:
 // page CSS cannot reach it, the page's CSP does not apply to it, and page
 // key handlers never see the agent's keystrokes in it.
+//
+// Placement (settings panelMode and panelSelector):
+//   section  the panel is an element of the CRM page, inside the element
+//            panelSelector names (the Communication Centre's CTI place):
+//            the page lays itself out around it;
+//   dock     a column at the right edge; the page's content is pushed
+//            aside (a margin on <html>), and it collapses to a badge.
+//   side     the browser's side panel (the toolbar button opens it): the
+//            page gets no panel of its own, only click-to-dial.
+// A section whose element the page does not have falls back to the dock.
 "use strict";
 (() => {
   if (window.top !== window || document.getElementById("crmcti-host")) return;
 
+  const DOCK_WIDTH = 340, BADGE_WIDTH = 56;
   const host = document.createElement("div");
   host.id = "crmcti-host";
-  host.setAttribute("style", "all: initial; position: fixed; right: 16px; bottom: 16px; z-index: 2147483647;");
   const shadow = host.attachShadow({ mode: "closed" });
   const frame = document.createElement("iframe");
-  frame.src = chrome.runtime.getURL("extension/panel.html");
   frame.title = "CTI telephone panel";
   frame.setAttribute("allow", "");
-  frame.setAttribute("style", "all: initial; display: block; width: 360px; height: 560px; border: 0; border-radius: 10px; box-shadow: 0 6px 24px rgba(0,0,0,.25); background: #fff;");
   shadow.append(frame);
-  document.documentElement.append(host);
+  const origin = new URL(chrome.runtime.getURL("")).origin;
+
+  function place(settings) {
+    if (settings.panelMode === "side") return; // the browser's side panel shows it
+    const slot = settings.panelMode === "section" && settings.panelSelector ? document.querySelector(settings.panelSelector) : null;
+    const mode = slot ? "section" : "dock";
+    frame.src = chrome.runtime.getURL("extension/panel.html") + "?mode=" + mode;
+    if (slot) {
+      host.setAttribute("style", "all: initial; display: block; width: 100%;");
+      frame.setAttribute("style", "all: initial; display: block; width: 100%; height: 420px; border: 0; background: #fff;");
+      slot.append(host);
+    } else {
+      dock(false);
+      document.documentElement.append(host);
+    }
+    host.dataset.mode = mode;
+  }
+
+  // dock sizes the column and pushes the page aside by as much.
+  function dock(collapsed) {
+    const w = collapsed ? BADGE_WIDTH : DOCK_WIDTH;
+    host.setAttribute("style", `all: initial; position: fixed; top: 0; right: 0; bottom: 0; width: ${w}px; z-index: 2147483647;`);
+    frame.setAttribute("style", `all: initial; display: block; width: ${w}px; height: ${collapsed ? "auto" : "100%"}; min-height: 64px; border: 0; border-left: 1px solid #c9d2de; background: #fff; box-shadow: -2px 0 8px rgba(0,0,0,.12);`);
+    document.documentElement.style.setProperty("margin-right", w + "px", "important");
+    host.dataset.collapsed = String(collapsed);
+  }
+
+  // The panel tells its height (section) or its collapsed state (dock).
+  window.addEventListener("message", (e) => {
+    if (e.source !== frame.contentWindow || e.origin !== origin || !e.data || !e.data.crmcti) return;
+    if (e.data.type === "height" && host.dataset.mode === "section") frame.style.height = Math.min(Math.max(e.data.height, 120), 2000) + "px";
+    if (e.data.type === "collapse" && host.dataset.mode === "dock") dock(!!e.data.collapsed);
+  });
+
+  chrome.runtime.sendMessage({ type: "settings" }).then(place, () => place({ panelMode: "dock" }));
 
   const tellFocus = () => chrome.runtime.sendMessage({ type: "focus" }).catch(() => {});
   window.addEventListener("focus", tellFocus);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) tellFocus(); });
   tellFocus();
 
-  // Showing a customer by the Communication Centre's search, as a person
-  // would: type the code, then press the button.
-  chrome.runtime.onMessage.addListener((msg) => {
+  // Showing a customer: by URL, unless the page already shows it; or by
+  // the Communication Centre's search, as a person would: type the code,
+  // then press the button.
+  chrome.runtime.onMessage.addListener((msg, sender, reply) => {
     if (msg.type !== "load") return;
     const e = msg.effect;
+    reply(true);
+    if (e.mode === "url") {
+      if (location.href !== e.url) location.assign(e.url); // already on screen: no reload
+      return;
+    }
     const field = document.querySelector(e.field);
     const submit = document.querySelector(e.submit);
     if (!field || !submit) return;
@@ -41,12 +89,20 @@
   });
 
   // Click-to-dial (B4): numbers in text become links, never inside
-  // inputs or editable areas, and follow the page as it changes. The core
+  // inputs or editable areas, and follow the page as it changes. Dates
+  // and times are not numbers to call (defect 8). The links keep the
+  // page's text colour, marked only by a dotted underline. The core
   // validates and normalises the number when it is dialled.
   const PHONE = /(?:\+|00)?\d[\d\s().\-]{6,16}\d/g;
-  const SKIP = new Set(["SCRIPT", "STYLE", "TEXTAREA", "INPUT", "SELECT", "OPTION", "BUTTON", "A", "CODE", "PRE", "NOSCRIPT"]);
+  const DATE = /^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/;
+  const SKIP = new Set(["SCRIPT", "STYLE", "TEXTAREA", "INPUT", "SELECT", "OPTION", "BUTTON", "A", "CODE", "PRE", "NOSCRIPT", "TIME"]);
+  const LINK_STYLE = "color: inherit; font: inherit; text-decoration: none; border-bottom: 1px dotted currentColor; cursor: pointer;";
 
   function digits(s) { return s.replace(/\D/g, ""); }
+  function dialable(text) {
+    const n = digits(text);
+    return n.length >= 7 && n.length <= 15 && !DATE.test(text.trim());
+  }
 
   function linkify(root) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
@@ -60,28 +116,30 @@
     });
     const nodes = [];
     while (walker.nextNode()) nodes.push(walker.currentNode);
-    for (const node of nodes) {
-      const text = node.data;
-      const frag = document.createDocumentFragment();
-      let last = 0;
-      PHONE.lastIndex = 0;
-      for (const m of text.matchAll(PHONE)) {
-        const n = digits(m[0]);
-        if (n.length < 7 || n.length > 15) continue;
-        frag.append(text.slice(last, m.index));
-        const a = document.createElement("a");
-        a.href = "#";
-        a.className = "crmcti-dial";
-        a.dataset.number = m[0].trim();
-        a.title = "Call " + m[0].trim() + " with CTI";
-        a.textContent = m[0];
-        frag.append(a);
-        last = m.index + m[0].length;
-      }
-      if (last === 0) continue;
-      frag.append(text.slice(last));
-      node.replaceWith(frag);
+    for (const node of nodes) linkifyText(node);
+  }
+
+  function linkifyText(node) {
+    const text = node.data;
+    const frag = document.createDocumentFragment();
+    let last = 0;
+    PHONE.lastIndex = 0;
+    for (const m of text.matchAll(PHONE)) {
+      if (!dialable(m[0])) continue;
+      frag.append(text.slice(last, m.index));
+      const a = document.createElement("a");
+      a.href = "#";
+      a.className = "crmcti-dial";
+      a.setAttribute("style", LINK_STYLE);
+      a.dataset.number = m[0].trim();
+      a.title = "Call " + m[0].trim() + " with CTI";
+      a.textContent = m[0];
+      frag.append(a);
+      last = m.index + m[0].length;
     }
+    if (last === 0) return;
+    frag.append(text.slice(last));
+    node.replaceWith(frag);
   }
 
   document.addEventListener("click", (ev) => {

@@ -1,34 +1,72 @@
 // Options: shows the effective settings and lets the user change those the
-// policy does not set. Stored in chrome.storage.local; the service worker
-// restarts the core when they change.
+// policy does not set. Before saving, the Go core checks the settings the
+// extension would run with (the same check it makes when they arrive), so
+// a typo is refused here with a message instead of stopping the panel.
+// Stored in chrome.storage.local; the service worker restarts the core
+// when they change.
 "use strict";
 const FIELDS = [
   ["gatewayUrl", "Gateway WebSocket URL"],
-  ["customerLoad", "Load customers by (url or search)"],
+  ["customerLoad", "Load customers by", ["url", "search"]],
   ["contactUrlTemplate", "Customer URL template ({code})"],
   ["searchFieldSelector", "Search field selector"],
   ["searchSubmitSelector", "Search button selector"],
-  ["defaultCountry", "Default country"],
-  ["matchPolicy", "Several matches (list or single)"],
+  ["defaultCountry", "Default country (two letters, e.g. CY)"],
+  ["matchPolicy", "Several matches", ["list", "single"]],
+  ["panelMode", "Panel placement", ["section", "dock", "side"]],
+  ["panelSelector", "Section placement: CSS selector of the element to put the panel in"],
 ];
-chrome.runtime.sendMessage({ type: "settings" }).then((s) => {
-  const form = document.getElementById("form");
-  for (const [key, label] of FIELDS) {
-    const input = document.createElement("input");
-    input.id = key;
-    input.value = s[key] || "";
-    input.disabled = (s.managedKeys || []).includes(key);
-    const l = document.createElement("label");
-    l.append(label + (input.disabled ? " (set by your administrator)" : ""), input);
-    form.append(l);
+const $ = (id) => document.getElementById(id);
+
+function field(key, label, choices, s) {
+  const input = document.createElement(choices ? "select" : "input");
+  input.id = key;
+  for (const c of choices || []) input.append(new Option(c, c));
+  input.value = s[key] || "";
+  input.disabled = (s.managedKeys || []).includes(key);
+  const msg = document.createElement("span");
+  msg.id = key + "-error";
+  msg.className = "error";
+  input.setAttribute("aria-describedby", msg.id);
+  const l = document.createElement("label");
+  l.append(label + (input.disabled ? " (set by your administrator)" : ""), input, msg);
+  return l;
+}
+
+// show puts each problem next to its field; problems with no field (or a
+// locked one) go above the Save button.
+function show(problems) {
+  for (const [key] of FIELDS) $(key + "-error").textContent = "";
+  $("saved").textContent = "";
+  for (const p of problems) {
+    const target = p.field && $(p.field + "-error");
+    if (target) target.textContent = p.message;
+    else $("saved").textContent = p.message;
   }
+}
+
+chrome.runtime.sendMessage({ type: "settings" }).then(async (s) => {
+  const form = $("form");
+  for (const [key, label, choices] of FIELDS) form.append(field(key, label, choices, s));
+  show(await chrome.runtime.sendMessage({ type: "validate" })); // a bad policy shows at once
 });
-document.getElementById("save").addEventListener("click", async () => {
+
+$("save").addEventListener("click", async () => {
   const options = {};
   for (const [key] of FIELDS) {
-    const input = document.getElementById(key);
+    const input = $(key);
     if (!input.disabled && input.value.trim()) options[key] = input.value.trim();
   }
+  const problems = await chrome.runtime.sendMessage({ type: "validate", options });
+  show(problems);
+  // A problem in a setting the policy locks is the admin's: it is shown,
+  // and does not stop the user saving theirs.
+  if (problems.some((p) => !p.field || !$(p.field) || !$(p.field).disabled)) {
+    $("saved").textContent = $("saved").textContent || "Not saved: correct the settings marked above.";
+    $("saved").className = "error";
+    return;
+  }
   await chrome.storage.local.set({ options });
-  document.getElementById("saved").textContent = "Saved.";
+  $("saved").className = "";
+  $("saved").textContent = "Saved.";
 });

@@ -1,11 +1,17 @@
 // The panel renders the core's view and forwards the agent's intents.
-// No decisions here: which buttons work, and why not, comes from the Go
-// core (the gateway's own rules).
+// No decisions here: which buttons work, and why not, which call a
+// shortcut or a chosen customer goes to, comes from the Go core (the
+// gateway's own rules). What is left is the DOM: build a part only when
+// its data changed, so that focus and a pointer on a button survive.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const port = chrome.runtime.connect({ name: "panel" });
 const send = (intent) => port.postMessage({ type: "intent", intent });
+// The content script places the panel: "section" in the CRM page, or
+// "dock" at its edge (which can collapse to a badge). Loaded on its own,
+// it is the browser's side panel.
+const mode = new URLSearchParams(location.search).get("mode") || (window.top === window ? "side" : "section");
 let view = null;
 
 function el(tag, attrs, ...kids) {
@@ -14,80 +20,127 @@ function el(tag, attrs, ...kids) {
     if (k === "on") for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f);
     else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
-  e.append(...kids.filter((k) => k !== null && k !== undefined));
+  e.append(...kids.filter((k) => k !== null && k !== undefined && k !== false));
   return e;
 }
 
-function clock(s) {
+function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
   const m = Math.floor(s / 60), ss = String(s % 60).padStart(2, "0");
   return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
-const STATE_TEXT = { ringing: "Ringing", dialing: "Calling…", connected: "Connected", held: "On hold" };
+// Timers count from the moment the core gives, in this browser's clock,
+// four times a second: exact to the second, and no view needed per tick.
+function tickTimers() {
+  const now = Date.now();
+  for (const t of document.querySelectorAll("[data-from]")) {
+    const text = (t.dataset.prefix || "") + clock(now - Number(t.dataset.from));
+    if (t.textContent !== text) t.textContent = text;
+  }
+}
+setInterval(tickTimers, 250);
 
-// button renders a control from the view: enabled or not, with the reason
-// and the shortcut in its tooltip.
-function button(label, ctl, onClick, cls) {
-  const tip = ctl.enabled ? (ctl.shortcut ? `${label} (${ctl.shortcut})` : label) : ctl.reason || label;
-  const attrs = { type: "button", title: tip, "aria-label": label, class: cls, disabled: !ctl.enabled, on: { click: onClick } };
-  if (ctl.shortcut) attrs["aria-keyshortcuts"] = ctl.shortcut.replaceAll("+", "+");
-  return el("button", attrs, label);
+const PENDING = { answer: "Answering…", hangup: "Ending…", hold: "Putting on hold…", retrieve: "Resuming…", transfer: "Transferring…",
+  consult: "Calling for consultation…", complete: "Completing the transfer…", conference: "Joining the conference…", digits: "Sending tones…" };
+
+// button renders a control. A disabled one stays focusable
+// (aria-disabled) and its reason is text on the card, tied to it by
+// aria-describedby, so keyboard and screen-reader users get it too.
+function button(label, ctl, onClick, cls, reasons) {
+  const attrs = { type: "button", "aria-label": label, class: cls, title: ctl.shortcut ? `${label} (${ctl.shortcut})` : null };
+  if (ctl.shortcut) attrs["aria-keyshortcuts"] = ctl.shortcut;
+  if (!ctl.enabled) {
+    attrs["aria-disabled"] = "true";
+    attrs.title = ctl.reason || label;
+    if (ctl.reason && reasons) attrs["aria-describedby"] = reasons.add(ctl.reason);
+  }
+  return el("button", { ...attrs, on: { click: () => { if (ctl.enabled) onClick(); } } }, label);
 }
 
-function callCard(c) {
+// Reasons collects the distinct reasons on one card, each shown once.
+class Reasons {
+  constructor(prefix) { this.prefix = prefix; this.ids = new Map(); }
+  add(text) {
+    if (!this.ids.has(text)) this.ids.set(text, `${this.prefix}-r${this.ids.size}`);
+    return this.ids.get(text);
+  }
+  nodes() { return [...this.ids].map(([text, id]) => el("p", { id, class: "reason" }, text)); }
+}
+
+function callControls(c, reasons) {
   const ctl = c.controls;
   const controls = el("div", { class: "controls" });
+  const act = (type, extra) => () => send({ type, callId: c.id, ...extra });
   if (c.state === "ringing") {
-    controls.append(button("Accept", ctl.answer, () => send({ type: "answer", callId: c.id }), "primary"));
-    if (!c.ignored) controls.append(el("button", { type: "button", on: { click: () => send({ type: "ignore", callId: c.id }) } }, "Ignore"));
+    controls.append(button("Accept", ctl.answer, act("answer"), "primary", reasons));
+    if (!c.ignored) controls.append(el("button", { type: "button", on: { click: act("ignore") } }, "Ignore"));
+  } else if (c.state === "held") {
+    controls.append(button("Resume", ctl.retrieve, act("retrieve"), "primary", reasons));
   } else {
-    if (c.state === "held") controls.append(button("Resume", ctl.retrieve, () => send({ type: "retrieve", callId: c.id })));
-    else controls.append(button("Hold", ctl.hold, () => send({ type: "hold", callId: c.id })));
+    controls.append(button("Hold", ctl.hold, act("hold"), null, reasons));
   }
-  controls.append(button(c.state === "ringing" ? "Reject" : "End", ctl.hangup, () => send({ type: "hangup", callId: c.id }), "danger"));
+  controls.append(button(c.state === "ringing" ? "Reject" : "End", ctl.hangup, act("hangup"), "danger", reasons));
+  return controls;
+}
 
-  const li = el("li", { class: c.state, "data-call": c.id, "aria-label": `${STATE_TEXT[c.state] || c.state} ${c.caller}` },
-    el("div", { class: "call-head" },
-      el("span", { class: "caller" }, c.caller || "Unknown caller"),
-      el("span", { class: "meta timer" }, clock(c.seconds))),
-    el("div", { class: "meta" }, `${STATE_TEXT[c.state] || c.state} · ${c.direction === "inbound" ? "from" : "to"} ${c.remote || "unknown"}`),
-    controls);
-
+function callTools(c, li, reasons) {
+  const ctl = c.controls;
   if (c.state === "connected") {
     const to = el("input", { placeholder: "Transfer to…", "aria-label": "Transfer or consult number", class: "transfer-to" });
     li.append(el("div", { class: "transfer" }, to,
-      button("Transfer", ctl.transfer, () => send({ type: "transfer", callId: c.id, to: to.value })),
-      button("Consult", ctl.consult, () => send({ type: "consult", callId: c.id, to: to.value }))));
-  }
-  if (c.state === "connected") {
+      button("Transfer", ctl.transfer, () => send({ type: "transfer", callId: c.id, to: to.value }), null, reasons),
+      button("Consult", ctl.consult, () => send({ type: "consult", callId: c.id, to: to.value }), null, reasons)));
     const keys = el("input", { placeholder: "Tones (0-9 * #)", "aria-label": "Tones to send", class: "digits-to", inputmode: "tel" });
-    li.append(el("div", { class: "transfer" }, keys,
-      button("Send tones", ctl.digits, () => { send({ type: "digits", callId: c.id, digits: keys.value }); keys.value = ""; })));
+    const sendTones = () => { send({ type: "digits", callId: c.id, digits: keys.value }); keys.value = ""; };
+    keys.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); sendTones(); } });
+    li.append(el("div", { class: "transfer" }, keys, button("Send tones", ctl.digits, sendTones, null, reasons)));
   }
   if (c.state === "held" && c.joinWith) {
     li.append(el("div", { class: "transfer" },
-      button("Complete transfer", ctl.complete, () => send({ type: "complete", callId: c.id, with: c.joinWith })),
-      button("Conference", ctl.complete, () => send({ type: "conference", callId: c.id, with: c.joinWith }))));
+      button("Complete transfer", ctl.complete, () => send({ type: "complete", callId: c.id, with: c.joinWith }), null, reasons),
+      button("Conference", ctl.complete, () => send({ type: "conference", callId: c.id, with: c.joinWith }), null, reasons)));
   }
+}
+
+function callMatches(c, li) {
   if (c.matches.length > 0) {
     const ul = el("ul", { class: "matches", "aria-label": "Possible callers" });
     for (const m of c.matches) {
-      ul.append(el("li", { class: m.contact.code === c.contact ? "chosen" : null },
+      const chosen = m.contact.code === c.contact;
+      ul.append(el("li", { class: chosen ? "chosen" : null },
         el("span", { class: "who" }, m.contact.fullName, el("small", {}, `${m.number} · ${m.contact.code}${m.contact.type ? " · " + m.contact.type : ""}`)),
         el("button", { type: "button", class: "load", title: `Show ${m.contact.fullName} on the Communication Centre`,
-          on: { click: () => send({ type: "select", callId: c.id, contact: m.contact.code }) } }, m.contact.code === c.contact ? "Shown" : "This is the caller")));
+          on: { click: () => send({ type: "select", callId: c.id, contact: m.contact.code }) } }, chosen ? "Shown" : "This is the caller")));
     }
     li.append(ul);
-  } else if (c.noMatch && c.state !== "ringing") {
+  } else if (c.noMatch) {
     li.append(el("p", { class: "meta" }, "No customer has this number. ",
-      el("button", { type: "button", class: "link search-manually", on: { click: () => { $("dial").focus(); } } }, "Search manually")));
+      el("button", { type: "button", class: "link search-manually", on: { click: () => $("dial").focus() } }, "Search manually")));
   }
+}
+
+function callCard(c) {
+  const reasons = new Reasons("c" + c.id.replace(/\W/g, ""));
+  const headingId = "h" + c.id.replace(/\W/g, "");
+  const timer = el("span", { class: "timer", role: "timer", "data-from": c.timerFrom || null });
+  const sub = c.matches.length > 1 && !c.contact ? `${c.number} · ${c.matches.length} possible callers` : c.number;
+  const li = el("li", { class: c.state, "data-call": c.id, "aria-labelledby": headingId, "aria-busy": c.pending ? "true" : null },
+    el("div", { class: "call-head" }, el("h2", { id: headingId, class: "heading" }, c.heading), timer),
+    el("div", { class: "caller" }, c.parties ? "You, " + c.parties.join(" and ") : c.caller),
+    c.caller !== sub ? el("div", { class: "number" }, sub) : null,
+    c.state === "held" && c.heldFrom ? el("div", { class: "held-timer", "data-from": c.heldFrom, "data-prefix": "On hold " }) : null,
+    c.pending ? el("p", { class: "pending", role: "status" }, PENDING[c.pending] || "Working…") : null,
+    callControls(c, reasons));
+  callTools(c, li, reasons);
+  callMatches(c, li);
+  li.querySelector(".controls").after(...reasons.nodes());
   return li;
 }
 
-// renderCalls updates the call cards in place: a card whose call did not
-// change keeps its elements (only the timer ticks), so focus, typed text
-// and a pointer on a button survive the once-a-second updates.
+// renderCalls updates the cards in place: a card whose call did not
+// change keeps its elements, so focus, typed text and a pointer on a
+// button survive updates.
 function renderCalls(calls) {
   const ul = $("calls");
   const old = new Map([...ul.children].map((li) => [li.dataset.call, li]));
@@ -98,81 +151,135 @@ function renderCalls(calls) {
     if (!li || li.dataset.sig !== sig) {
       const fresh = callCard(c);
       fresh.dataset.sig = sig;
-      if (li) {
-        for (const cls of ["transfer-to", "digits-to"]) {
-          const typed = li.querySelector("input." + cls);
-          const again = fresh.querySelector("input." + cls);
-          if (typed && again) again.value = typed.value;
-        }
-        const focused = li.contains(document.activeElement) ? document.activeElement : null;
-        li.replaceWith(fresh);
-        if (focused) {
-          const same = [...fresh.querySelectorAll("button, input")].find((x) => x.className === focused.className && (x.tagName === "INPUT" || x.textContent === focused.textContent));
-          if (same && !same.disabled) same.focus();
-        }
-      }
+      if (li) replaceKeepingFocus(li, fresh);
       li = fresh;
     }
-    li.querySelector(".timer").textContent = clock(seconds);
     return li;
   });
-  // Order and membership, moving only what moved.
   cards.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
   while (ul.children.length > cards.length) ul.lastElementChild.remove();
+  tickTimers();
+}
+
+function replaceKeepingFocus(li, fresh) {
+  for (const cls of ["transfer-to", "digits-to"]) {
+    const typed = li.querySelector("input." + cls);
+    const again = fresh.querySelector("input." + cls);
+    if (typed && again) again.value = typed.value;
+  }
+  const focused = li.contains(document.activeElement) ? document.activeElement : null;
+  li.replaceWith(fresh);
+  if (focused) {
+    const same = [...fresh.querySelectorAll("button, input")].find((x) => x.className === focused.className && (x.tagName === "INPUT" || x.textContent === focused.textContent));
+    (same || fresh.querySelector("button")).focus();
+  }
+}
+
+// renderList rebuilds a list only when what it shows changed (defect 7).
+function renderList(ul, data, build) {
+  const sig = JSON.stringify(data);
+  if (ul.dataset.sig === sig) return;
+  ul.dataset.sig = sig;
+  const focusedIndex = [...ul.querySelectorAll("button")].indexOf(document.activeElement);
+  ul.replaceChildren(...build());
+  if (focusedIndex >= 0) (ul.querySelectorAll("button")[focusedIndex] || $("dial")).focus();
+}
+
+function renderResults(v) {
+  const current = v.currentCall;
+  renderList($("results"), [v.search, v.dial.enabled, current], () => {
+    const items = v.search.results.map((c) => {
+      const first = (c.phones || [])[0];
+      return el("li", {},
+        el("span", { class: "who" }, c.fullName, el("small", {}, `${c.code}${first ? " · " + first.raw : ""}`)),
+        first ? el("button", { type: "button", title: `Call ${c.fullName}`, "aria-disabled": v.dial.enabled ? null : "true",
+          on: { click: () => { if (v.dial.enabled) send({ type: "call", number: first.e164 || first.raw, contact: c.code }); } } }, "Call") : null,
+        current ? el("button", { type: "button", class: "caller-btn", title: `${c.fullName} is the caller on the current call`,
+          on: { click: () => send({ type: "select", contact: c.code }) } }, "Caller") : null);
+    });
+    if (v.search.error) items.push(el("li", { class: "error" }, v.search.error));
+    else if (v.search.query && !v.search.busy && v.search.results.length === 0) items.push(el("li", { class: "meta" }, "No customer found."));
+    return items;
+  });
+  $("search-more").hidden = !v.search.more;
+}
+
+function renderRecent(v) {
+  renderList($("recent"), [v.recent, v.dial.enabled], () => v.recent.map((c) => {
+    const detail = [c.missed ? "Missed" : c.direction === "inbound" ? "Inbound" : "Outbound", c.when, c.seconds ? clock(c.seconds * 1000) : null,
+      c.name !== c.number ? c.number : null].filter(Boolean).join(" · ");
+    return el("li", { class: c.missed ? "missed" : null },
+      el("span", { class: "who" }, el("span", {}, c.name || c.number || "Unknown caller"), el("small", {}, detail)),
+      c.remote ? el("button", { type: "button", title: `Call ${c.name || c.number} again`, "aria-disabled": v.dial.enabled ? null : "true",
+        on: { click: () => { if (view.dial.enabled) send({ type: "call", number: c.remote, contact: c.contact }); } } }, "Redial") : null);
+  }));
+}
+
+const LINK_TEXT = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out", unconfigured: "not set up" };
+
+function renderHeader(v) {
+  const link = $("link");
+  link.textContent = LINK_TEXT[v.connection] || v.connection;
+  link.className = "badge " + v.connection;
+  link.title = v.connError && v.connection === "reconnecting" ? v.connError : "";
+  $("pbx").hidden = !(v.loggedIn && v.pbx !== "up");
+  $("pbx").className = "badge down";
+  $("notice").hidden = !v.notice;
+  $("notice").className = v.noticeKind || "error";
+  if ($("notice-text").textContent !== (v.notice || "")) $("notice-text").textContent = v.notice || "";
+  if (v.announceN !== renderHeader.announced) {
+    renderHeader.announced = v.announceN;
+    $("announce").textContent = v.announce || "";
+  }
+  $("fault").hidden = !v.fault;
+  $("fault").textContent = v.fault || "";
+  $("problems").hidden = !!v.fault || v.problems.length === 0;
+  renderList($("problem-list"), v.problems, () => v.problems.map((p) => el("li", {}, p.message)));
+  renderBadge(v);
+}
+
+// renderStatus is one radio group: one Tab stop, arrows move and choose.
+function renderStatus(v) {
+  for (const b of $("status").querySelectorAll("button")) {
+    const on = b.dataset.status === v.status;
+    b.setAttribute("aria-checked", String(on));
+    b.tabIndex = on || (!v.status && b.dataset.status === "available") ? 0 : -1;
+  }
 }
 
 function render(v) {
   if (!window.crmctiFirstRender) window.crmctiFirstRender = Date.now(); // read by the benchmark
   view = v;
-  const link = $("link");
-  link.textContent = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out" }[v.connection] || v.connection;
-  link.className = "badge " + v.connection;
-  if (v.connError && v.connection === "reconnecting") link.title = v.connError;
-  $("pbx").hidden = !(v.loggedIn && v.pbx !== "up");
-  $("pbx").className = "badge down";
-  $("notice").hidden = !v.notice;
-  $("notice-text").textContent = v.notice || "";
-  if (v.announceN !== render.announced) {
-    render.announced = v.announceN;
-    $("announce").textContent = v.announce || "";
-  }
-
-  $("login").hidden = v.loggedIn;
-  $("main").hidden = !v.loggedIn;
+  renderHeader(v);
+  // A core that stopped, or settings that cannot work, replace the
+  // panel's content with what is wrong and what to do.
+  const blocked = !!v.fault || v.problems.length > 0;
+  $("login").hidden = v.loggedIn || blocked;
+  $("main").hidden = !v.loggedIn || blocked;
   $("login-btn").disabled = v.loginBusy;
   $("login-error").textContent = v.loginError || "";
   if (!v.loggedIn) return;
-
   $("agent-name").textContent = v.agent.displayName;
   $("agent-ext").textContent = "ext. " + v.agent.extension;
-  for (const b of $("status").querySelectorAll("button")) b.setAttribute("aria-checked", String(b.dataset.status === v.status));
+  renderStatus(v);
   renderCalls(v.calls);
-  $("dial-btn").disabled = !v.dial.enabled;
-  $("dial-btn").title = v.dial.enabled ? "Call this number" : v.dial.reason;
-
-  const results = $("results");
-  results.replaceChildren(...v.search.results.map((c) => {
-    const phones = c.phones || [];
-    const first = phones[0];
-    return el("li", {},
-      el("span", { class: "who" }, c.fullName, el("small", {}, `${c.code}${first ? " · " + first.raw : ""}`)),
-      first ? el("button", { type: "button", title: `Call ${c.fullName}`, disabled: !v.dial.enabled,
-        on: { click: () => send({ type: "call", number: first.e164 || first.raw, contact: c.code }) } }, "Call") : null,
-      v.calls.length > 0 ? el("button", { type: "button", title: `${c.fullName} is the caller`,
-        on: { click: () => send({ type: "select", callId: v.calls[0].id, contact: c.code }) } }, "Caller") : null);
-  }));
-  if (v.search.error) results.append(el("li", { class: "error" }, v.search.error));
-  else if (v.search.query && !v.search.busy && v.search.results.length === 0) results.append(el("li", { class: "meta" }, "No customer found."));
-  $("search-more").hidden = !v.search.more;
-
-  $("recent").replaceChildren(...v.recent.map((c) => el("li", {},
-    el("span", { class: "who" }, c.remote || "unknown", el("small", {}, `${c.direction} · ${c.state}${c.contact ? " · " + c.contact : ""}`)),
-    c.remote ? el("button", { type: "button", title: "Call again", disabled: !v.dial.enabled,
-      on: { click: () => send({ type: "call", number: c.remote, contact: c.contact }) } }, "Redial") : null)));
+  $("dial-btn").setAttribute("aria-disabled", String(!v.dial.enabled));
+  $("dial-reason").hidden = v.dial.enabled || !v.dial.reason;
+  $("dial-reason").textContent = v.dial.enabled ? "" : v.dial.reason || "";
+  $("dialing").hidden = !v.dialing;
+  // A panel opened on a new page shows the search its results belong
+  // to, not an empty box above them (defect 9).
+  if (!render.filled) {
+    render.filled = true;
+    if (!$("dial").value && v.search.query) $("dial").value = v.search.query;
+  }
+  renderResults(v);
+  renderRecent(v);
 }
 
 port.onMessage.addListener((msg) => {
   if (msg.type === "view") render(JSON.parse(msg.view));
+  if (msg.type === "focusTransfer") focusTransfer();
 });
 
 $("login-form").addEventListener("submit", (e) => {
@@ -180,32 +287,87 @@ $("login-form").addEventListener("submit", (e) => {
   send({ type: "login", username: $("username").value, password: $("password").value });
   $("password").value = "";
 });
+$("open-options").addEventListener("click", () => chrome.runtime.sendMessage({ type: "openOptions" }));
 $("logout").addEventListener("click", () => send({ type: "logout" }));
 $("notice-close").addEventListener("click", () => send({ type: "dismiss" }));
+
 for (const b of $("status").querySelectorAll("button")) b.addEventListener("click", () => send({ type: "status", status: b.dataset.status }));
-$("dial-form").addEventListener("submit", (e) => {
+$("status").addEventListener("keydown", (e) => {
+  if (!["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key)) return;
   e.preventDefault();
+  const radios = [...$("status").querySelectorAll("button")];
+  const next = radios[(radios.indexOf(document.activeElement) + 1) % radios.length];
+  next.focus();
+  send({ type: "status", status: next.dataset.status });
+});
+
+// The dial box: Enter calls what looks like a number when calling is
+// possible, and otherwise searches, so that manual search works from the
+// keyboard during a call (defect 2).
+const looksLikeNumber = (q) => /^[+\d][\d\s().-]*$/.test(q);
+function dialOrSearch() {
   const q = $("dial").value.trim();
-  if (/^[+\d][\d\s().-]*$/.test(q)) send({ type: "call", number: q });
+  if (!q) return;
+  if (looksLikeNumber(q) && view && view.dial.enabled) send({ type: "call", number: q });
   else send({ type: "search", query: q });
+}
+$("dial-form").addEventListener("submit", (e) => { e.preventDefault(); dialOrSearch(); });
+$("dial").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); dialOrSearch(); } });
+$("dial-btn").addEventListener("click", () => {
+  const q = $("dial").value.trim();
+  if (view && view.dial.enabled) send({ type: "call", number: q });
 });
 $("search-btn").addEventListener("click", () => send({ type: "search", query: $("dial").value.trim() }));
 $("more-btn").addEventListener("click", () => send({ type: "search", query: view.search.query, page: view.search.page + 1 }));
 $("recent-box").addEventListener("toggle", (e) => { if (e.target.open) send({ type: "recent" }); });
 
-// Shortcuts (B10): they act on the first call that can take the action.
+function focusTransfer() {
+  const to = document.querySelector("#calls li.connected input.transfer-to");
+  if (to) { window.focus(); to.focus(); }
+}
+
+// Shortcuts inside the panel; from the CRM page, the same keys come as
+// chrome.commands through the service worker. The core picks the call.
 document.addEventListener("keydown", (e) => {
   if (!view || !view.loggedIn || !e.altKey || !e.shiftKey) return;
-  const first = (action) => view.calls.find((c) => c.controls[action] && c.controls[action].enabled);
-  let c;
-  switch (e.key.toUpperCase()) {
-    case "A": if ((c = first("answer"))) send({ type: "answer", callId: c.id }); break;
-    case "E": if ((c = first("hangup"))) send({ type: "hangup", callId: c.id }); break;
-    case "H":
-      if ((c = first("hold"))) send({ type: "hold", callId: c.id });
-      else if ((c = first("retrieve"))) send({ type: "retrieve", callId: c.id });
-      break;
-    default: return;
-  }
+  const type = { A: "answer", E: "hangup", H: "hold" }[e.key.toUpperCase()];
+  if (type) send({ type });
+  else if (e.key.toUpperCase() === "T") focusTransfer();
+  else return;
   e.preventDefault();
 });
+
+// Placement. In a section the page sizes the frame to the panel's
+// height; in the dock the panel can collapse to a badge.
+const toPage = (msg) => window.parent.postMessage({ crmcti: true, ...msg }, "*");
+if (mode === "side") {
+  // The browser sizes the side panel; nothing to tell a page.
+} else if (mode === "section") {
+  // The body's own height: the document's is never less than the frame,
+  // so it could grow and never shrink back.
+  new ResizeObserver(() => toPage({ type: "height", height: Math.ceil(document.body.getBoundingClientRect().height) })).observe(document.body);
+} else {
+  $("collapse").hidden = false;
+  chrome.storage.local.get("dockCollapsed").then(({ dockCollapsed }) => setCollapsed(!!dockCollapsed));
+}
+function setCollapsed(collapsed) {
+  document.body.classList.toggle("collapsed", collapsed);
+  $("badge").hidden = !collapsed;
+  $("collapse").setAttribute("aria-expanded", String(!collapsed));
+  toPage({ type: "collapse", collapsed });
+  chrome.storage.local.set({ dockCollapsed: collapsed });
+  if (view) renderBadge(view);
+}
+$("collapse").addEventListener("click", () => { setCollapsed(true); $("badge").focus(); });
+$("badge").addEventListener("click", () => { setCollapsed(false); $("collapse").focus(); });
+
+function renderBadge(v) {
+  $("badge-link").className = "dot " + v.connection;
+  $("badge-link").title = LINK_TEXT[v.connection] || v.connection;
+  const ringing = v.calls.some((c) => c.state === "ringing");
+  $("badge-ring").hidden = !ringing;
+  const missed = v.recent.filter((c) => c.missed).length;
+  $("badge-missed").hidden = missed === 0;
+  $("badge-missed").textContent = String(missed);
+  $("badge").setAttribute("aria-label", `Open the CTI panel: ${LINK_TEXT[v.connection] || v.connection}${ringing ? ", a call is ringing" : ""}${missed ? `, ${missed} missed` : ""}`);
+}

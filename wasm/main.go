@@ -8,16 +8,21 @@
 //	crmctiCore.reconnect()                 the network came back / the worker woke
 //	crmctiCore.view()                      the current view as JSON
 //	crmctiCore.defaults()                  the default settings as JSON
+//	crmctiCore.validate(settingsJSON)      the settings' problems as JSON
 //
 // and calls back crmctiHost.view(json), crmctiHost.effect(json) and
 // crmctiHost.saveToken(token). It never returns: a Go wasm program that
-// exits can no longer be called.
+// exits can no longer be called, until the browser restarts. So no panic
+// may reach the runtime: the core recovers its own (client.Core.Run), and
+// every function JavaScript calls recovers, reports the fault to the
+// panels and restarts the core, as tailscale's tsconnect bridge does.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"syscall/js"
+	"time"
 
 	"crmcti/wasm/client"
 )
@@ -32,63 +37,126 @@ type tokens struct{ tok string }
 func (t *tokens) Load() string { return t.tok }
 func (t *tokens) Save(tok string) {
 	t.tok = tok
-	js.Global().Get("crmctiHost").Call("saveToken", tok)
+	host().Call("saveToken", tok)
+}
+
+func host() js.Value { return js.Global().Get("crmctiHost") }
+
+// bridge holds the running core. JavaScript calls into it one call at a
+// time (the worker is single-threaded), so it needs no lock.
+type bridge struct {
+	core     *client.Core
+	cancel   context.CancelFunc
+	settings client.Settings
+	tokens   *tokens
+}
+
+// start replaces the running core with one on these settings.
+func (b *bridge) start(s client.Settings, tok string) {
+	b.stop()
+	b.settings = s
+	if b.tokens == nil || tok != "" {
+		b.tokens = &tokens{tok: tok}
+	}
+	b.core = client.New(client.Config{Settings: s, Tokens: b.tokens,
+		OnView:   func(v client.View) { host().Call("view", string(client.MarshalView(v))) },
+		OnEffect: func(e client.Effect) { j, _ := json.Marshal(e); host().Call("effect", string(j)) },
+	})
+	var ctx context.Context
+	ctx, b.cancel = context.WithCancel(context.Background())
+	go b.core.Run(ctx)
+}
+
+func (b *bridge) stop() {
+	if b.core == nil {
+		return
+	}
+	b.cancel()
+	go b.core.Close()
+	b.core = nil
+}
+
+// fault reports a panic in a JavaScript call to the panels and restarts
+// the core after a pause, with the settings and token it had.
+func (b *bridge) fault(err error) {
+	defer func() { _ = recover() }() // the host itself may be what throws
+	b.stop()
+	v := client.View{Connection: "offline", Fault: client.FaultMessage(err), Problems: []client.Problem{},
+		Calls: []client.CallView{}, Recent: []client.RecentView{}, Settings: b.settings}
+	host().Call("view", string(client.MarshalView(v)))
+	time.AfterFunc(2*time.Second, func() {
+		defer func() { _ = recover() }()
+		if b.core == nil {
+			b.start(b.settings, "")
+		}
+	})
+}
+
+// guard wraps a function JavaScript calls so that a panic in it is a
+// reported fault, not the end of the module.
+func (b *bridge) guard(f func(args []js.Value) any) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) (out any) {
+		defer func() {
+			if err := client.Recovered(recover()); err != nil {
+				b.fault(err)
+				out = nil
+			}
+		}()
+		return f(args)
+	})
+}
+
+func arg(args []js.Value, i int) string {
+	if len(args) > i && args[i].Type() == js.TypeString {
+		return args[i].String()
+	}
+	return ""
 }
 
 func main() {
-	var core *client.Core
-	var cancel context.CancelFunc
-	host := func() js.Value { return js.Global().Get("crmctiHost") }
+	b := &bridge{}
 	api := map[string]any{
 		"version": version,
-		"start": js.FuncOf(func(this js.Value, args []js.Value) any {
+		"start": b.guard(func(args []js.Value) any {
 			s := client.DefaultSettings()
-			if len(args) > 0 && args[0].Type() == js.TypeString {
-				_ = json.Unmarshal([]byte(args[0].String()), &s)
+			if j := arg(args, 0); j != "" {
+				_ = json.Unmarshal([]byte(j), &s) // a field of the wrong type keeps its default; Problems reports the rest
 			}
-			tok := ""
-			if len(args) > 1 && args[1].Type() == js.TypeString {
-				tok = args[1].String()
-			}
-			if core != nil {
-				cancel()
-				old := core
-				go old.Close()
-			}
-			core = client.New(client.Config{Settings: s, Tokens: &tokens{tok: tok},
-				OnView:   func(v client.View) { host().Call("view", string(client.MarshalView(v))) },
-				OnEffect: func(e client.Effect) { b, _ := json.Marshal(e); host().Call("effect", string(b)) },
-			})
-			var ctx context.Context
-			ctx, cancel = context.WithCancel(context.Background())
-			go core.Run(ctx)
+			b.start(s, arg(args, 1))
 			return nil
 		}),
-		"intent": js.FuncOf(func(this js.Value, args []js.Value) any {
-			if core == nil || len(args) == 0 {
-				return nil
-			}
+		"intent": b.guard(func(args []js.Value) any {
 			var in client.Intent
-			if json.Unmarshal([]byte(args[0].String()), &in) == nil {
-				core.Intent(in)
+			if b.core != nil && json.Unmarshal([]byte(arg(args, 0)), &in) == nil {
+				b.core.Intent(in)
 			}
 			return nil
 		}),
-		"reconnect": js.FuncOf(func(this js.Value, args []js.Value) any {
-			if core != nil {
-				core.Reconnect()
+		"reconnect": b.guard(func([]js.Value) any {
+			if b.core != nil {
+				b.core.Reconnect()
 			}
 			return nil
 		}),
-		"view": js.FuncOf(func(this js.Value, args []js.Value) any {
-			if core == nil {
+		"view": b.guard(func([]js.Value) any {
+			if b.core == nil {
 				return "null"
 			}
-			return string(client.MarshalView(core.View()))
+			return string(client.MarshalView(b.core.View()))
 		}),
-		"defaults": js.FuncOf(func(this js.Value, args []js.Value) any {
-			b, _ := json.Marshal(client.DefaultSettings())
-			return string(b)
+		"defaults": b.guard(func([]js.Value) any {
+			j, _ := json.Marshal(client.DefaultSettings())
+			return string(j)
+		}),
+		"validate": b.guard(func(args []js.Value) any {
+			s := client.DefaultSettings()
+			problems := []client.Problem{}
+			if err := json.Unmarshal([]byte(arg(args, 0)), &s); err != nil {
+				problems = append(problems, client.Problem{Message: "The settings are not valid JSON: " + err.Error()})
+			}
+			problems = append(problems, s.Problems()...)
+			j, _ := json.Marshal(problems)
+			return string(j)
 		}),
 	}
 	js.Global().Set("crmctiCore", js.ValueOf(api))

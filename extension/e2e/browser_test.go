@@ -117,7 +117,7 @@ func (b *browser) panel() context.Context {
 			b.t.Fatal(err)
 		}
 		for _, in := range infos {
-			if strings.HasSuffix(in.URL, "/extension/panel.html") && !b.panels[in.TargetID] {
+			if strings.Contains(in.URL, "/extension/panel.html") && !b.panels[in.TargetID] {
 				b.panels[in.TargetID] = true
 				ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
 				if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
@@ -192,4 +192,14 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// await evaluates a JavaScript expression that returns a promise.
+func await[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
 }

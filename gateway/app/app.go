@@ -65,6 +65,10 @@ type Config struct {
 	// AdminListen, when set, serves /metrics and the detailed /readyz
 	// there (loopback or a management network) instead of on Listen.
 	AdminListen string
+	// ExtensionDir, when set, is ctipack's output, served at
+	// /extension/ for browsers that force-install and update from the
+	// gateway.
+	ExtensionDir string
 	// PprofListen, when set, serves net/http/pprof there (keep it on
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
@@ -126,12 +130,13 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
-		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace}, svc)
+		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
 	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
 		SeparateAdmin: c.AdminListen != "", Logger: log}, coreService{svc}, metrics)
 
+	mountAPIs(srv, c, db, metrics, log)
 	l, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		sw.Close()
@@ -213,6 +218,19 @@ func (a *App) serve(l net.Listener, c Config, log *slog.Logger) {
 			log.Error("app: http", "err", err)
 		}
 	}()
+}
+
+// mountAPIs adds what the public listener serves beside the agents'
+// WebSocket: the directory API (always; every request needs an API
+// token, and with none created it refuses everything) and the packed
+// extension (with ExtensionDir).
+func mountAPIs(srv *gwhttp.Server, c Config, db *postgres.DB, m *gwhttp.Metrics, log *slog.Logger) {
+	api := gwhttp.DirectoryHandler(gwhttp.DirectoryConfig{Store: db, Region: c.Region, Registerer: m.Registerer(), Logger: log})
+	srv.Handle("/api/v1/contacts", api)
+	srv.Handle("/api/v1/contacts/", api)
+	if c.ExtensionDir != "" {
+		srv.Handle("GET "+gwhttp.ExtensionPrefix, gwhttp.ExtensionHandler(c.ExtensionDir))
+	}
 }
 
 // serveExtras starts the optional listeners: admin and pprof.

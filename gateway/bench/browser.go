@@ -135,7 +135,7 @@ func firstRenders(bctx context.Context, url string, n int) ([]float64, error) {
 			return nil, err
 		}
 		panel, err := pollTarget(bctx, func(in *target.Info) bool {
-			if strings.HasSuffix(in.URL, "/extension/panel.html") && !seen[in.TargetID] {
+			if strings.Contains(in.URL, "/extension/panel.html") && !seen[in.TargetID] {
 				seen[in.TargetID] = true
 				return true
 			}

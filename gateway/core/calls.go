@@ -26,6 +26,10 @@ const (
 type liveCall struct {
 	gateway.Call
 	Matches []gateway.Match
+	// display is Remote formatted for people, kept with the Remote it
+	// was formatted from: libphonenumber runs once per number, not once
+	// per event.
+	display, displayOf string
 }
 
 // agentState is a logged-in agent's live state, guarded by Service.mu.

@@ -271,3 +271,21 @@ func TestLookupAndSearch(t *testing.T) {
 	tab.fails(wire.TLookup, wire.Lookup{Number: "22123456"}, gateway.ErrDatabaseDown)
 	tab.fails(wire.TRecent, wire.Recent{}, gateway.ErrDatabaseDown)
 }
+
+// The panel shows the caller's number as people write it, formatted by
+// the gateway (the extension's core carries no libphonenumber); a
+// colleague's extension is left as the switch gave it.
+func TestCallsCarryTheNumberFormattedForPeople(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	tab := h.dial()
+	tab.login("alice")
+	id := h.sw.Ring(alice.Extension, "+35722123456")
+	if c := tab.event(string(gateway.EvRang), id); c.Display != "+357 22 123456" {
+		t.Fatalf("display of an outside number: %q", c.Display)
+	}
+	id = h.sw.Ring(alice.Extension, "1002")
+	if c := tab.event(string(gateway.EvRang), id); c.Display != "" || c.Remote != "1002" {
+		t.Fatalf("an extension: display %q, remote %q", c.Display, c.Remote)
+	}
+}

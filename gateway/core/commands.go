@@ -260,7 +260,7 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	}
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {
-		res.Calls = append(res.Calls, callToWire(x))
+		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.cfg.Region)))
 	}
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"crmcti/gateway"
+	"crmcti/gateway/phone"
 	"crmcti/gateway/wire"
 )
 
@@ -29,7 +30,7 @@ func (s *Service) snapshotLocked(st *agentState) wire.Snapshot {
 		snap.PBX = "up"
 	}
 	for _, lc := range st.calls {
-		snap.Calls = append(snap.Calls, lc.toWire())
+		snap.Calls = append(snap.Calls, lc.toWire(s.cfg.Region))
 	}
 	sort.Slice(snap.Calls, func(i, j int) bool { return snap.Calls[i].Started.Before(snap.Calls[j].Started) })
 	return snap
@@ -51,20 +52,38 @@ func (s *Service) broadcastLocked(st *agentState, typ string, data any) {
 // broadcastCallLocked tells every connection of an agent what happened
 // to one of her calls.
 func (s *Service) broadcastCallLocked(st *agentState, event string, lc *liveCall) {
-	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: event, Call: lc.toWire()})
+	s.broadcastLocked(st, wire.TCallEvent, wire.CallEvent{Event: event, Call: lc.toWire(s.cfg.Region)})
 }
 
-func (lc *liveCall) toWire() wire.Call {
-	w := callToWire(lc.Call)
+// toWire builds the call's wire value, formatting its number for region
+// when the number changed; called with Service.mu held.
+func (lc *liveCall) toWire(region string) wire.Call {
+	if lc.displayOf != lc.Remote {
+		lc.display, lc.displayOf = displayNumber(lc.Remote, region), lc.Remote
+	}
+	w := callToWire(lc.Call, lc.display)
 	if len(lc.Matches) > 0 {
 		w.Matches = matchesToWire(lc.Matches)
 	}
 	return w
 }
 
-func callToWire(c gateway.Call) wire.Call {
+func callToWire(c gateway.Call, display string) wire.Call {
 	return wire.Call{ID: c.ID, Device: c.Device, Direction: string(c.Direction), State: string(c.State), Remote: c.Remote,
-		RemoteRaw: c.RemoteRaw, Contact: c.Contact, Started: c.Started, Answered: c.Answered, Ended: c.Ended, Cause: c.Cause}
+		RemoteRaw: c.RemoteRaw, Display: display, Contact: c.Contact, Started: c.Started, Answered: c.Answered, Ended: c.Ended, Cause: c.Cause}
+}
+
+// displayNumber formats a far end for the panel: a subscriber number in
+// libphonenumber's international format; an extension or an
+// unparseable string as the switch gave it (then the panel shows Remote).
+func displayNumber(remote, region string) string {
+	if remote == "" {
+		return ""
+	}
+	if d := phone.Display(remote, region); d != remote {
+		return d
+	}
+	return ""
 }
 
 // matchesToWire never returns nil: a lookup that found no one answers

@@ -1,10 +1,12 @@
-// Package extpack packs the browser extension into the zip that admins
-// deploy and stores accept. It lives beside the gateway because the gateway
-// will serve this package (with its update manifest) for force-install.
+// Package extpack packs the browser extension for admins: the zip stores
+// accept, the signed CRX3 and update manifest the gateway serves for
+// force-install by policy, the Firefox .xpi, and the policy templates for
+// every browser and OS, all generated from one source so they never drift.
 package extpack
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,9 +21,10 @@ import (
 
 // Manifest is the part of manifest.json that packing needs.
 type Manifest struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Storage struct {
+	Name                 string `json:"name"`
+	Version              string `json:"version"`
+	MinimumChromeVersion string `json:"minimum_chrome_version"`
+	Storage              struct {
 		ManagedSchema string `json:"managed_schema"`
 	} `json:"storage"`
 }
@@ -92,14 +95,23 @@ func Files(root string) ([]string, error) {
 }
 
 // Pack writes the zip of Files(root) to w.
-func Pack(root string, w io.Writer) error {
+func Pack(root string, w io.Writer) error { return PackManifest(root, w, nil) }
+
+// PackManifest is Pack with manifest.json replaced by manifest (unless it
+// is nil): the packed copies for Chrome and Firefox differ from the
+// development manifest (see ChromeManifest and FirefoxManifest).
+func PackManifest(root string, w io.Writer, manifest []byte) error {
 	files, err := Files(root)
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(w)
 	for _, f := range files {
-		if err := addFile(zw, root, f); err != nil {
+		var body io.Reader
+		if f == "manifest.json" && manifest != nil {
+			body = bytes.NewReader(manifest)
+		}
+		if err := addFile(zw, root, f, body); err != nil {
 			return err
 		}
 	}
@@ -109,17 +121,21 @@ func Pack(root string, w io.Writer) error {
 	return nil
 }
 
-func addFile(zw *zip.Writer, root, name string) error {
-	src, err := os.Open(filepath.Join(root, name))
-	if err != nil {
-		return fmt.Errorf("extpack: %w", err)
+// addFile adds root/name, or body instead when it is not nil.
+func addFile(zw *zip.Writer, root, name string, body io.Reader) error {
+	if body == nil {
+		src, err := os.Open(filepath.Join(root, name))
+		if err != nil {
+			return fmt.Errorf("extpack: %w", err)
+		}
+		defer src.Close()
+		body = src
 	}
-	defer src.Close()
 	dst, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: fixedTime})
 	if err != nil {
 		return fmt.Errorf("extpack: %s: %w", name, err)
 	}
-	if _, err := io.Copy(dst, src); err != nil {
+	if _, err := io.Copy(dst, body); err != nil {
 		return fmt.Errorf("extpack: %s: %w", name, err)
 	}
 	return nil

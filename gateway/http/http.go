@@ -89,6 +89,11 @@ func New(cfg Config, svc Service, m *Metrics) *Server {
 	return s
 }
 
+// Handle mounts another handler beside the agents' endpoints on the public
+// listener: the directory API the CRM pushes to, the packed extension
+// browsers update from.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // Admin serves what only operators should see, for a listener of its own
 // (loopback or a management network): /metrics and a /readyz that gives
 // each failing dependency's error.

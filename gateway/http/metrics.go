@@ -20,6 +20,9 @@ type Metrics struct {
 	clients  prometheus.Gauge
 	cstaIn   *prometheus.CounterVec
 	cstaOut  *prometheus.CounterVec
+	// unattributed counts PBX events tied to no monitored phone or
+	// tracked call: a switch naming devices in a form we do not know.
+	unattributed *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a registry of their own.
@@ -43,6 +46,9 @@ func NewMetrics() *Metrics {
 			Help: "CSTA messages sent to the PBX, by type."}, []string{"type"}),
 	}
 	reg.MustRegister(m.commands, m.errors, m.logins, m.drops, m.clients, m.cstaIn, m.cstaOut)
+	m.unattributed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_pbx_unattributed_events_total",
+		Help: "PBX events the gateway could tie to no monitored phone or tracked call, by event (each is also logged at warn with its frame)."}, []string{"event"})
+	reg.MustRegister(m.unattributed)
 	return m
 }
 
@@ -157,3 +163,12 @@ func (m *Metrics) CSTAMessage(direction, name string) {
 		m.cstaOut.WithLabelValues(name).Inc()
 	}
 }
+
+// Registerer is where other parts of the HTTP side (the directory API)
+// register their metrics, so that one /metrics serves them all.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
+// UnattributedEvent counts a PBX event the adapter could not attribute
+// (pbx.Config.OnUnattributed): on a new switch a rising count is the
+// first sign that calls are not reaching the agents' panels.
+func (m *Metrics) UnattributedEvent(event string) { m.unattributed.WithLabelValues(event).Inc() }

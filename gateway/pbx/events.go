@@ -295,6 +295,14 @@ func (t *turn) conferenced(e *csta.ConferencedEvent) {
 		t.call(e.PrimaryOldCall.CallID) // records why, unless it just ended
 		return
 	}
+	if primary == nil && e.PrimaryOldCall.CallID != "" {
+		// We are a party added to the conference (the one consulted): our
+		// connection moved into the conference call, and the switch
+		// reports and addresses it under that call's ID from now on.
+		primary = t.begin(e.PrimaryOldCall.CallID, secondary.Direction)
+		primary.Remote, primary.RemoteRaw = secondary.Remote, secondary.RemoteRaw
+		primary.Started, primary.Answered = secondary.Started, secondary.Answered
+	}
 	if primary != nil {
 		primary.State = gateway.CallConnected
 		t.emit(primary, gateway.EvConferenced)

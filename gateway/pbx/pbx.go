@@ -239,7 +239,7 @@ func (a *Adapter) run() {
 			backoff = a.cfg.MinBackoff
 			continue
 		}
-		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", backoff)
+		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", backoff.String())
 		select {
 		case <-a.stop:
 			return
@@ -350,7 +350,7 @@ func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
 				continue
 			}
 			if err := a.startMonitor(c, d); err != nil {
-				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff)
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff.String())
 				still = append(still, d)
 			}
 		}
@@ -536,9 +536,19 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 			delete(a.byXref, d.xref)
 		}
 		a.mu.Unlock()
+		a.logMonitorFailed(d, err)
 		return a.mapErr("monitor", err)
 	}
 	return nil
+}
+
+// logMonitorFailed says, where the admin looks, which device the switch
+// would not monitor and as what: the agent only sees pbx_refused, and a
+// wrong device mapping (-pbx-device-template, -pbx-switch-name) shows
+// first here.
+func (a *Adapter) logMonitorFailed(d *device, err error) {
+	a.log.Warn("pbx: monitor refused; an agent on this device cannot log in (check the device mapping: -pbx-device-template, -pbx-switch-name, the agent's extension)",
+		"extension", d.ext, "device", d.number, "template", a.cfg.DeviceTemplate, "err", err)
 }
 
 // Unmonitor stops watching a device (last logout).

@@ -125,17 +125,22 @@ type Agent struct {
 
 // Call is one call at the agent's device.
 type Call struct {
-	ID        string    `json:"id"`
-	Device    string    `json:"device"`
-	Direction string    `json:"direction"`
-	State     string    `json:"state"`
-	Remote    string    `json:"remote"`
-	RemoteRaw string    `json:"remoteRaw,omitempty"`
-	Contact   string    `json:"contact,omitempty"`
-	Started   time.Time `json:"started"`
-	Answered  time.Time `json:"answered,omitzero"`
-	Ended     time.Time `json:"ended,omitzero"`
-	Cause     string    `json:"cause,omitempty"`
+	ID        string `json:"id"`
+	Device    string `json:"device"`
+	Direction string `json:"direction"`
+	State     string `json:"state"`
+	Remote    string `json:"remote"`
+	RemoteRaw string `json:"remoteRaw,omitempty"`
+	// Display is Remote formatted for people (libphonenumber's
+	// international format in the gateway's default region). The gateway
+	// formats it so that the extension's wasm core does not carry
+	// libphonenumber's metadata (it tripled the module and its start-up).
+	Display  string    `json:"display,omitempty"`
+	Contact  string    `json:"contact,omitempty"`
+	Started  time.Time `json:"started"`
+	Answered time.Time `json:"answered,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	Cause    string    `json:"cause,omitempty"`
 	// Matches are the contacts whose numbers match Remote, found while
 	// the call rings (B3) and kept for the call.
 	Matches []Match `json:"matches,omitempty"`

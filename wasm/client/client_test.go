@@ -122,7 +122,9 @@ func TestLoginCallFlowThroughTheCore(t *testing.T) {
 	h.until("logged out", func(v client.View) bool { return v.Connection == "offline" && !v.LoggedIn })
 
 	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "nope"})
-	h.until("login error", func(v client.View) bool { return strings.Contains(v.LoginError, "wrong") && !v.LoginBusy })
+	h.until("login error", func(v client.View) bool {
+		return strings.Contains(strings.ToLower(v.LoginError), "wrong") && !v.LoginBusy
+	})
 	h.core.Intent(client.Intent{Type: "login", Username: "mallory", Password: "demo"})
 	h.until("not enabled", func(v client.View) bool { return strings.Contains(v.LoginError, "not enabled") })
 	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
@@ -178,7 +180,7 @@ func TestLoginCallFlowThroughTheCore(t *testing.T) {
 	}
 	h.core.Intent(client.Intent{Type: "digits", CallID: first.CallID, Digits: "12#"})
 	h.core.Intent(client.Intent{Type: "digits", CallID: first.CallID, Digits: "9x"})
-	h.until("bad tones refused by the gateway", func(v client.View) bool { return strings.Contains(v.Notice, "tones are") })
+	h.until("bad tones refused by the gateway", func(v client.View) bool { return strings.Contains(strings.ToLower(v.Notice), "tones are") })
 	h.core.Intent(client.Intent{Type: "hold", CallID: first.CallID})
 	h.until("held", func(v client.View) bool { return callIn(v, "held") != nil })
 	h.core.Intent(client.Intent{Type: "retrieve", CallID: first.CallID})
@@ -269,5 +271,187 @@ func TestConsultAndConferenceThroughTheCore(t *testing.T) {
 	h.until("one conferenced call", func(v client.View) bool { return len(v.Calls) == 1 && callIn(v, "connected") != nil })
 	if calls := sys.Sim.Calls(); len(calls) != 1 || len(calls[0].Connections) != 3 {
 		t.Fatalf("PBX %+v", calls)
+	}
+	v = h.until("the conference lists its parties", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && len(c.Parties) == 2 })
+	if c := callIn(v, "connected"); c.Heading != "Conference" || c.Parties[1] != "Extension 1006" {
+		t.Fatalf("conference card %+v", c)
+	}
+}
+
+// A gateway URL without a scheme (defect 1) is a clear problem in the
+// view, not a dial that throws; the core never connects with it.
+func TestBadSettingsAreReportedNotDialled(t *testing.T) {
+	h := newHarness(t, "127.0.0.1:7080", func(s *client.Settings) { s.ManagedKeys = []string{"gatewayUrl"} })
+	v := h.until("problem shown", func(v client.View) bool { return len(v.Problems) > 0 })
+	if v.Connection != "unconfigured" || v.Problems[0].Field != "gatewayUrl" ||
+		!strings.Contains(v.Problems[0].Message, "wss://") || !strings.Contains(v.Problems[0].Message, "administrator") {
+		t.Fatalf("%+v", v)
+	}
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	time.Sleep(100 * time.Millisecond)
+	if v := h.core.View(); v.LoginBusy || v.Connection != "unconfigured" {
+		t.Fatalf("a login went ahead with bad settings: %+v", v)
+	}
+}
+
+func TestSettingsProblems(t *testing.T) {
+	for _, tc := range []struct {
+		mod   func(*client.Settings)
+		field string
+	}{
+		{func(s *client.Settings) { s.GatewayURL = "127.0.0.1:7080" }, "gatewayUrl"},
+		{func(s *client.Settings) { s.GatewayURL = "http://cti.example.com/ws" }, "gatewayUrl"},
+		{func(s *client.Settings) { s.GatewayURL = "" }, "gatewayUrl"},
+		{func(s *client.Settings) { s.GatewayURL = "ws://127.0.0.1:7080/ws#" }, "gatewayUrl"},
+		{func(s *client.Settings) { s.ContactURLTemplate = "http://crm/customers/" }, "contactUrlTemplate"},
+		{func(s *client.Settings) { s.CustomerLoad = "popup" }, "customerLoad"},
+		{func(s *client.Settings) { s.DefaultCountry = "Cyprus" }, "defaultCountry"},
+		{func(s *client.Settings) { s.MatchPolicy = "all" }, "matchPolicy"},
+		{func(s *client.Settings) { s.PanelMode = "float" }, "panelMode"},
+		{func(s *client.Settings) { s.PanelSelector = " " }, "panelSelector"},
+	} {
+		s := client.DefaultSettings()
+		tc.mod(&s)
+		p := s.Problems()
+		if len(p) != 1 || p[0].Field != tc.field || p[0].Message == "" {
+			t.Errorf("%+v: problems %+v, want one on %s", s, p, tc.field)
+		}
+	}
+	if p := client.DefaultSettings().Problems(); len(p) != 0 {
+		t.Fatalf("defaults have problems: %+v", p)
+	}
+}
+
+// A panic in the core (here a host callback that throws, as a JavaScript
+// exception does through syscall/js) is shown as a fault, and the core
+// starts over and resumes the session.
+func TestPanicIsReportedAndTheCoreRestarts(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	var mu sync.Mutex
+	var faults []string
+	thrown, back, last := false, false, client.View{}
+	changed := make(chan struct{}, 1)
+	var core *client.Core
+	core = client.New(client.Config{Settings: func() client.Settings {
+		s := client.DefaultSettings()
+		s.GatewayURL = sys.URL()
+		return s
+	}(), RestartDelay: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond,
+		OnView: func(v client.View) {
+			mu.Lock()
+			defer mu.Unlock()
+			last = v
+			if v.Fault != "" {
+				faults = append(faults, v.Fault)
+			}
+			back = back || (len(faults) > 0 && v.LoggedIn && v.Connection == "online")
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+			if v.LoggedIn && v.Connection == "online" && !thrown {
+				thrown = true
+				panic("host view callback threw")
+			}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go core.Run(ctx)
+	t.Cleanup(func() { cancel(); core.Close() })
+	core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	deadline := time.After(10 * time.Second)
+	for {
+		mu.Lock()
+		ok := back
+		mu.Unlock()
+		if ok {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("never back online after the panic; faults %q, last %+v", faults, last)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(faults) == 0 || !strings.Contains(faults[0], "The CTI core stopped: host view callback threw") || !strings.Contains(faults[0], "Reloading") {
+		t.Fatalf("faults %q", faults)
+	}
+}
+
+func TestCloseIsSafeTwiceAndBeforeRun(t *testing.T) {
+	c := client.New(client.Config{})
+	c.Close()
+	c.Close()
+	c.Run(context.Background()) // returns at once: closed
+}
+
+// Defects 3, 4 and 5: a customer chosen from a search goes to the call
+// in progress, never to one ringing beside it, and the card then names
+// them; a typed number that is one customer's loads them on answer.
+func TestChosenCustomerGoesToTheCallInProgress(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "grace", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	first, _ := sys.Sim.StartInbound("+35799000111", "1007")
+	h.until("ringing, nobody has the number", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && c.NoMatch })
+	h.core.Intent(client.Intent{Type: "answer", CallID: first.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	sys.Sim.SetDoNotDisturb("1007", false)
+	if _, err := sys.Sim.StartInbound("+35722123456", "1007"); err != nil {
+		t.Fatal(err)
+	}
+	h.until("second ringing", func(v client.View) bool { return callIn(v, "ringing") != nil })
+	h.core.Intent(client.Intent{Type: "search", Query: "georgiou"})
+	v := h.until("results", func(v client.View) bool { return len(v.Search.Results) > 0 && !v.Search.Busy })
+	if v.CurrentCall != first.CallID {
+		t.Fatalf("current call %q, want %q", v.CurrentCall, first.CallID)
+	}
+	pick := v.Search.Results[0]
+	h.core.Intent(client.Intent{Type: "select", Contact: pick.Code})
+	if e := h.effect("load"); e.Customer != pick.Code {
+		t.Fatalf("load %+v", e)
+	}
+	v = h.until("chosen on the connected call", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == pick.Code })
+	if c := callIn(v, "connected"); c.Caller != pick.FullName || c.NoMatch {
+		t.Fatalf("card after choosing by hand: %+v", c)
+	}
+	if c := callIn(v, "ringing"); c.Contact != "" {
+		t.Fatalf("the ringing call got the customer: %+v", c)
+	}
+}
+
+func TestTypedNumberOfOneCustomerLoadsOnAnswer(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{AutoAnswer: 100 * time.Millisecond})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "henry", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	h.core.Intent(client.Intent{Type: "call", Number: "99 654321"}) // C000003's mobile, typed
+	if e := h.effect("load"); e.Customer != "C000003" {
+		t.Fatalf("load %+v", e)
+	}
+	h.until("the call carries the customer", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == "C000003" })
+}
+
+// Shortcuts name no call: the core picks the one that can take the
+// action, and Hold on a held call resumes it.
+func TestShortcutsPickTheCall(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	sys.Sim.StartInbound("+35722123456", "1001")
+	h.until("ringing, identified", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && len(c.Matches) == 2 })
+	h.core.Intent(client.Intent{Type: "answer"})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "hold"})
+	h.until("held", func(v client.View) bool { c := callIn(v, "held"); return c != nil && c.HeldFrom != 0 })
+	h.core.Intent(client.Intent{Type: "hold"})
+	h.until("resumed", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "hangup"})
+	v := h.until("ended", func(v client.View) bool { return len(v.Calls) == 0 && len(v.Recent) == 1 })
+	if r := v.Recent[0]; r.Missed || r.Name != "Andreas Constantinou" || r.When == "" {
+		t.Fatalf("recent %+v", r)
 	}
 }

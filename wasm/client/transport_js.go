@@ -5,6 +5,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"syscall/js"
 )
@@ -23,9 +24,24 @@ type jsConn struct {
 	once   sync.Once
 }
 
+// newWebSocket calls the browser's constructor, which throws (a Go
+// panic through syscall/js) on a URL it does not accept: that is an
+// error, not the end of the core.
+func newWebSocket(url, subprotocol string) (ws js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("websocket %q: %v", url, r)
+		}
+	}()
+	return js.Global().Get("WebSocket").New(url, []any{subprotocol}), nil
+}
+
 func dial(ctx context.Context, url, subprotocol string) (conn, error) {
 	c := &jsConn{notify: make(chan struct{}, 1)}
-	ws := js.Global().Get("WebSocket").New(url, []any{subprotocol})
+	ws, err := newWebSocket(url, subprotocol)
+	if err != nil {
+		return nil, err
+	}
 	c.ws = ws
 	opened := make(chan struct{})
 	var openOnce sync.Once
@@ -35,6 +51,7 @@ func dial(ctx context.Context, url, subprotocol string) (conn, error) {
 			if len(args) > 0 {
 				ev = args[0]
 			}
+			defer func() { _ = recover() }() // never throw into the browser's event loop
 			f(ev)
 			return nil
 		})
@@ -64,7 +81,7 @@ func dial(ctx context.Context, url, subprotocol string) (conn, error) {
 		return nil, ctx.Err()
 	}
 	c.mu.Lock()
-	err := c.err
+	err = c.err
 	c.mu.Unlock()
 	if err != nil && len(c.queue) == 0 {
 		c.Close()

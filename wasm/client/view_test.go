@@ -42,3 +42,68 @@ func TestControlsFollowTheGatewayRules(t *testing.T) {
 		t.Fatalf("hold with PBX down: %+v", c)
 	}
 }
+
+// The ringing card says what it is, formats the number and names the best
+// match; a held call has its own timer; messages are sentences.
+func TestCardHierarchy(t *testing.T) {
+	st := newState(DefaultSettings())
+	st.conn, st.pbx = connOnline, "up"
+	st.agent = &wire.Agent{Username: "a", Extension: "1001"}
+	now := time.Now()
+	m := wire.Match{Contact: wire.Contact{Code: "C1", FullName: "Andreas Constantinou"}}
+	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "r", State: "ringing", Direction: "inbound", Remote: "+35722123456", Display: "+357 22 123456", Started: now, Matches: []wire.Match{m, m}}}, now)
+	st.applyCall(wire.CallEvent{Event: "answered", Call: wire.Call{ID: "c", State: "connected", Direction: "inbound", Remote: "1006", Started: now, Answered: now}}, now)
+	v := st.view(now)
+	ring, conn := v.Calls[0], v.Calls[1]
+	if ring.Heading != "Incoming call" || ring.Number != "+357 22 123456" || ring.Caller != "Andreas Constantinou" {
+		t.Fatalf("ringing card %+v", ring)
+	}
+	if r := ring.Controls["answer"].Reason; r == "" || r[0] != 'Y' || r[len(r)-1] != '.' {
+		t.Fatalf("reason %q is not a sentence", r)
+	}
+	if conn.Caller != "Extension 1006" || conn.NoMatch || !conn.Colleague {
+		t.Fatalf("colleague card %+v", conn)
+	}
+}
+
+// Recent calls from the call log carry only the customer's code: the
+// core names them from what it saw, and marks the unanswered as missed.
+func TestRecentCallsAreNamedAndMissedMarked(t *testing.T) {
+	st := newState(DefaultSettings())
+	now := time.Now()
+	m := wire.Match{Contact: wire.Contact{Code: "C1", FullName: "Andreas Constantinou"}}
+	st.applyCall(wire.CallEvent{Event: "rang", Call: wire.Call{ID: "a", State: "ringing", Direction: "inbound", Remote: "+35722123456", Started: now, Matches: []wire.Match{m}}}, now)
+	st.applyCall(wire.CallEvent{Event: "ended", Call: wire.Call{ID: "a", State: "ended", Direction: "inbound", Remote: "+35722123456", Started: now, Ended: now}}, now)
+	st.setRecent([]wire.Call{
+		{ID: "b", State: "ended", Direction: "outbound", Remote: "+35799654321", Contact: "C1", Started: now, Answered: now, Ended: now.Add(75 * time.Second)},
+		{ID: "a", State: "ended", Direction: "inbound", Remote: "+35722123456", Started: now, Ended: now},
+	})
+	v := st.view(now)
+	if b := v.Recent[0]; b.Name != "Andreas Constantinou" || b.Missed || b.Seconds != 75 || b.When == "" {
+		t.Fatalf("outbound %+v", b)
+	}
+	if a := v.Recent[1]; a.Name != "Andreas Constantinou" || !a.Missed {
+		t.Fatalf("missed %+v", a)
+	}
+}
+
+// An error notice does not outlive what it was about (defect 9): it goes
+// when the call ends, or after a while.
+func TestNoticesDoNotOutliveTheirCause(t *testing.T) {
+	st := newState(DefaultSettings())
+	now := time.Now()
+	st.applyCall(wire.CallEvent{Event: "answered", Call: wire.Call{ID: "c", State: "connected", Direction: "inbound", Remote: "+35722123456", Started: now}}, now)
+	st.setNotice("the switch refused the transfer")
+	if v := st.view(now); v.Notice != "The switch refused the transfer." || v.NoticeKind != "error" {
+		t.Fatalf("notice %q (%s)", v.Notice, v.NoticeKind)
+	}
+	st.applyCall(wire.CallEvent{Event: "ended", Call: wire.Call{ID: "c", State: "ended", Direction: "inbound", Started: now, Ended: now}}, now)
+	if v := st.view(now); v.Notice != "" {
+		t.Fatalf("notice %q outlived the call", v.Notice)
+	}
+	st.setNotice("enter a number to call")
+	st.expire(now.Add(errorNoticeFor + time.Second))
+	if v := st.view(now); v.Notice != "" {
+		t.Fatalf("notice %q never expired", v.Notice)
+	}
+}

@@ -47,7 +47,7 @@ type config struct {
 	ldapCA                                  string
 	dbURL, region                           string
 	sessionTTL                              time.Duration
-	logLevel, pprofListen                   string
+	logLevel, pprofListen, extensionDir     string
 	rel                                     *relConfig
 }
 
@@ -86,6 +86,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.region, "default-region", "CY", "default country (ISO 3166 alpha-2) for numbers without a country code")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
 	s(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	s(&c.extensionDir, "extension-dir", "", "serve ctipack's output (make extension) at /extension/: updates.xml, crmcti.crx, updates.json, crmcti.xpi")
 	s(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address (loopback only; for profiling)")
 	c.rel = relFlags(fs)
 	return c
@@ -137,7 +138,7 @@ func run(args []string) error {
 		pc = pullFlags(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
+		fmt.Fprintf(fs.Output(), "usage: ctigateway [COMMAND] [flags] [ARGS]\n\ncommands: serve (default), migrate, import-contacts [-full] FILE,\n  token create NAME, token revoke NAME, token list, pull-contacts -pull-url URL, conformance\n\nflags (each also CTI_<FLAG> in the environment; a command's own flags show with COMMAND -h):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -233,7 +234,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		PBXDeviceTemplate: c.pbxTemplate, PBXUser: c.pbxUser, PBXPassword: c.pbxPassword, PBXSwitchName: c.pbxSwitchName, PBXTrace: pbxTrace,
 		LDAP: ldap.Config{URL: c.ldapURL, StartTLS: c.startTLS, TLS: ldapTLS, CAFile: c.ldapCA, BindDN: c.bindDN, BindPassword: c.bindPassword,
 			UserBase: c.userBase, UserAttr: c.userAttr, GroupDN: c.groupDN, ExtensionAttr: c.extAttr, DisplayAttr: c.displayAttr},
-		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, Logger: log,
+		DatabaseURL: c.dbURL, Region: c.region, SessionTTL: c.sessionTTL, PprofListen: c.pprofListen, ExtensionDir: c.extensionDir, Logger: log,
 	}
 	if err := c.rel.apply(&cfg); err != nil {
 		return err

@@ -41,6 +41,17 @@ async function loadCustomer(code, push) {
   setStatus("Loaded customer " + c.code);
 }
 
+// clearCustomer takes the last customer off the screen: a search that
+// found nobody is not about them.
+function clearCustomer(text) {
+  const box = $("cc-customer");
+  box.className = "empty";
+  delete box.dataset.code;
+  box.textContent = text;
+  $("cc-communications").replaceChildren();
+  document.title = "Communication Centre — CRM.COM (demo)";
+}
+
 function renderCommunications(c) {
   const subjects = ["Invoice question", "Service upgrade", "Payment arrangement", "Fault report", "Contract renewal"];
   const list = $("cc-communications");
@@ -67,6 +78,7 @@ async function search(q) {
   }
   setStatus(list.length + " result(s) for " + q);
   if (list.length === 1) await loadCustomer(list[0].code, true);
+  if (list.length === 0) clearCustomer("No customer matches " + q + ".");
 }
 
 document.addEventListener("DOMContentLoaded", () => {

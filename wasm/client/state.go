@@ -1,0 +1,324 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"crmcti/gateway"
+	"crmcti/gateway/wire"
+)
+
+// Connection states shown in every panel.
+const (
+	connIdle         = "offline"      // logged out, nothing to connect for
+	connConnecting   = "connecting"   // first connection
+	connOnline       = "online"       // connected and in sync
+	connReconnecting = "reconnecting" // lost, retrying
+	connUnconfigured = "unconfigured" // the settings cannot work: see problems
+)
+
+// How long a notice stays: an error until the agent has surely read it,
+// a confirmation briefly, the news of an outage that is over for longer.
+const (
+	errorNoticeFor  = 10 * time.Second
+	infoNoticeFor   = 4 * time.Second
+	outageNoticeFor = 60 * time.Second
+)
+
+type searchState struct {
+	query   string
+	page    int
+	busy    bool
+	results []wire.Contact
+	more    bool
+	err     string
+}
+
+// notice is a message above the calls: an error, or news.
+type notice struct {
+	text  string
+	kind  string // "error" or "info"
+	until time.Time
+}
+
+type state struct {
+	settings  Settings
+	problems  []Problem
+	fault     string
+	conn      string
+	connErr   string
+	pbx       string
+	pbxDown   time.Time // when the PBX link went down, zero while up
+	agent     *wire.Agent
+	status    string
+	loginBusy bool
+	loginErr  string
+	notice    notice
+	calls     map[string]*wire.Call
+	order     []string // call IDs in arrival order
+	ignored   map[string]bool
+	// pending is the action in flight on each call, until the gateway
+	// answers; dialing is a call being placed.
+	pending map[string]string
+	dialing bool
+	// chosen are customers the agent picked by hand for a call (from a
+	// search), so that the card names them.
+	chosen map[string]wire.Contact
+	// names are the customers' names by code, as matches and searches
+	// told them, so that recent calls from the call log (which carry
+	// only the code) are named.
+	names map[string]string
+	// parties are the far ends of a conference the agent made, by the
+	// IDs of the calls joined (the switch keeps one of them).
+	parties map[string][]string
+	// heldAt is when each held call was put on hold, for its own timer.
+	heldAt map[string]time.Time
+	search searchState
+	recent []wire.Call
+	// skew is the gateway's clock minus ours, from heartbeats, so that
+	// call timers count from the right moment.
+	skew time.Duration
+	// announce is the latest screen-reader announcement, and its count so
+	// that the same words twice are still announced.
+	announce  string
+	announceN int
+}
+
+func newState(s Settings) state {
+	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
+		pending: map[string]string{}, chosen: map[string]wire.Contact{},
+		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]string{}}
+}
+
+// reset forgets the agent (logout, dead session).
+func (s *state) reset() {
+	settings, n := s.settings, s.announceN
+	*s = newState(settings)
+	s.announceN = n
+}
+
+func (s *state) say(text string) {
+	s.announce = text
+	s.announceN++
+}
+
+// setNotice shows an error for a while.
+func (s *state) setNotice(text string) {
+	s.notice = notice{text: sentence(text), kind: "error", until: time.Now().Add(errorNoticeFor)}
+}
+
+// setToast confirms something briefly.
+func (s *state) setToast(text string) {
+	s.notice = notice{text: sentence(text), kind: "info", until: time.Now().Add(infoNoticeFor)}
+}
+
+// expiring reports whether a notice is waiting to expire.
+func (s *state) expiring() bool { return s.notice.text != "" }
+
+// expire drops a notice whose time is up.
+func (s *state) expire(now time.Time) {
+	if s.notice.text != "" && now.After(s.notice.until) {
+		s.notice = notice{}
+	}
+}
+
+// setPBX follows the PBX link. An outage too short to see as it happens
+// is reported once it is over, with when and how long (defect 11); a
+// notice about the outage's effects goes with it.
+func (s *state) setPBX(link string, now time.Time) {
+	prev := s.pbx
+	s.pbx = link
+	switch {
+	case link != "up" && prev == "up":
+		s.pbxDown = now
+		s.say("The telephone system is not reachable")
+	case link == "up" && prev != "up" && !s.pbxDown.IsZero():
+		took := now.Sub(s.pbxDown).Round(time.Second)
+		s.notice = notice{kind: "info", until: now.Add(outageNoticeFor),
+			text: fmt.Sprintf("The telephone system was unreachable at %s for %s; it is back.", s.pbxDown.Local().Format("15:04:05"), max(took, time.Second))}
+		s.pbxDown = time.Time{}
+		s.say("The telephone system is back")
+	}
+}
+
+func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
+	a := snap.Agent
+	s.agent, s.status, s.conn, s.connErr = &a, snap.Status, connOnline, ""
+	s.setPBX(snap.PBX, now)
+	s.calls, s.order, s.pending, s.dialing = map[string]*wire.Call{}, nil, map[string]string{}, false
+	for i := range snap.Calls {
+		c := snap.Calls[i]
+		s.calls[c.ID] = &c
+		s.order = append(s.order, c.ID)
+		s.trackHold(&c, now)
+	}
+	if s.notice.kind == "error" {
+		s.notice = notice{} // whatever failed before the reconnect is moot
+	}
+}
+
+// applyCall folds a call event in and returns the call as it was.
+func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
+	c := ce.Call
+	prev := s.calls[c.ID]
+	if prev != nil && len(c.Matches) == 0 {
+		c.Matches = prev.Matches
+	}
+	for _, m := range c.Matches {
+		s.names[m.Contact.Code] = m.Contact.FullName
+	}
+	if prev == nil && c.Direction == string(gateway.Outbound) {
+		s.dialing = false
+	}
+	if prev == nil && len(s.calls) == 0 && gateway.CallState(c.State).Live() {
+		// A new call starts afresh: the last call's search results are
+		// not about this caller (defect 9).
+		s.search = searchState{}
+	}
+	if !gateway.CallState(c.State).Live() {
+		s.endCall(c)
+	} else {
+		if prev == nil {
+			s.order = append(s.order, c.ID)
+		}
+		s.calls[c.ID] = &c
+		s.trackHold(&c, now)
+		if prev != nil && prev.State != c.State {
+			delete(s.pending, c.ID) // the action took effect
+		}
+	}
+	s.announceCall(ce.Event, c)
+	return prev
+}
+
+// trackHold starts a held call's own timer, and stops it on resume.
+func (s *state) trackHold(c *wire.Call, now time.Time) {
+	if c.State != string(gateway.CallHeld) {
+		delete(s.heldAt, c.ID)
+	} else if _, ok := s.heldAt[c.ID]; !ok {
+		s.heldAt[c.ID] = now
+	}
+}
+
+// endCall moves a call from the live ones to the recent ones.
+func (s *state) endCall(c wire.Call) {
+	delete(s.calls, c.ID)
+	for i, id := range s.order {
+		if id == c.ID {
+			s.order = append(s.order[:i:i], s.order[i+1:]...)
+			break
+		}
+	}
+	delete(s.ignored, c.ID)
+	delete(s.pending, c.ID)
+	delete(s.chosen, c.ID)
+	delete(s.heldAt, c.ID)
+	delete(s.parties, c.ID)
+	s.recent = append([]wire.Call{c}, s.recent...)
+	if len(s.recent) > 10 {
+		s.recent = s.recent[:10]
+	}
+	if len(s.calls) == 0 && s.notice.kind == "error" {
+		s.notice = notice{} // it was about a call that is over
+	}
+}
+
+func (s *state) announceCall(event string, c wire.Call) {
+	switch event {
+	case string(gateway.EvRang):
+		s.say("Incoming call from " + callerLine(c))
+	case evIdentified:
+		if c.State == string(gateway.CallRinging) && len(c.Matches) > 0 {
+			s.say("Caller: " + callerLine(c))
+		}
+	case string(gateway.EvEnded):
+		s.say("Call ended")
+	}
+}
+
+// currentCall is the call the agent is talking on: the connected one,
+// else the only held one.
+func (s *state) currentCall() string {
+	var held []string
+	for _, id := range s.order {
+		switch s.calls[id].State {
+		case string(gateway.CallConnected):
+			return id
+		case string(gateway.CallHeld):
+			held = append(held, id)
+		}
+	}
+	if len(held) == 1 {
+		return held[0]
+	}
+	return ""
+}
+
+// choose records the customer picked for a call; when it came from a
+// search, the card keeps its name.
+func (s *state) choose(callID, code string) {
+	for _, ct := range s.search.results {
+		s.names[ct.Code] = ct.FullName
+		if ct.Code == code {
+			s.chosen[callID] = ct
+		}
+	}
+}
+
+// sentence starts a message with a capital letter and ends it with a
+// full stop: the gateway's messages are lower-case fragments.
+func sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return ""
+	}
+	r, n := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[n:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") && !strings.HasSuffix(msg, "…") {
+		msg += "."
+	}
+	return msg
+}
+
+// setRecent takes the call log's recent calls, keeping the matches of
+// those this core saw, so that they stay named.
+func (s *state) setRecent(calls []wire.Call) {
+	seen := map[string][]wire.Match{}
+	for _, c := range s.recent {
+		seen[c.ID] = c.Matches
+	}
+	for i := range calls {
+		if len(calls[i].Matches) == 0 {
+			calls[i].Matches = seen[calls[i].ID]
+		}
+	}
+	s.recent = calls
+}
+
+// conference records who is in a conference made of two calls, so that
+// the call the switch keeps lists them.
+func (s *state) conference(held, consult string) {
+	var who []string
+	for _, id := range []string{held, consult} {
+		if c := s.findCall(id); c != nil {
+			who = append(who, s.callerName(c))
+		}
+	}
+	s.parties[held], s.parties[consult] = who, who
+}
+
+// findCall is a live or recently ended call.
+func (s *state) findCall(id string) *wire.Call {
+	if c, ok := s.calls[id]; ok {
+		return c
+	}
+	for i := range s.recent {
+		if s.recent[i].ID == id {
+			return &s.recent[i]
+		}
+	}
+	return nil
+}
