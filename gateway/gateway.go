@@ -143,37 +143,37 @@ type Code string
 
 // Error codes.
 const (
-	ErrBadCredentials Code = "bad_credentials"
-	ErrNotCTIEnabled  Code = "not_cti_enabled"
-	ErrNoExtension    Code = "no_extension"
-	ErrDirectoryDown  Code = "directory_unavailable"
-	ErrRateLimited    Code = "rate_limited"
-	ErrNotLoggedIn    Code = "not_logged_in"
-	ErrSessionExpired Code = "session_expired"
-	ErrNotYourCall    Code = "not_your_call"
-	ErrNoSuchCall     Code = "no_such_call"
-	ErrOnCall         Code = "on_call"
-	ErrInvalidState   Code = "invalid_state"
-	ErrInvalidRequest Code = "invalid_request"
-	ErrPBXUnavailable Code = "pbx_unavailable"
-	ErrPBXRefused     Code = "pbx_refused"
-	ErrDatabaseDown   Code = "database_unavailable"
-	ErrAgentDisabled  Code = "agent_disabled"
-	ErrUnsupported    Code = "unsupported"
-	ErrInternal       Code = "internal"
-	// ErrNoSuchContact: a contact code that is not in the directory of
+	CodeBadCredentials Code = "bad_credentials"
+	CodeNotCTIEnabled  Code = "not_cti_enabled"
+	CodeNoExtension    Code = "no_extension"
+	CodeDirectoryDown  Code = "directory_unavailable"
+	CodeRateLimited    Code = "rate_limited"
+	CodeNotLoggedIn    Code = "not_logged_in"
+	CodeSessionExpired Code = "session_expired"
+	CodeNotYourCall    Code = "not_your_call"
+	CodeNoSuchCall     Code = "no_such_call"
+	CodeOnCall         Code = "on_call"
+	CodeInvalidState   Code = "invalid_state"
+	CodeInvalidRequest Code = "invalid_request"
+	CodePBXUnavailable Code = "pbx_unavailable"
+	CodePBXRefused     Code = "pbx_refused"
+	CodeDatabaseDown   Code = "database_unavailable"
+	CodeAgentDisabled  Code = "agent_disabled"
+	CodeUnsupported    Code = "unsupported"
+	CodeInternal       Code = "internal"
+	// CodeNoSuchContact: a contact code that is not in the directory of
 	// customers (a call or a caller chosen with a code the CRM never had).
-	ErrNoSuchContact Code = "no_such_contact"
-	// ErrUpdateRequired: the extension is older than the gateway accepts.
-	ErrUpdateRequired Code = "update_required"
-	// ErrTooManyConnections: too many connections not logged in from one
+	CodeNoSuchContact Code = "no_such_contact"
+	// CodeUpdateRequired: the extension is older than the gateway accepts.
+	CodeUpdateRequired Code = "update_required"
+	// CodeTooManyConnections: too many connections not logged in from one
 	// address.
-	ErrTooManyConnections Code = "too_many_connections"
-	// ErrLoginTimeout: a connection that did not log in in time.
-	ErrLoginTimeout Code = "login_timeout"
-	// ErrLoggedOut: the session was ended by a logout on another
+	CodeTooManyConnections Code = "too_many_connections"
+	// CodeLoginTimeout: a connection that did not log in in time.
+	CodeLoginTimeout Code = "login_timeout"
+	// CodeLoggedOut: the session was ended by a logout on another
 	// connection.
-	ErrLoggedOut Code = "logged_out"
+	CodeLoggedOut Code = "logged_out"
 )
 
 // Error is an error with a stable code for the agent and a message for
@@ -214,7 +214,7 @@ func ErrorCode(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return ErrInternal
+	return CodeInternal
 }
 
 // ErrorMessage is the human message of err, generic for internal errors.

@@ -42,52 +42,52 @@ func CheckAction(a Action, c *Call, calls []Call) error {
 		// ringing out or connected stops another.
 		for _, x := range calls {
 			if x.State == CallConnected || x.State == CallDialing {
-				return Errorf(ErrOnCall, "finish or hold the current call first")
+				return Errorf(CodeOnCall, "finish or hold the current call first")
 			}
 		}
 		return nil
 	}
 	if c == nil || !c.State.Live() {
-		return Errorf(ErrNoSuchCall, "no such call")
+		return Errorf(CodeNoSuchCall, "no such call")
 	}
 	switch a {
 	case ActAnswer:
 		if c.State != CallRinging {
-			return Errorf(ErrInvalidState, "the call is not ringing")
+			return Errorf(CodeInvalidState, "the call is not ringing")
 		}
 		if OnCall(calls) {
-			return Errorf(ErrOnCall, "you are on a call; end it before accepting another")
+			return Errorf(CodeOnCall, "you are on a call; end it before accepting another")
 		}
 	case ActHangup:
 		// Any live call can be ended (a ringing one is rejected).
 	case ActHold:
 		if c.State != CallConnected {
-			return Errorf(ErrInvalidState, "only a connected call can be held")
+			return Errorf(CodeInvalidState, "only a connected call can be held")
 		}
 	case ActRetrieve:
 		if c.State != CallHeld {
-			return Errorf(ErrInvalidState, "the call is not on hold")
+			return Errorf(CodeInvalidState, "the call is not on hold")
 		}
 		for _, x := range calls {
 			if x.ID != c.ID && x.State == CallConnected {
-				return Errorf(ErrOnCall, "hold or end the connected call first")
+				return Errorf(CodeOnCall, "hold or end the connected call first")
 			}
 		}
 	case ActTransfer:
 		if c.State != CallConnected {
-			return Errorf(ErrInvalidState, "only a connected call can be transferred")
+			return Errorf(CodeInvalidState, "only a connected call can be transferred")
 		}
 	case ActDigits:
 		if c.State != CallConnected {
-			return Errorf(ErrInvalidState, "tones can only be sent on a connected call")
+			return Errorf(CodeInvalidState, "tones can only be sent on a connected call")
 		}
 	case ActConsult:
 		if c.State != CallConnected {
-			return Errorf(ErrInvalidState, "only a connected call can be put on hold to consult")
+			return Errorf(CodeInvalidState, "only a connected call can be put on hold to consult")
 		}
 	case ActComplete:
 		if c.State != CallHeld {
-			return Errorf(ErrInvalidState, "hold the call first, then consult")
+			return Errorf(CodeInvalidState, "hold the call first, then consult")
 		}
 		other := false
 		for _, x := range calls {
@@ -96,10 +96,10 @@ func CheckAction(a Action, c *Call, calls []Call) error {
 			}
 		}
 		if !other {
-			return Errorf(ErrInvalidState, "there is no connected consultation call to join")
+			return Errorf(CodeInvalidState, "there is no connected consultation call to join")
 		}
 	default:
-		return Errorf(ErrInvalidRequest, "unknown action %q", a)
+		return Errorf(CodeInvalidRequest, "unknown action %q", a)
 	}
 	return nil
 }

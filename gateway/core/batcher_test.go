@@ -64,7 +64,7 @@ func TestPoisonAuditRowIsQuarantined(t *testing.T) {
 	h := newHarness(t)
 	h.db.RefuseAudit = func(e gateway.AuditEntry) bool { return e.Username == "mallory" }
 	tab := h.dial()
-	tab.fails(wire.TLogin, wire.Login{Username: "mallory", Password: "x"}, gateway.ErrBadCredentials)
+	tab.fails(wire.TLogin, wire.Login{Username: "mallory", Password: "x"}, gateway.CodeBadCredentials)
 	tab.login("alice")
 	h.eventually("alice's login audited", func() bool {
 		for _, e := range h.db.AuditEntries() {

@@ -249,7 +249,7 @@ func (s *Service) lookup(ctx context.Context, number string) ([]gateway.Match, e
 	}
 	ms, err := s.store.LookupNumber(ctx, n.E164, n.National)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, "customer lookup is unavailable")
+		return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, "customer lookup is unavailable")
 	}
 	out := make([]gateway.Match, 0, len(ms))
 	for _, m := range ms {

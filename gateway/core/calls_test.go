@@ -134,7 +134,7 @@ func TestCallForAContactReportedLater(t *testing.T) {
 	h.sw.FarHangup(alice.Extension, started.CallID)
 	tab.event(string(gateway.EvEnded), started.CallID)
 	json.Unmarshal(tab.ok(wire.TCall, wire.CallRequest{Number: "1003"}), &started)
-	tab.fails(wire.TCall, wire.CallRequest{Number: "1004"}, gateway.ErrOnCall)
+	tab.fails(wire.TCall, wire.CallRequest{Number: "1004"}, gateway.CodeOnCall)
 }
 
 // The caller can be chosen just after the call ended.
@@ -153,8 +153,8 @@ func TestSelectOnARecentlyEndedCall(t *testing.T) {
 	if e := h.logged(id, 4)[3]; e.Event != gateway.EvContact || e.Detail != andreas.Code {
 		t.Fatalf("logged %+v", e)
 	}
-	tab.fails(wire.TSelect, wire.Select{CallID: "C404", Contact: andreas.Code}, gateway.ErrNoSuchCall)
-	tab.fails(wire.TSelect, wire.Select{CallID: id}, gateway.ErrInvalidRequest)
+	tab.fails(wire.TSelect, wire.Select{CallID: "C404", Contact: andreas.Code}, gateway.CodeNoSuchCall)
+	tab.fails(wire.TSelect, wire.Select{CallID: id}, gateway.CodeInvalidRequest)
 }
 
 // After a gateway restart the switch's snapshot names calls without their
@@ -205,8 +205,8 @@ func TestStatus(t *testing.T) {
 	if ev := tab2.status(); ev.Status != "available" || ev.Source != "phone" {
 		t.Fatalf("status %+v", ev)
 	}
-	h.sw.Fail = gateway.Errorf(gateway.ErrPBXUnavailable, "down")
-	tab1.fails(wire.TStatus, wire.StatusRequest{Status: "busy"}, gateway.ErrPBXUnavailable)
+	h.sw.Fail = gateway.Errorf(gateway.CodePBXUnavailable, "down")
+	tab1.fails(wire.TStatus, wire.StatusRequest{Status: "busy"}, gateway.CodePBXUnavailable)
 }
 
 // The PBX link going down and up reaches every agent.
@@ -268,8 +268,8 @@ func TestLookupAndSearch(t *testing.T) {
 		t.Fatalf("search %+v", sr)
 	}
 	h.db.SetDown(true)
-	tab.fails(wire.TLookup, wire.Lookup{Number: "22123456"}, gateway.ErrDatabaseDown)
-	tab.fails(wire.TRecent, wire.Recent{}, gateway.ErrDatabaseDown)
+	tab.fails(wire.TLookup, wire.Lookup{Number: "22123456"}, gateway.CodeDatabaseDown)
+	tab.fails(wire.TRecent, wire.Recent{}, gateway.CodeDatabaseDown)
 }
 
 // The panel shows the caller's number as people write it, formatted by

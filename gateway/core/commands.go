@@ -35,7 +35,7 @@ func handle[T any](f func(s *Service, ctx context.Context, r request, req T) (an
 	return handler{run: func(s *Service, ctx context.Context, r request, env wire.Envelope) (any, error) {
 		var req T
 		if err := wire.DecodeData(env, &req); err != nil {
-			return nil, gateway.Wrap(gateway.ErrInvalidRequest, err, "malformed "+env.Type+" data")
+			return nil, gateway.Wrap(gateway.CodeInvalidRequest, err, "malformed "+env.Type+" data")
 		}
 		if err := checkFields(env.Type, req); err != nil {
 			return nil, err
@@ -112,7 +112,7 @@ func (s *Service) control(ctx context.Context, r request, act gateway.Action, ca
 func (s *Service) transfer(ctx context.Context, r request, req wire.Transfer) (any, error) {
 	to := s.dialString(req.To)
 	if to == "" {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "no number to transfer to")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "no number to transfer to")
 	}
 	if err := s.allowed(r, gateway.ActTransfer, req.CallID); err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (s *Service) transfer(ctx context.Context, r request, req wire.Transfer) (a
 
 func (s *Service) digits(ctx context.Context, r request, req wire.Digits) (any, error) {
 	if !validDTMF(req.Digits) {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "tones are 1 to 32 of 0-9, *, # and A-D")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "tones are 1 to 32 of 0-9, *, # and A-D")
 	}
 	if err := s.allowed(r, gateway.ActDigits, req.CallID); err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (s *Service) digits(ctx context.Context, r request, req wire.Digits) (any, 
 func (s *Service) consult(ctx context.Context, r request, req wire.Transfer) (any, error) {
 	to := s.dialString(req.To)
 	if to == "" || to == r.device() {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "no number to consult")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "no number to consult")
 	}
 	if err := s.allowed(r, gateway.ActConsult, req.CallID); err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func join(conference bool) func(s *Service, ctx context.Context, r request, req 
 func (s *Service) call(ctx context.Context, r request, req wire.CallRequest) (any, error) {
 	number := s.dialString(req.Number)
 	if number == "" || number == r.device() {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "not a number that can be called: %q", req.Number)
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "not a number that can be called: %q", req.Number)
 	}
 	if req.Contact != "" {
 		if err := s.checkContact(ctx, r.agent, "", req.Contact); err != nil {
@@ -195,7 +195,7 @@ func (s *Service) call(ctx context.Context, r request, req wire.CallRequest) (an
 func (s *Service) status(ctx context.Context, r request, req wire.StatusRequest) (any, error) {
 	status := gateway.Status(req.Status)
 	if !status.Valid() {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "status must be available or busy")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "status must be available or busy")
 	}
 	err := s.setStatus(ctx, r.agent, status)
 	s.auditCommand(r, "status "+req.Status, err)
@@ -216,7 +216,7 @@ func (s *Service) lookupNumber(ctx context.Context, r request, req wire.Lookup) 
 func (s *Service) search(ctx context.Context, r request, req wire.Search) (any, error) {
 	q := strings.TrimSpace(req.Query)
 	if q == "" || len(q) > 200 {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "search needs 1 to 200 characters")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "search needs 1 to 200 characters")
 	}
 	size := req.PageSize
 	if size <= 0 || size > 100 {
@@ -225,7 +225,7 @@ func (s *Service) search(ctx context.Context, r request, req wire.Search) (any, 
 	page := max(req.Page, 0)
 	cs, more, err := s.store.SearchContacts(ctx, q, page*size, size)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, "search is unavailable")
+		return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, "search is unavailable")
 	}
 	res := wire.SearchResult{Contacts: []wire.Contact{}, More: more}
 	for _, x := range cs {
@@ -237,7 +237,7 @@ func (s *Service) search(ctx context.Context, r request, req wire.Search) (any, 
 // choose records the caller the agent chose for a call (R5).
 func (s *Service) choose(ctx context.Context, r request, req wire.Select) (any, error) {
 	if req.Contact == "" || len(req.Contact) > 100 {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "no contact chosen")
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "no contact chosen")
 	}
 	if err := s.ownsRecent(r.agent, req.CallID); err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	}
 	calls, err := s.store.RecentCalls(ctx, r.agent.agent.Username, limit)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, "recent calls are unavailable")
+		return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, "recent calls are unavailable")
 	}
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {

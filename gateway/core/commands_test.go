@@ -21,13 +21,13 @@ func TestAuditOfCommands(t *testing.T) {
 	id := h.sw.Ring(alice.Extension, "+35722123456")
 	tab.ok("answer", ref(id))
 	tab.ok("hold", ref(id))
-	h.sw.Fail = gateway.Errorf(gateway.ErrPBXRefused, "refused")
-	tab.fails("retrieve", ref(id), gateway.ErrPBXRefused)
+	h.sw.Fail = gateway.Errorf(gateway.CodePBXRefused, "refused")
+	tab.fails("retrieve", ref(id), gateway.CodePBXRefused)
 	h.eventually("three commands audited", func() bool { return len(commandAudits(h)) == 3 })
 	want := []gateway.AuditEntry{
 		{Action: "answer " + id, Allowed: true},
 		{Action: "hold " + id, Allowed: true},
-		{Action: "retrieve " + id, Detail: string(gateway.ErrPBXRefused)},
+		{Action: "retrieve " + id, Detail: string(gateway.CodePBXRefused)},
 	}
 	for i, e := range commandAudits(h) {
 		if e.Action != want[i].Action || e.Allowed != want[i].Allowed || e.Detail != want[i].Detail || e.Username != "alice" {
@@ -95,7 +95,7 @@ func TestConcurrentAnswersKeepR6(t *testing.T) {
 			codes["ok"]++
 		}
 	}
-	if codes["ok"] != 1 || codes[string(gateway.ErrOnCall)] != 1 {
+	if codes["ok"] != 1 || codes[string(gateway.CodeOnCall)] != 1 {
 		t.Fatalf("replies %v; switch asked %v", codes, h.sw.Ops())
 	}
 }

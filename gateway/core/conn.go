@@ -95,7 +95,7 @@ func (c *Conn) setAgent(st *agentState, tok []byte, expires time.Time) {
 }
 
 // errExpired is how a connection whose session ran out is ended.
-var errExpired = wire.Error{Code: string(gateway.ErrSessionExpired), Message: "your session has ended; log in again"}
+var errExpired = wire.Error{Code: string(gateway.CodeSessionExpired), Message: "your session has ended; log in again"}
 
 // sessionExpires is when the connection's session ends.
 func (c *Conn) sessionExpires() time.Time {
@@ -178,8 +178,8 @@ func (c *Conn) Handle(ctx context.Context, frame []byte) {
 	start := time.Now()
 	env, err := wire.Decode(frame)
 	if err != nil {
-		c.replyErr(env.ID, gateway.Wrap(gateway.ErrInvalidRequest, err, "malformed message"))
-		c.s.obs.Command("malformed", gateway.ErrInvalidRequest, time.Since(start))
+		c.replyErr(env.ID, gateway.Wrap(gateway.CodeInvalidRequest, err, "malformed message"))
+		c.s.obs.Command("malformed", gateway.CodeInvalidRequest, time.Since(start))
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
@@ -188,7 +188,7 @@ func (c *Conn) Handle(ctx context.Context, frame []byte) {
 	code := gateway.Code("ok")
 	if err != nil {
 		code = gateway.ErrorCode(err)
-		if code == gateway.ErrInternal {
+		if code == gateway.CodeInternal {
 			c.s.log.Error("core: command failed", "type", env.Type, "err", err)
 		}
 	}
@@ -211,14 +211,14 @@ func (s *Service) dispatch(ctx context.Context, c *Conn, env wire.Envelope) (any
 	h, known := commands[env.Type]
 	r := request{Conn: c, agent: c.state(), id: env.ID}
 	if (!known || !h.public) && r.agent == nil {
-		return nil, gateway.Errorf(gateway.ErrNotLoggedIn, "log in first")
+		return nil, gateway.Errorf(gateway.CodeNotLoggedIn, "log in first")
 	}
 	if r.agent != nil && c.expired(time.Now()) {
 		c.close(errExpired)
-		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+		return nil, gateway.Errorf(gateway.CodeSessionExpired, "your session has ended; log in again")
 	}
 	if !known {
-		return nil, gateway.Errorf(gateway.ErrInvalidRequest, "unknown message type %q", env.Type)
+		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "unknown message type %q", env.Type)
 	}
 	return h.run(s, ctx, r, env)
 }

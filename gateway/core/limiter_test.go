@@ -42,7 +42,7 @@ func TestConcurrentWrongPasswordsReserveBeforeTheDirectory(t *testing.T) {
 	}
 	limited := 0
 	for c := range codes {
-		if c == string(gateway.ErrRateLimited) {
+		if c == string(gateway.CodeRateLimited) {
 			limited++
 		}
 	}
@@ -58,9 +58,9 @@ func TestWrongPasswordsFromOneAddressDoNotLockOutOthers(t *testing.T) {
 	h := newHarness(t)
 	guesser := h.dial()
 	for range 5 {
-		guesser.fails(wire.TLogin, wire.Login{Username: "alice", Password: "nope"}, gateway.ErrBadCredentials)
+		guesser.fails(wire.TLogin, wire.Login{Username: "alice", Password: "nope"}, gateway.CodeBadCredentials)
 	}
-	guesser.fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}, gateway.ErrRateLimited)
+	guesser.fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}, gateway.CodeRateLimited)
 	h.dial().login("bob") // same address, another agent
 	// Alice from another address is not blocked by a guesser at hers.
 	other := &tab{t: t, c: h.svc.NewConn("198.51.100.7")}

@@ -23,7 +23,7 @@ func TestLogoutEndsEverySocketOfTheSession(t *testing.T) {
 	tab1.ok(wire.TLogout, struct{}{})
 	select {
 	case <-copied.c.Done():
-		if r := copied.c.CloseReason(); r.Code != string(gateway.ErrLoggedOut) {
+		if r := copied.c.CloseReason(); r.Code != string(gateway.CodeLoggedOut) {
 			t.Errorf("copied socket ended with %+v", r)
 		}
 	default:
@@ -42,7 +42,7 @@ func TestLogoutEndsEverySocketOfTheSession(t *testing.T) {
 		t.Errorf("%d answers reached the switch, want 1 (the other session's)", answers)
 	}
 	fresh := h.dial()
-	fresh.fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	fresh.fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
 // A logout while the database is down still ends the session: the token
@@ -63,18 +63,18 @@ func TestLogoutWhileDatabaseDownStaysLoggedOut(t *testing.T) {
 	h.db.SetDown(true)
 	tab.ok(wire.TLogout, struct{}{})
 	h.db.SetDown(false)
-	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 
 	h.db.SetDown(true)
 	h2 := h.restart() // the revocation comes back from the spool
 	h.db.SetDown(false)
-	h2.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h2.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 	h2.svc.sweep(time.Now()) // recorded in the database at the next sweep
 	if _, _, err := h2.db.Session(t.Context(), hashToken(sess.Token)); err != gateway.ErrNotFound {
 		t.Errorf("database still has the session: %v", err)
 	}
 	h3 := h2.restart()
-	h3.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h3.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
 // Without a spool, a logout the database cannot record fails with
@@ -85,9 +85,9 @@ func TestLogoutUnrecordedFails(t *testing.T) {
 	tab := h.dial()
 	sess, _ := tab.login("alice")
 	h.db.SetDown(true)
-	tab.fails(wire.TLogout, struct{}{}, gateway.ErrDatabaseDown)
+	tab.fails(wire.TLogout, struct{}{}, gateway.CodeDatabaseDown)
 	h.db.SetDown(false)
-	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
 // A session past its TTL stops working on an open socket at once, not at
@@ -106,7 +106,7 @@ func TestSessionEndsAtItsTTLOnAnOpenSocket(t *testing.T) {
 			return false
 		}
 	})
-	if r := tab.c.CloseReason(); r.Code != string(gateway.ErrSessionExpired) {
+	if r := tab.c.CloseReason(); r.Code != string(gateway.CodeSessionExpired) {
 		t.Errorf("ended with %+v", r)
 	}
 	tab.c.Handle(t.Context(), []byte(`{"type":"answer","id":"x","data":{"callId":"`+id+`"}}`))

@@ -54,12 +54,12 @@ func (s *Service) recordRevocation(ctx context.Context, h []byte, expires time.T
 		s.mu.Unlock()
 		return nil
 	} else if s.cfg.Spool == nil {
-		return gateway.Wrap(gateway.ErrDatabaseDown, err, "you are logged out here, but the gateway could not record it yet; it keeps trying")
+		return gateway.Wrap(gateway.CodeDatabaseDown, err, "you are logged out here, but the gateway could not record it yet; it keeps trying")
 	}
 	s.revMu.Lock()
 	defer s.revMu.Unlock()
 	if err := s.cfg.Spool.Append(revokedSpool, revocation{Hash: hex.EncodeToString(h), Expires: expires}); err != nil {
-		return gateway.Wrap(gateway.ErrDatabaseDown, err, "you are logged out here, but the gateway could not record it yet; it keeps trying")
+		return gateway.Wrap(gateway.CodeDatabaseDown, err, "you are logged out here, but the gateway could not record it yet; it keeps trying")
 	}
 	s.log.Warn("core: logout recorded in the spool; the database will be told when it returns")
 	return nil

@@ -71,7 +71,7 @@ func (s *Service) allowed(r request, act gateway.Action, callID string) error {
 func (s *Service) allowedLocked(r request, act gateway.Action, callID string) error {
 	st := r.agent
 	if r.state() != st {
-		return gateway.Errorf(gateway.ErrNotLoggedIn, "log in first")
+		return gateway.Errorf(gateway.CodeNotLoggedIn, "log in first")
 	}
 	calls := st.callList(time.Now())
 	var target *gateway.Call
@@ -79,9 +79,9 @@ func (s *Service) allowedLocked(r request, act gateway.Action, callID string) er
 		if _, ok := st.calls[callID]; !ok {
 			if s.someoneElsesLocked(st, callID) {
 				s.auditDenied(r, act, callID, "not your call")
-				return gateway.Errorf(gateway.ErrNotYourCall, "that call is not at your phone")
+				return gateway.Errorf(gateway.CodeNotYourCall, "that call is not at your phone")
 			}
-			return gateway.Errorf(gateway.ErrNoSuchCall, "no such call (it may have ended)")
+			return gateway.Errorf(gateway.CodeNoSuchCall, "no such call (it may have ended)")
 		}
 		for i := range calls {
 			if calls[i].ID == callID {
@@ -170,7 +170,7 @@ func (s *Service) ownsRecent(st *agentState, callID string) error {
 		return nil
 	}
 	if s.someoneElsesLocked(st, callID) {
-		return gateway.Errorf(gateway.ErrNotYourCall, "that call is not at your phone")
+		return gateway.Errorf(gateway.CodeNotYourCall, "that call is not at your phone")
 	}
-	return gateway.Errorf(gateway.ErrNoSuchCall, "no such call")
+	return gateway.Errorf(gateway.CodeNoSuchCall, "no such call")
 }

@@ -24,23 +24,23 @@ func TestRules(t *testing.T) {
 		{"R6: no answer while connected", func(h *harness) (string, any) {
 			h.connected("1001", caller)
 			return wire.TAnswer, ref(h.sw.Ring("1001", other))
-		}, gateway.ErrOnCall},
+		}, gateway.CodeOnCall},
 		{"R6: no answer while a call is held", func(h *harness) (string, any) {
 			h.held("1001", caller)
 			return wire.TAnswer, ref(h.sw.Ring("1001", other))
-		}, gateway.ErrOnCall},
+		}, gateway.CodeOnCall},
 		{"answer a connected call", func(h *harness) (string, any) {
 			return wire.TAnswer, ref(h.connected("1001", caller))
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"own calls only", func(h *harness) (string, any) {
 			return wire.THangup, ref(h.sw.Ring("1002", caller))
-		}, gateway.ErrNotYourCall},
+		}, gateway.CodeNotYourCall},
 		{"own calls only, select", func(h *harness) (string, any) {
 			return wire.TSelect, wire.Select{CallID: h.sw.Ring("1002", caller), Contact: andreas.Code}
-		}, gateway.ErrNotYourCall},
+		}, gateway.CodeNotYourCall},
 		{"no such call", func(h *harness) (string, any) {
 			return wire.THold, ref("C404")
-		}, gateway.ErrNoSuchCall},
+		}, gateway.CodeNoSuchCall},
 		{"Busy may dial", func(h *harness) (string, any) {
 			h.agentTab.ok(wire.TStatus, wire.StatusRequest{Status: "busy"})
 			return wire.TCall, wire.CallRequest{Number: "22 123456"}
@@ -48,20 +48,20 @@ func TestRules(t *testing.T) {
 		{"no call while connected", func(h *harness) (string, any) {
 			h.connected("1001", caller)
 			return wire.TCall, wire.CallRequest{Number: "22 123456"}
-		}, gateway.ErrOnCall},
+		}, gateway.CodeOnCall},
 		{"a call while another is held", func(h *harness) (string, any) {
 			h.held("1001", caller)
 			return wire.TCall, wire.CallRequest{Number: "22 123456"}
 		}, ""},
 		{"no call to oneself", func(h *harness) (string, any) {
 			return wire.TCall, wire.CallRequest{Number: "1001"}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"hold a connected call", func(h *harness) (string, any) {
 			return wire.THold, ref(h.connected("1001", caller))
 		}, ""},
 		{"hold a ringing call", func(h *harness) (string, any) {
 			return wire.THold, ref(h.sw.Ring("1001", caller))
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"retrieve a held call", func(h *harness) (string, any) {
 			return wire.TRetrieve, ref(h.held("1001", caller))
 		}, ""},
@@ -69,14 +69,14 @@ func TestRules(t *testing.T) {
 			id := h.held("1001", caller)
 			h.connected("1001", other)
 			return wire.TRetrieve, ref(id)
-		}, gateway.ErrOnCall},
+		}, gateway.CodeOnCall},
 		{"complete needs a held call", func(h *harness) (string, any) {
 			a, b := h.connected("1001", caller), h.sw.Ring("1001", other)
 			return wire.TComplete, wire.Join{CallID: a, With: b}
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"complete needs a connected consultation", func(h *harness) (string, any) {
 			return wire.TComplete, wire.Join{CallID: h.held("1001", caller), With: "C404"}
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"complete a held and a connected call", func(h *harness) (string, any) {
 			a := h.held("1001", caller)
 			return wire.TComplete, wire.Join{CallID: a, With: h.connected("1001", other)}
@@ -89,43 +89,43 @@ func TestRules(t *testing.T) {
 			a := h.held("1001", caller)
 			h.connected("1001", other)
 			return wire.TConfer, wire.Join{CallID: a, With: h.connected("1002", other)}
-		}, gateway.ErrNotYourCall},
+		}, gateway.CodeNotYourCall},
 		{"transfer a connected call", func(h *harness) (string, any) {
 			return wire.TTransfer, wire.Transfer{CallID: h.connected("1001", caller), To: "1003"}
 		}, ""},
 		{"transfer nowhere", func(h *harness) (string, any) {
 			return wire.TTransfer, wire.Transfer{CallID: h.connected("1001", caller), To: "abc"}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"transfer a ringing call", func(h *harness) (string, any) {
 			return wire.TTransfer, wire.Transfer{CallID: h.sw.Ring("1001", caller), To: "1003"}
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"consult on a connected call", func(h *harness) (string, any) {
 			return wire.TConsult, wire.Transfer{CallID: h.connected("1001", caller), To: "1003"}
 		}, ""},
 		{"consult oneself", func(h *harness) (string, any) {
 			return wire.TConsult, wire.Transfer{CallID: h.connected("1001", caller), To: "1001"}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"tones on a connected call", func(h *harness) (string, any) {
 			return wire.TDigits, wire.Digits{CallID: h.connected("1001", caller), Digits: "12*#A"}
 		}, ""},
 		{"tones that are not", func(h *harness) (string, any) {
 			return wire.TDigits, wire.Digits{CallID: h.connected("1001", caller), Digits: "12x"}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"tones on a held call", func(h *harness) (string, any) {
 			return wire.TDigits, wire.Digits{CallID: h.held("1001", caller), Digits: "1"}
-		}, gateway.ErrInvalidState},
+		}, gateway.CodeInvalidState},
 		{"status that is not", func(h *harness) (string, any) {
 			return wire.TStatus, wire.StatusRequest{Status: "away"}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"unknown message", func(h *harness) (string, any) {
 			return "dance", nil
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"malformed data", func(h *harness) (string, any) {
 			return wire.TAnswer, "C1"
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 		{"search for nothing", func(h *harness) (string, any) {
 			return wire.TSearch, wire.Search{Query: "  "}
-		}, gateway.ErrInvalidRequest},
+		}, gateway.CodeInvalidRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,9 +151,9 @@ func TestCommandsNeedALogin(t *testing.T) {
 	tab := h.dial()
 	tab.ok(wire.TPing, nil)
 	for _, typ := range []string{wire.TLogout, wire.TAnswer, wire.TCall, wire.TStatus, wire.TLookup, wire.TRecent, "dance"} {
-		tab.fails(typ, nil, gateway.ErrNotLoggedIn)
+		tab.fails(typ, nil, gateway.CodeNotLoggedIn)
 	}
-	tab.fails(wire.TLogin, "alice", gateway.ErrInvalidRequest)
+	tab.fails(wire.TLogin, "alice", gateway.CodeInvalidRequest)
 	tab.c.Handle(context.Background(), []byte(`{"id":"9"}`))
 	tab.next("refusal of a frame with no type", func(e wire.Envelope) bool { return e.Type == wire.TError && e.ID == "9" })
 }

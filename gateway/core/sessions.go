@@ -35,11 +35,11 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 	keys := s.loginKeys(req.Username, r.addr)
 	if ok, wait := s.limiter.reserve(now, keys...); !ok {
 		s.auditLogin(r, req.Username, false, "rate limited")
-		return nil, gateway.Errorf(gateway.ErrRateLimited, "too many failed attempts; try again in %s", wait.Round(time.Second)+time.Second)
+		return nil, gateway.Errorf(gateway.CodeRateLimited, "too many failed attempts; try again in %s", wait.Round(time.Second)+time.Second)
 	}
 	a, err := s.dir.Authenticate(ctx, req.Username, req.Password)
 	code := gateway.ErrorCode(err)
-	s.limiter.done(time.Now(), code == gateway.ErrBadCredentials, err == nil, keys...)
+	s.limiter.done(time.Now(), code == gateway.CodeBadCredentials, err == nil, keys...)
 	if err != nil {
 		s.auditLogin(r, req.Username, false, string(code))
 		return nil, err
@@ -50,7 +50,7 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 	tok, expires := newToken(), now.Add(s.cfg.SessionTTL)
 	h := hashToken(tok)
 	if err := s.store.CreateSession(ctx, h, a, expires); err != nil {
-		return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+		return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, errDatabaseDown)
 	}
 	s.cacheSession(h, sessionInfo{agent: a, expires: expires})
 	if err := s.attach(ctx, r.Conn, a, h, expires); err != nil {
@@ -76,11 +76,11 @@ func (s *Service) loginKeys(username, addr string) []limitKey {
 func (s *Service) applyOverride(ctx context.Context, r request, a gateway.Agent) (gateway.Agent, error) {
 	o, err := s.store.AgentOverride(ctx, a.Username)
 	if err != nil {
-		return a, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+		return a, gateway.Wrap(gateway.CodeDatabaseDown, err, errDatabaseDown)
 	}
 	if o.Disabled {
 		s.auditLogin(r, a.Username, false, "disabled")
-		return a, gateway.Errorf(gateway.ErrAgentDisabled, "CTI is disabled for your account; ask your administrator")
+		return a, gateway.Errorf(gateway.CodeAgentDisabled, "CTI is disabled for your account; ask your administrator")
 	}
 	if o.Extension != "" {
 		a.Extension = o.Extension
@@ -107,7 +107,7 @@ func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, 
 	r.setVersion(req.Version)
 	h := hashToken(req.Token)
 	if s.isRevoked(h) {
-		return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+		return nil, gateway.Errorf(gateway.CodeSessionExpired, "your session has ended; log in again")
 	}
 	s.mu.Lock()
 	info, ok := s.sessions[string(h)]
@@ -116,9 +116,9 @@ func (s *Service) resume(ctx context.Context, r request, req wire.Resume) (any, 
 		a, expires, err := s.store.Session(ctx, h)
 		switch {
 		case errors.Is(err, gateway.ErrNotFound):
-			return nil, gateway.Errorf(gateway.ErrSessionExpired, "your session has ended; log in again")
+			return nil, gateway.Errorf(gateway.CodeSessionExpired, "your session has ended; log in again")
 		case err != nil:
-			return nil, gateway.Wrap(gateway.ErrDatabaseDown, err, errDatabaseDown)
+			return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, errDatabaseDown)
 		}
 		info = sessionInfo{agent: a, expires: expires}
 		s.cacheSession(h, info)
@@ -139,7 +139,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 	if first {
 		if other, taken := s.byDevice[a.Extension]; taken {
 			s.mu.Unlock()
-			return gateway.Errorf(gateway.ErrInvalidState, "extension %s is in use by %s", a.Extension, other.agent.Username)
+			return gateway.Errorf(gateway.CodeInvalidState, "extension %s is in use by %s", a.Extension, other.agent.Username)
 		}
 		st = newAgentState(a)
 		s.agents[a.Username] = st
@@ -193,7 +193,7 @@ func (s *Service) logout(ctx context.Context, r request, _ anyData) (any, error)
 	expires := r.sessionExpires()
 	others, last := s.endSession(st, h, expires, r.Conn)
 	for _, c := range others {
-		c.close(wire.Error{Code: string(gateway.ErrLoggedOut), Message: "you logged out; log in again"})
+		c.close(wire.Error{Code: string(gateway.CodeLoggedOut), Message: "you logged out; log in again"})
 	}
 	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Client: r.addr, Action: "logout", Allowed: true})
 	if last {

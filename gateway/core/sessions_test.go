@@ -71,26 +71,26 @@ func TestLogin(t *testing.T) {
 		unaudited bool
 	}{
 		{"ok", nil, "alice", "pw", "", "1001", false},
-		{"bad password", nil, "alice", "nope", gateway.ErrBadCredentials, "", false},
-		{"unknown user", nil, "zoe", "pw", gateway.ErrBadCredentials, "", false},
-		{"directory down", func(h *harness) { h.dir.SetDown(true) }, "alice", "pw", gateway.ErrDirectoryDown, "", false},
-		{"database down", func(h *harness) { h.db.SetDown(true) }, "alice", "pw", gateway.ErrDatabaseDown, "", true},
+		{"bad password", nil, "alice", "nope", gateway.CodeBadCredentials, "", false},
+		{"unknown user", nil, "zoe", "pw", gateway.CodeBadCredentials, "", false},
+		{"directory down", func(h *harness) { h.dir.SetDown(true) }, "alice", "pw", gateway.CodeDirectoryDown, "", false},
+		{"database down", func(h *harness) { h.db.SetDown(true) }, "alice", "pw", gateway.CodeDatabaseDown, "", true},
 		{"disabled by an admin", func(h *harness) {
 			h.db.SetOverride("alice", gateway.AgentOverride{Disabled: true})
-		}, "alice", "pw", gateway.ErrAgentDisabled, "", false},
+		}, "alice", "pw", gateway.CodeAgentDisabled, "", false},
 		{"extension overridden", func(h *harness) {
 			h.db.SetOverride("alice", gateway.AgentOverride{Extension: "1050"})
 		}, "alice", "pw", "", "1050", false},
 		{"extension in use", func(h *harness) {
 			h.db.SetOverride("bob", gateway.AgentOverride{Extension: "1001"})
 			h.dial().login("alice")
-		}, "bob", "pw", gateway.ErrInvalidState, "1001", true},
+		}, "bob", "pw", gateway.CodeInvalidState, "1001", true},
 		{"rate limited after failures", func(h *harness) {
 			tab := h.dial()
 			for range 2 {
-				tab.fails(wire.TLogin, wire.Login{Username: "alice", Password: "nope"}, gateway.ErrBadCredentials)
+				tab.fails(wire.TLogin, wire.Login{Username: "alice", Password: "nope"}, gateway.CodeBadCredentials)
 			}
-		}, "alice", "pw", gateway.ErrRateLimited, "", false},
+		}, "alice", "pw", gateway.CodeRateLimited, "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,9 +156,9 @@ func TestResume(t *testing.T) {
 		t.Fatal("phone not monitored after resume")
 	}
 
-	h2.dial().fails(wire.TResume, wire.Resume{Token: "forged"}, gateway.ErrSessionExpired)
+	h2.dial().fails(wire.TResume, wire.Resume{Token: "forged"}, gateway.CodeSessionExpired)
 	h2.db.SetDown(true)
-	h2.dial().fails(wire.TResume, wire.Resume{Token: "unknown"}, gateway.ErrDatabaseDown)
+	h2.dial().fails(wire.TResume, wire.Resume{Token: "unknown"}, gateway.CodeDatabaseDown)
 }
 
 func TestResumeExpired(t *testing.T) {
@@ -166,7 +166,7 @@ func TestResumeExpired(t *testing.T) {
 	h := newHarness(t, func(cfg *Config) { cfg.SessionTTL = time.Millisecond })
 	sess, _ := h.dial().login("alice")
 	time.Sleep(5 * time.Millisecond)
-	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
 func TestLogout(t *testing.T) {
@@ -178,7 +178,7 @@ func TestLogout(t *testing.T) {
 
 	// One tab logging out leaves the other working.
 	tab1.ok(wire.TLogout, nil)
-	tab1.fails(wire.THold, ref("C1"), gateway.ErrNotLoggedIn)
+	tab1.fails(wire.THold, ref("C1"), gateway.CodeNotLoggedIn)
 	if !h.sw.Monitored(alice.Extension) {
 		t.Fatal("the other tab's phone was unmonitored")
 	}
@@ -186,7 +186,7 @@ func TestLogout(t *testing.T) {
 	tab2.event(string(gateway.EvRang), id)
 
 	// Its token is revoked.
-	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.ErrSessionExpired)
+	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 
 	// The last one stops the monitor.
 	tab2.ok(wire.TLogout, nil)
@@ -238,7 +238,7 @@ func TestExpirySweep(t *testing.T) {
 	h.svc.sweep(sess.ExpiresAt.Add(time.Second))
 	select {
 	case <-tab.c.Done():
-		if r := tab.c.CloseReason(); r.Code != string(gateway.ErrSessionExpired) {
+		if r := tab.c.CloseReason(); r.Code != string(gateway.CodeSessionExpired) {
 			t.Fatalf("closed with %+v", r)
 		}
 	default:
@@ -261,10 +261,10 @@ func TestExpirySweep(t *testing.T) {
 func TestLoginWhenTheSwitchRefusesTheMonitor(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.sw.MonitorFail = gateway.Errorf(gateway.ErrPBXRefused, "refused")
+	h.sw.MonitorFail = gateway.Errorf(gateway.CodePBXRefused, "refused")
 	tab := h.dial()
-	tab.fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}, gateway.ErrPBXRefused)
-	tab.fails(wire.THold, ref("C1"), gateway.ErrNotLoggedIn)
+	tab.fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}, gateway.CodePBXRefused)
+	tab.fails(wire.THold, ref("C1"), gateway.CodeNotLoggedIn)
 	if st := h.svc.Stats(); st.Agents != 0 || st.MonitoredDevices != 0 {
 		t.Fatalf("stats %+v", st)
 	}

@@ -48,7 +48,7 @@ func (u *unauthCount) remove(addr string) {
 func (s *Service) admitUnauthenticated(c *Conn) {
 	if !s.unauth.add(c.addr, s.cfg.MaxUnauthenticated) {
 		s.obs.ClientDropped("unauthenticated_cap")
-		c.close(wire.Error{Code: string(gateway.ErrTooManyConnections), Message: "too many connections not logged in from your address; try again shortly"})
+		c.close(wire.Error{Code: string(gateway.CodeTooManyConnections), Message: "too many connections not logged in from your address; try again shortly"})
 		return
 	}
 	c.mu.Lock()
@@ -56,7 +56,7 @@ func (s *Service) admitUnauthenticated(c *Conn) {
 	c.deadline = time.AfterFunc(s.cfg.LoginDeadline, func() {
 		if c.state() == nil {
 			s.obs.ClientDropped("login_timeout")
-			c.close(wire.Error{Code: string(gateway.ErrLoginTimeout), Message: "no login in time; reconnecting"})
+			c.close(wire.Error{Code: string(gateway.CodeLoginTimeout), Message: "no login in time; reconnecting"})
 		}
 	})
 	c.mu.Unlock()

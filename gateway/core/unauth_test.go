@@ -33,7 +33,7 @@ func TestUnauthenticatedSocketsCappedPerAddress(t *testing.T) {
 		}
 	}
 	over := h.dial()
-	if !ended(over) || over.c.CloseReason().Code != string(gateway.ErrTooManyConnections) {
+	if !ended(over) || over.c.CloseReason().Code != string(gateway.CodeTooManyConnections) {
 		t.Fatalf("the 21st idle socket: ended %v, %+v", ended(over), over.c.CloseReason())
 	}
 	over.c.Handle(t.Context(), []byte(`{"type":"login","id":"1","data":{"username":"alice","password":"pw"}}`))
@@ -61,7 +61,7 @@ func TestLoginDeadline(t *testing.T) {
 	idle, active := h.dial(), h.dial()
 	active.login("alice")
 	h.eventually("the idle socket ended", func() bool { return ended(idle) })
-	if r := idle.c.CloseReason(); r.Code != string(gateway.ErrLoginTimeout) {
+	if r := idle.c.CloseReason(); r.Code != string(gateway.CodeLoginTimeout) {
 		t.Errorf("ended with %+v", r)
 	}
 	time.Sleep(200 * time.Millisecond)

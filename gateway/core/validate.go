@@ -54,7 +54,7 @@ func checkFields(typ string, data any) error {
 			limit = defaultFieldLimit
 		}
 		if err := gateway.CheckText(v.Field(i).String(), limit); err != nil {
-			return gateway.Wrap(gateway.ErrInvalidRequest, err, typ+": "+name+" "+err.Error())
+			return gateway.Wrap(gateway.CodeInvalidRequest, err, typ+": "+name+" "+err.Error())
 		}
 	}
 	return nil
@@ -78,9 +78,9 @@ func (s *Service) checkContact(ctx context.Context, st *agentState, callID, code
 	ok, err := s.store.ContactExists(ctx, code)
 	switch {
 	case err != nil:
-		return gateway.Wrap(gateway.ErrDatabaseDown, err, "the customer directory is unavailable; try again shortly")
+		return gateway.Wrap(gateway.CodeDatabaseDown, err, "the customer directory is unavailable; try again shortly")
 	case !ok:
-		return gateway.Errorf(gateway.ErrNoSuchContact, "no customer has the code %q", code)
+		return gateway.Errorf(gateway.CodeNoSuchContact, "no customer has the code %q", code)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestBadStringsRefusedAtTheBoundary(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, werr := tab.do(c.typ, c.data)
-		if werr == nil || werr.Code != string(gateway.ErrInvalidRequest) || !strings.Contains(werr.Message, c.field) {
+		if werr == nil || werr.Code != string(gateway.CodeInvalidRequest) || !strings.Contains(werr.Message, c.field) {
 			t.Errorf("%s %+v: got %+v, want invalid_request naming %s", c.typ, c.data, werr, c.field)
 		}
 	}
@@ -58,10 +58,10 @@ func TestLoginWithNULRefused(t *testing.T) {
 	h.dir.BeforeAuthenticate = func(string) { asked++ }
 	tab := h.dial()
 	_, werr := tab.do(wire.TLogin, wire.Login{Username: "x\u0000", Password: "pw"})
-	if werr == nil || werr.Code != string(gateway.ErrInvalidRequest) || !strings.Contains(werr.Message, "username contains a NUL") {
+	if werr == nil || werr.Code != string(gateway.CodeInvalidRequest) || !strings.Contains(werr.Message, "username contains a NUL") {
 		t.Fatalf("got %+v, want invalid_request: username contains a NUL", werr)
 	}
-	tab.fails(wire.TResume, wire.Resume{Token: strings.Repeat("t", 300)}, gateway.ErrInvalidRequest)
+	tab.fails(wire.TResume, wire.Resume{Token: strings.Repeat("t", 300)}, gateway.CodeInvalidRequest)
 	if asked != 0 {
 		t.Errorf("directory asked %d times", asked)
 	}
@@ -76,10 +76,10 @@ func TestContactMustExist(t *testing.T) {
 	h := newHarness(t)
 	tab := h.dial()
 	tab.login("alice")
-	tab.fails(wire.TCall, wire.CallRequest{Number: "22 123456", Contact: "C999"}, gateway.ErrNoSuchContact)
+	tab.fails(wire.TCall, wire.CallRequest{Number: "22 123456", Contact: "C999"}, gateway.CodeNoSuchContact)
 	id := h.sw.Ring(alice.Extension, "+35722123456")
 	tab.event(EventIdentified, id)
-	tab.fails(wire.TSelect, wire.Select{CallID: id, Contact: "C999"}, gateway.ErrNoSuchContact)
+	tab.fails(wire.TSelect, wire.Select{CallID: id, Contact: "C999"}, gateway.CodeNoSuchContact)
 	h.db.SetDown(true)
 	tab.ok(wire.TSelect, wire.Select{CallID: id, Contact: andreas.Code})
 	h.db.SetDown(false)

@@ -82,7 +82,7 @@ func (s *Service) checkVersion(version string) error {
 		if have == "" {
 			have = "an old version"
 		}
-		return gateway.Errorf(gateway.ErrUpdateRequired, "this gateway needs extension version %s or later (you have %s); update the extension", s.cfg.MinExtensionVersion, have)
+		return gateway.Errorf(gateway.CodeUpdateRequired, "this gateway needs extension version %s or later (you have %s); update the extension", s.cfg.MinExtensionVersion, have)
 	}
 	return nil
 }

@@ -14,13 +14,13 @@ func TestMinimumExtensionVersion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.MinExtensionVersion = "1.4.0" })
 	for _, v := range []string{"1.3.9", "", "1.4.0-beta", "0.9"} {
-		h.dial().fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw", Version: v}, gateway.ErrUpdateRequired)
+		h.dial().fails(wire.TLogin, wire.Login{Username: "alice", Password: "pw", Version: v}, gateway.CodeUpdateRequired)
 	}
 	tab := h.dial()
 	tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw", Version: "1.10"})
 	h.dial().ok(wire.TLogin, wire.Login{Username: "bob", Password: "pw", Version: "v1.4.0"})
 	old := h.dial()
-	old.fails(wire.TResume, wire.Resume{Token: "whatever", Version: "1.2"}, gateway.ErrUpdateRequired)
+	old.fails(wire.TResume, wire.Resume{Token: "whatever", Version: "1.2"}, gateway.CodeUpdateRequired)
 	if v := h.svc.Stats().Versions; v["1.10"] != 1 || v["1.4.0"] != 1 || len(v) != 2 {
 		t.Errorf("versions in use: %v", v)
 	}

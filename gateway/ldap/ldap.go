@@ -140,10 +140,10 @@ func (d *Directory) serviceBind(c *ldap.Conn) error {
 }
 
 func unavailable(err error) error {
-	return gateway.Wrap(gateway.ErrDirectoryDown, fmt.Errorf("ldap: %w", err), "the directory is not reachable; try again shortly")
+	return gateway.Wrap(gateway.CodeDirectoryDown, fmt.Errorf("ldap: %w", err), "the directory is not reachable; try again shortly")
 }
 
-var badCredentials = gateway.Errorf(gateway.ErrBadCredentials, "wrong username or password")
+var badCredentials = gateway.Errorf(gateway.CodeBadCredentials, "wrong username or password")
 
 // validUsername refuses what no directory name holds, before it reaches
 // a filter (which is escaped anyway).
@@ -222,7 +222,7 @@ func (d *Directory) agent(c *ldap.Conn, entry *ldap.Entry) (gateway.Agent, error
 		return gateway.Agent{}, unavailable(err)
 	}
 	if !member {
-		return gateway.Agent{}, gateway.Errorf(gateway.ErrNotCTIEnabled, "your account is not enabled for CTI; ask your administrator")
+		return gateway.Agent{}, gateway.Errorf(gateway.CodeNotCTIEnabled, "your account is not enabled for CTI; ask your administrator")
 	}
 	name, err := canonicalName(entry, d.cfg.UserAttr)
 	if err != nil {
@@ -237,7 +237,7 @@ func (d *Directory) agent(c *ldap.Conn, entry *ldap.Entry) (gateway.Agent, error
 		a.DisplayName = name
 	}
 	if a.Extension == "" {
-		return a, gateway.Errorf(gateway.ErrNoExtension, "your account has no phone extension; ask your administrator")
+		return a, gateway.Errorf(gateway.CodeNoExtension, "your account has no phone extension; ask your administrator")
 	}
 	return a, nil
 }

@@ -26,16 +26,16 @@ func TestAuthenticate(t *testing.T) {
 		user, pass string
 		code       gateway.Code
 	}{
-		{"alice", "wrong", gateway.ErrBadCredentials},
-		{"alice", "", gateway.ErrBadCredentials}, // never an unauthenticated bind
-		{"nobody", "demo", gateway.ErrBadCredentials},
-		{"mallory", "demo", gateway.ErrNotCTIEnabled},
-		{"nigel", "demo", gateway.ErrNoExtension},
-		{"*)(uid=*", "demo", gateway.ErrBadCredentials},
-		{"*", "demo", gateway.ErrBadCredentials},
-		{"alice)(|(uid=*", "demo", gateway.ErrBadCredentials},
-		{"alice\x00", "demo", gateway.ErrBadCredentials},
-		{"", "demo", gateway.ErrBadCredentials},
+		{"alice", "wrong", gateway.CodeBadCredentials},
+		{"alice", "", gateway.CodeBadCredentials}, // never an unauthenticated bind
+		{"nobody", "demo", gateway.CodeBadCredentials},
+		{"mallory", "demo", gateway.CodeNotCTIEnabled},
+		{"nigel", "demo", gateway.CodeNoExtension},
+		{"*)(uid=*", "demo", gateway.CodeBadCredentials},
+		{"*", "demo", gateway.CodeBadCredentials},
+		{"alice)(|(uid=*", "demo", gateway.CodeBadCredentials},
+		{"alice\x00", "demo", gateway.CodeBadCredentials},
+		{"", "demo", gateway.CodeBadCredentials},
 	}
 	for _, c := range cases {
 		_, err := dir.Authenticate(ctx, c.user, c.pass)
@@ -47,7 +47,7 @@ func TestAuthenticate(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	if _, err := dir.Authenticate(ctx, "alice", "demo"); gateway.ErrorCode(err) != gateway.ErrDirectoryDown {
+	if _, err := dir.Authenticate(ctx, "alice", "demo"); gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
 		t.Fatalf("directory down: %v", err)
 	}
 	if err := dir.Ping(ctx); err == nil {
@@ -60,7 +60,7 @@ func TestMisconfiguredGroupIsUnavailableNotDenied(t *testing.T) {
 	dir := ldap.New(ldap.Config{URL: l.URL(), BindDN: devstack.DemoBindDN, BindPassword: devstack.DemoBindPassword,
 		UserBase: devstack.DemoPeople, GroupDN: "cn=typo,ou=groups," + devstack.DemoSuffix})
 	_, err := dir.Authenticate(context.Background(), "alice", "demo")
-	if gateway.ErrorCode(err) != gateway.ErrDirectoryDown {
+	if gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
 		t.Fatalf("got %v", err)
 	}
 }

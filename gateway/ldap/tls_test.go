@@ -82,7 +82,7 @@ func TestTLSWithPrivateCA(t *testing.T) {
 		"CA file missing":      {URL: l.URL(), StartTLS: true, CAFile: keyFile + ".missing"},
 		"CA file not PEM":      {URL: l.URL(), StartTLS: true, CAFile: writeFile(t, "not a certificate")},
 	} {
-		if err := login(cfg); gateway.ErrorCode(err) != gateway.ErrDirectoryDown {
+		if err := login(cfg); gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
 			t.Errorf("%s: got %v, want directory_unavailable", name, err)
 		}
 	}

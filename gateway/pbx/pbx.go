@@ -601,7 +601,7 @@ func (a *Adapter) link() (*csta.Conn, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.conn == nil || !a.up {
-		return nil, gateway.Errorf(gateway.ErrPBXUnavailable, "the telephone system is not reachable; try again shortly")
+		return nil, gateway.Errorf(gateway.CodePBXUnavailable, "the telephone system is not reachable; try again shortly")
 	}
 	return a.conn, nil
 }
@@ -625,9 +625,9 @@ func (a *Adapter) mapErr(op string, err error) error {
 	var ce *csta.CSTAErrorCode
 	if errors.As(err, &ce) {
 		cat, val := ce.Category()
-		return gateway.Wrap(gateway.ErrPBXRefused, fmt.Errorf("pbx: %s: %w", op, err), fmt.Sprintf("the telephone system refused: %s (%s)", val, cat))
+		return gateway.Wrap(gateway.CodePBXRefused, fmt.Errorf("pbx: %s: %w", op, err), fmt.Sprintf("the telephone system refused: %s (%s)", val, cat))
 	}
-	return gateway.Wrap(gateway.ErrPBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system did not answer; try again")
+	return gateway.Wrap(gateway.CodePBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system did not answer; try again")
 }
 
 // target is how requests address the agent's device: by the ID the
@@ -653,7 +653,7 @@ func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, err
 	}
 	r, ok := m.(*csta.MakeCallResponse)
 	if !ok {
-		return "", gateway.Errorf(gateway.ErrPBXRefused, "unexpected answer %s", m.MessageName())
+		return "", gateway.Errorf(gateway.CodePBXRefused, "unexpected answer %s", m.MessageName())
 	}
 	return r.CallingDevice.CallID, nil
 }
@@ -743,7 +743,7 @@ func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, 
 	}
 	r, ok := m.(*csta.ConsultationCallResponse)
 	if !ok {
-		return "", gateway.Errorf(gateway.ErrPBXRefused, "unexpected answer %s", m.MessageName())
+		return "", gateway.Errorf(gateway.CodePBXRefused, "unexpected answer %s", m.MessageName())
 	}
 	return r.InitiatedCall.CallID, nil
 }

@@ -113,7 +113,7 @@ func TestInboundCallIsTracked(t *testing.T) {
 		t.Fatalf("tracker kept %+v", calls)
 	}
 	// The switch's refusal comes back with a stable code.
-	if err := r.a.Answer(ctx, "1001", c.ID); gateway.ErrorCode(err) != gateway.ErrPBXRefused {
+	if err := r.a.Answer(ctx, "1001", c.ID); gateway.ErrorCode(err) != gateway.CodePBXRefused {
 		t.Fatalf("answer of a gone call: %v", err)
 	}
 }
@@ -177,7 +177,7 @@ func TestLinkDropResync(t *testing.T) {
 	r.sim.InjectFault(pbxsim.FaultClear, 0)
 	r.sim.InjectFault(pbxsim.FaultDropLink, 0)
 	r.sink.waitLink(t, false)
-	if err := r.a.Answer(ctx, "1001", b.CallID); gateway.ErrorCode(err) != gateway.ErrPBXUnavailable {
+	if err := r.a.Answer(ctx, "1001", b.CallID); gateway.ErrorCode(err) != gateway.CodePBXUnavailable {
 		t.Fatalf("while down: %v", err)
 	}
 	// After reconnect: the ended call is cleared, the new one shows.

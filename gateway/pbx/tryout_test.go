@@ -124,7 +124,7 @@ func TestRefusedMonitorIsLogged(t *testing.T) {
 	t.Cleanup(func() { a.Close(); sim.Close() })
 	s.waitLink(t, true)
 	err = a.Monitor(context.Background(), "1001")
-	if gateway.ErrorCode(err) != gateway.ErrPBXRefused {
+	if gateway.ErrorCode(err) != gateway.CodePBXRefused {
 		t.Fatalf("monitor: %v", err)
 	}
 	mu.Lock()

@@ -95,7 +95,7 @@ func (c *Core) onCallEvent(out *sender, env wire.Envelope) error {
 func (c *Core) onBye(env wire.Envelope) error {
 	var e wire.Error
 	_ = wire.DecodeData(env, &e)
-	if e.Code == string(gateway.ErrSessionExpired) {
+	if e.Code == string(gateway.CodeSessionExpired) {
 		c.cfg.Tokens.Save("")
 		c.update(func(st *state) { st.reset(); st.loginErr = sentence(e.Message) })
 		return errLoggedOut
@@ -117,7 +117,7 @@ func (c *Core) failed(req Intent, isReply bool, e wire.Error) error {
 				st.loginErr = msg
 			}
 		})
-		if e.Code == string(gateway.ErrSessionExpired) || req.Type == wire.TLogin {
+		if e.Code == string(gateway.CodeSessionExpired) || req.Type == wire.TLogin {
 			// A dead token is dropped; the agent logs in again.
 			c.cfg.Tokens.Save("")
 			c.update(func(st *state) { st.reset(); st.loginErr = msg })

@@ -50,11 +50,11 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.down {
-		return gateway.Agent{}, gateway.Errorf(gateway.ErrDirectoryDown, "directory down")
+		return gateway.Agent{}, gateway.Errorf(gateway.CodeDirectoryDown, "directory down")
 	}
 	e, ok := d.agents[username]
 	if !ok || e.password != password {
-		return gateway.Agent{}, gateway.Errorf(gateway.ErrBadCredentials, "wrong username or password")
+		return gateway.Agent{}, gateway.Errorf(gateway.CodeBadCredentials, "wrong username or password")
 	}
 	return e.agent, nil
 }

@@ -140,7 +140,7 @@ func (s *Switch) change(device, callID string, ev gateway.CallEvent, f func(*gat
 	c, ok := s.calls[callID]
 	if !ok || c.Device != device {
 		s.mu.Unlock()
-		return gateway.Errorf(gateway.ErrPBXRefused, "invalidCallID")
+		return gateway.Errorf(gateway.CodePBXRefused, "invalidCallID")
 	}
 	if err := f(c); err != nil {
 		s.mu.Unlock()
@@ -201,7 +201,7 @@ func (s *Switch) Put(c gateway.Call) {
 func want(state gateway.CallState) func(*gateway.Call) error {
 	return func(c *gateway.Call) error {
 		if c.State != state {
-			return gateway.Errorf(gateway.ErrPBXRefused, "stateIncompatibility")
+			return gateway.Errorf(gateway.CodePBXRefused, "stateIncompatibility")
 		}
 		return nil
 	}
