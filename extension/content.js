@@ -49,6 +49,11 @@
   // nonce, registered from this tab before the frame loads: a page that
   // frames panel.html itself has none (clickjacking, issue 11, item 14).
   const nonce = crypto.randomUUID();
+  // The host goes in at once, hidden until placed: a second injection
+  // that runs while the settings are on their way (the registered script
+  // and an injection into open tabs) finds it alive and stops.
+  host.setAttribute("style", "all: initial; display: none;");
+  document.documentElement.append(host);
 
   async function place(settings) {
     if (settings.panelMode === "side") return; // the browser's side panel shows it
