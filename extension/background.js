@@ -151,8 +151,12 @@ chrome.runtime.onConnect.addListener((port) => {
 function requestDial(number, sender) {
   let from = "";
   try { from = new URL(sender.url).host; } catch (e) { /* no page address */ }
-  pendingDial = { number, from };
-  toPanels({ type: "confirmDial", request: pendingDial });
+  const req = { number, from };
+  pendingDial = req;
+  toPanels({ type: "confirmDial", request: req });
+  // A request nobody answered does not wait for ever: a "Call …?" found
+  // minutes later is no longer what the agent was doing.
+  setTimeout(() => { if (pendingDial === req) answerDialRequest(false); }, 120000);
 }
 
 function answerDialRequest(call) {
