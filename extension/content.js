@@ -56,7 +56,7 @@
   document.documentElement.append(host);
 
   async function place(settings) {
-    if (settings.panelMode === "side") return; // the browser's side panel shows it
+    if (settings.panelMode === "side") { host.remove(); return; } // the browser's side panel shows it
     const slot = settings.panelMode === "section" && settings.panelSelector ? document.querySelector(settings.panelSelector) : null;
     const mode = slot ? "section" : "dock";
     if (slot) {
