@@ -16,19 +16,22 @@
 "use strict";
 (() => {
   if (window.top !== window) return;
-  // A host already in the page is a live panel (this script ran twice:
-  // left alone) or a dead one: after the extension is updated or
-  // reloaded, the old content script has lost the extension and its panel
-  // is blank. Only a live script answers the ping; a dead host is replaced
-  // (issue 13).
+  // This script may run twice in a page (the registered script and an
+  // injection into open tabs), and after the extension is updated or
+  // reloaded the old one has lost the extension: its panel is dead. Only
+  // a live script answers the ping (listeners run synchronously); a dead
+  // one's host is replaced (issue 13).
+  let answered = false;
+  const pong = () => { answered = true; };
+  document.addEventListener("crmcti-pong", pong);
+  document.dispatchEvent(new CustomEvent("crmcti-ping"));
+  document.removeEventListener("crmcti-pong", pong);
+  if (answered) return;
+  document.addEventListener("crmcti-ping", () => {
+    if (chrome.runtime && chrome.runtime.id) document.dispatchEvent(new CustomEvent("crmcti-pong"));
+  });
   const old = document.getElementById("crmcti-host");
   if (old) {
-    let answered = false;
-    const pong = () => { answered = true; };
-    old.addEventListener("crmcti-pong", pong);
-    old.dispatchEvent(new CustomEvent("crmcti-ping")); // listeners run synchronously
-    old.removeEventListener("crmcti-pong", pong);
-    if (answered) return;
     old.remove();
     document.documentElement.style.removeProperty("margin-right");
   }
@@ -42,21 +45,13 @@
   frame.setAttribute("allow", "");
   shadow.append(frame);
   const origin = new URL(chrome.runtime.getURL("")).origin;
-  host.addEventListener("crmcti-ping", () => {
-    if (chrome.runtime && chrome.runtime.id) host.dispatchEvent(new CustomEvent("crmcti-pong"));
-  });
   // The panel is admitted by the service worker only with this one-time
   // nonce, registered from this tab before the frame loads: a page that
   // frames panel.html itself has none (clickjacking, issue 11, item 14).
   const nonce = crypto.randomUUID();
-  // The host goes in at once, hidden until placed: a second injection
-  // that runs while the settings are on their way (the registered script
-  // and an injection into open tabs) finds it alive and stops.
-  host.setAttribute("style", "all: initial; display: none;");
-  document.documentElement.append(host);
 
   async function place(settings) {
-    if (settings.panelMode === "side") { host.remove(); return; } // the browser's side panel shows it
+    if (settings.panelMode === "side") return; // the browser's side panel shows it
     const slot = settings.panelMode === "section" && settings.panelSelector ? document.querySelector(settings.panelSelector) : null;
     const mode = slot ? "section" : "dock";
     if (slot) {
