@@ -8,9 +8,15 @@ importScripts("wasm_exec.js");
 importScripts("register.js"); // CRM pages get the panel (extension/register.js)
 crmctiRegisterContentScripts();
 
-const panels = new Set(); // ports of open panels, one per CRM tab
+const panels = new Set(); // ports of admitted panels, one per CRM tab (and the side panel)
 let lastView = null;
-let lastCrmTab = null; // the CRM tab the agent used last: screen pops go there
+// actedTab is the CRM tab whose panel (or phone number) the agent used
+// last: screen pops go there (issue 11, item 15), not to whichever
+// matching page had the focus last.
+let actedTab = null;
+// pendingDial is a call a page asked for (a click no person made): it
+// waits for the agent's Call or Cancel in the panel (issue 11, item 13).
+let pendingDial = null;
 
 globalThis.crmctiHost = {
   view(json) {
@@ -73,21 +79,104 @@ chrome.storage.onChanged.addListener((changes, area) => {
 
 self.addEventListener("online", () => core.then(() => crmctiCore.reconnect()));
 
-chrome.runtime.onConnect.addListener((port) => {
-  if (port.name !== "panel") return;
+// Panels. panel.html is web-accessible (the content script frames it into
+// CRM pages), so any page could frame it too and trick the agent into
+// clicks (clickjacking, issue 11, item 14). A framed panel is admitted
+// only with the one-time nonce our content script registered for this
+// tab and page; the browser's side panel and a panel opened as a page of
+// its own are frames nobody can overlay. A refused panel gets no view,
+// no agent data, and renders nothing.
+const NONCES = "panelNonces";
+
+async function registerNonce(nonce, sender) {
+  if (typeof nonce !== "string" || nonce.length < 16 || !sender.tab || sender.frameId !== 0 || !sender.url) return false;
+  const { [NONCES]: all = {} } = await chrome.storage.session.get(NONCES);
+  for (const [k, v] of Object.entries(all)) if (v.tabId === sender.tab.id) delete all[k]; // one live panel per tab
+  all[nonce] = { tabId: sender.tab.id, origin: new URL(sender.url).origin };
+  await chrome.storage.session.set({ [NONCES]: all });
+  return true;
+}
+
+async function panelAllowed(port) {
+  const s = port.sender || {};
+  if (!s.tab) return true; // the browser's side panel
+  if (s.frameId === 0) return true; // a tab of its own: not framed by any page
+  const nonce = port.name.slice("panel:".length);
+  const { [NONCES]: all = {} } = await chrome.storage.session.get(NONCES);
+  const n = all[nonce];
+  if (!n) return false;
+  delete all[nonce]; // one use: a nonce that leaked later admits nothing
+  await chrome.storage.session.set({ [NONCES]: all });
+  return n.tabId === s.tab.id && (!s.tab.url || new URL(s.tab.url).origin === n.origin);
+}
+
+function actedIn(port) {
+  if (port.sender && port.sender.tab) actedTab = port.sender.tab.id;
+}
+
+function toPanels(msg) {
+  for (const p of panels) p.postMessage(msg);
+}
+
+async function admitPanel(port) {
+  let open = true;
+  port.onDisconnect.addListener(() => { open = false; panels.delete(port); });
+  if (!(await panelAllowed(port))) {
+    if (open) { port.postMessage({ type: "refused" }); port.disconnect(); }
+    return;
+  }
+  if (!open) return;
   panels.add(port);
-  if (port.sender && port.sender.tab) lastCrmTab = port.sender.tab.id;
-  core.then(() => port.postMessage({ type: "view", view: lastView || crmctiCore.view() }));
   port.onMessage.addListener((msg) => {
-    if (port.sender && port.sender.tab) lastCrmTab = port.sender.tab.id;
-    if (msg.type === "intent") core.then(() => crmctiCore.intent(JSON.stringify(msg.intent)));
+    if (msg.type === "intent") {
+      actedIn(port);
+      core.then(() => crmctiCore.intent(JSON.stringify(msg.intent)));
+    }
+    if (msg.type === "confirmDial") {
+      actedIn(port);
+      answerDialRequest(msg.call === true);
+    }
   });
-  port.onDisconnect.addListener(() => panels.delete(port));
+  await core;
+  port.postMessage({ type: "view", view: lastView || crmctiCore.view() });
+  port.postMessage({ type: "confirmDial", request: pendingDial });
+}
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name === "panel" || port.name.startsWith("panel:")) admitPanel(port);
 });
 
+// A dial a page asked for waits for the agent: every panel shows "Call
+// …? Call / Cancel" (B1: every panel is a view of the same state).
+function requestDial(number, sender) {
+  let from = "";
+  try { from = new URL(sender.url).host; } catch (e) { /* no page address */ }
+  const req = { number, from };
+  pendingDial = req;
+  toPanels({ type: "confirmDial", request: req });
+  // A request nobody answered does not wait for ever: a "Call …?" found
+  // minutes later is no longer what the agent was doing.
+  setTimeout(() => { if (pendingDial === req) answerDialRequest(false); }, 120000);
+}
+
+function answerDialRequest(call) {
+  const req = pendingDial;
+  pendingDial = null;
+  toPanels({ type: "confirmDial", request: null });
+  if (call && req) core.then(() => crmctiCore.intent(JSON.stringify({ type: "call", number: req.number })));
+}
+
 chrome.runtime.onMessage.addListener((msg, sender, reply) => {
-  if (msg.type === "focus" && sender.tab) lastCrmTab = sender.tab.id;
-  if (msg.type === "dial") core.then(() => crmctiCore.intent(JSON.stringify({ type: "call", number: msg.number })));
+  const fromPage = sender.tab && sender.frameId === 0 && sender.id === chrome.runtime.id;
+  if (msg.type === "dial" && fromPage) {
+    actedTab = sender.tab.id; // the agent clicked a number in this tab
+    core.then(() => crmctiCore.intent(JSON.stringify({ type: "call", number: String(msg.number) })));
+  }
+  if (msg.type === "dialRequest" && fromPage) requestDial(String(msg.number), sender);
+  if (msg.type === "panelNonce") {
+    registerNonce(msg.nonce, sender).then(reply, () => reply(false));
+    return true;
+  }
   if (msg.type === "settings") {
     core.then(effectiveSettings).then(reply);
     return true; // async reply
@@ -101,6 +190,39 @@ chrome.runtime.onMessage.addListener((msg, sender, reply) => {
   if (msg.type === "openOptions") chrome.runtime.openOptionsPage();
   return false;
 });
+
+// crmTabs are the tabs that are CRM pages: those with an admitted panel,
+// and those the registered content script matches (placement "side" has
+// no panel in the page).
+async function crmTabs() {
+  const ids = new Set();
+  for (const p of panels) if (p.sender && p.sender.tab) ids.add(p.sender.tab.id);
+  const [reg] = await chrome.scripting.getRegisteredContentScripts({ ids: [CRMCTI_SCRIPT_ID] }).catch(() => []);
+  if (reg && reg.matches && reg.matches.length > 0) {
+    for (const t of await chrome.tabs.query({ url: reg.matches }).catch(() => [])) ids.add(t.id);
+  }
+  return ids;
+}
+
+// popTarget is the CRM tab the agent is working in: the one whose panel
+// they acted in last, else the active tab of the focused window if it is
+// a CRM tab; never a tab of another site, and null when there is none.
+async function popTarget() {
+  const crm = await crmTabs();
+  if (actedTab !== null && crm.has(actedTab)) return actedTab;
+  const [active] = await chrome.tabs.query({ active: true, lastFocusedWindow: true }).catch(() => []);
+  return active && crm.has(active.id) ? active.id : null;
+}
+
+async function showCustomer(e) {
+  const tab = await popTarget();
+  if (tab === null) return;
+  // The CRM tab's content script shows the customer (and leaves a page
+  // that already shows them alone); a tab without it is navigated.
+  chrome.tabs.sendMessage(tab, { type: "load", effect: e }).catch(() => {
+    if (e.mode === "url") chrome.tabs.update(tab, { url: e.url });
+  });
+}
 
 function runEffect(e) {
   switch (e.kind) {
@@ -119,12 +241,7 @@ function runEffect(e) {
       chrome.notifications.clear("call:" + e.callId);
       break;
     case "load":
-      if (lastCrmTab === null) break;
-      // The CRM tab's content script shows the customer (and leaves a page
-      // that already shows them alone); a tab without it is navigated.
-      chrome.tabs.sendMessage(lastCrmTab, { type: "load", effect: e }).catch(() => {
-        if (e.mode === "url") chrome.tabs.update(lastCrmTab, { url: e.url });
-      });
+      showCustomer(e);
       break;
   }
 }
@@ -138,8 +255,9 @@ function onNotificationButton(id, button) {
 }
 chrome.notifications.onButtonClicked.addListener(onNotificationButton);
 
-chrome.notifications.onClicked.addListener((id) => {
-  if (lastCrmTab !== null) chrome.tabs.update(lastCrmTab, { active: true });
+chrome.notifications.onClicked.addListener(async () => {
+  const tab = await popTarget();
+  if (tab !== null) chrome.tabs.update(tab, { active: true });
 });
 
 // Shortcuts from anywhere in the browser (chrome.commands; the agent can

@@ -15,7 +15,26 @@
 // A section whose element the page does not have falls back to the dock.
 "use strict";
 (() => {
-  if (window.top !== window || document.getElementById("crmcti-host")) return;
+  if (window.top !== window) return;
+  // This script may run twice in a page (the registered script and an
+  // injection into open tabs), and after the extension is updated or
+  // reloaded the old one has lost the extension: its panel is dead. Only
+  // a live script answers the ping (listeners run synchronously); a dead
+  // one's host is replaced (issue 13).
+  let answered = false;
+  const pong = () => { answered = true; };
+  document.addEventListener("crmcti-pong", pong);
+  document.dispatchEvent(new CustomEvent("crmcti-ping"));
+  document.removeEventListener("crmcti-pong", pong);
+  if (answered) return;
+  document.addEventListener("crmcti-ping", () => {
+    if (chrome.runtime && chrome.runtime.id) document.dispatchEvent(new CustomEvent("crmcti-pong"));
+  });
+  const old = document.getElementById("crmcti-host");
+  if (old) {
+    old.remove();
+    document.documentElement.style.removeProperty("margin-right");
+  }
 
   const DOCK_WIDTH = 340, BADGE_WIDTH = 56;
   const host = document.createElement("div");
@@ -26,12 +45,15 @@
   frame.setAttribute("allow", "");
   shadow.append(frame);
   const origin = new URL(chrome.runtime.getURL("")).origin;
+  // The panel is admitted by the service worker only with this one-time
+  // nonce, registered from this tab before the frame loads: a page that
+  // frames panel.html itself has none (clickjacking, issue 11, item 14).
+  const nonce = crypto.randomUUID();
 
-  function place(settings) {
+  async function place(settings) {
     if (settings.panelMode === "side") return; // the browser's side panel shows it
     const slot = settings.panelMode === "section" && settings.panelSelector ? document.querySelector(settings.panelSelector) : null;
     const mode = slot ? "section" : "dock";
-    frame.src = chrome.runtime.getURL("extension/panel.html") + "?mode=" + mode;
     if (slot) {
       host.setAttribute("style", "all: initial; display: block; width: 100%;");
       frame.setAttribute("style", "all: initial; display: block; width: 100%; height: 420px; border: 0; background: #fff;");
@@ -41,6 +63,8 @@
       document.documentElement.append(host);
     }
     host.dataset.mode = mode;
+    await chrome.runtime.sendMessage({ type: "panelNonce", nonce }).catch(() => false);
+    frame.src = chrome.runtime.getURL("extension/panel.html") + "?mode=" + mode + "#" + nonce;
   }
 
   // dock sizes the column and pushes the page aside by as much.
@@ -60,11 +84,6 @@
   });
 
   chrome.runtime.sendMessage({ type: "settings" }).then(place, () => place({ panelMode: "dock" }));
-
-  const tellFocus = () => chrome.runtime.sendMessage({ type: "focus" }).catch(() => {});
-  window.addEventListener("focus", tellFocus);
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) tellFocus(); });
-  tellFocus();
 
   // Showing a customer: by URL, unless the page already shows it; or by
   // the Communication Centre's search, as a person would: type the code,
@@ -142,11 +161,17 @@
     node.replaceWith(frag);
   }
 
+  // Only the agent's own click dials (isTrusted: the browser made the
+  // event from a real pointer or key). A click a page script makes
+  // (a.click(), dispatchEvent) is the page asking: the panel asks the
+  // agent first, and nothing is dialled unless they say Call (issue 11,
+  // item 13).
   document.addEventListener("click", (ev) => {
     const a = ev.target instanceof Element && ev.target.closest("a.crmcti-dial");
     if (!a) return;
     ev.preventDefault();
-    chrome.runtime.sendMessage({ type: "dial", number: a.dataset.number });
+    const number = String(a.dataset.number || "").slice(0, 64);
+    chrome.runtime.sendMessage({ type: ev.isTrusted ? "dial" : "dialRequest", number });
   }, true);
 
   let pending = false;

@@ -15,14 +15,18 @@ const FIELDS = [
   ["matchPolicy", "Several matches", ["list", "single"]],
   ["panelMode", "Panel placement", ["section", "dock", "side"]],
   ["panelSelector", "Section placement: CSS selector of the element to put the panel in"],
+  ["crmUrlPatterns", "CRM addresses: match patterns, one a line (e.g. https://crm.example.com/*)", "lines"],
 ];
 const $ = (id) => document.getElementById(id);
 
+// A "lines" field edits a list, one item a line (crmUrlPatterns).
 function field(key, label, choices, s) {
-  const input = document.createElement(choices ? "select" : "input");
+  const lines = choices === "lines";
+  const input = document.createElement(lines ? "textarea" : choices ? "select" : "input");
   input.id = key;
-  for (const c of choices || []) input.append(new Option(c, c));
-  input.value = s[key] || "";
+  if (lines) Object.assign(input, { rows: 3, placeholder: "https://crm.example.com/*" });
+  for (const c of lines ? [] : choices || []) input.append(new Option(c, c));
+  input.value = lines ? (s[key] || []).join("\n") : s[key] || "";
   input.disabled = (s.managedKeys || []).includes(key);
   const msg = document.createElement("span");
   msg.id = key + "-error";
@@ -46,17 +50,36 @@ function show(problems) {
 }
 
 chrome.runtime.sendMessage({ type: "settings" }).then(async (s) => {
+  // The CRM addresses shown are the ones set (by policy or here), not the
+  // core's default: with none set, a development install uses loopback
+  // pages and a packed one none (extension/register.js), and saving the
+  // form must not turn a default into a setting.
+  const { options: stored } = await chrome.storage.local.get("options");
+  if (!(s.managedKeys || []).includes("crmUrlPatterns")) s.crmUrlPatterns = (stored && stored.crmUrlPatterns) || [];
+  if (typeof s.crmUrlPatterns === "string") s.crmUrlPatterns = s.crmUrlPatterns.split(/[\n,]/).map((p) => p.trim()).filter(Boolean);
   const form = $("form");
   for (const [key, label, choices] of FIELDS) form.append(field(key, label, choices, s));
   show(await chrome.runtime.sendMessage({ type: "validate" })); // a bad policy shows at once
 });
 
-$("save").addEventListener("click", async () => {
-  const options = {};
-  for (const [key] of FIELDS) {
+// formOptions merges the form into the stored options: a setting this
+// page has no field for is kept, an emptied field goes back to its
+// default, a locked one is left as stored.
+async function formOptions() {
+  const { options: stored } = await chrome.storage.local.get("options");
+  const options = { ...(stored || {}) };
+  for (const [key, , choices] of FIELDS) {
     const input = $(key);
-    if (!input.disabled && input.value.trim()) options[key] = input.value.trim();
+    if (input.disabled) continue;
+    const value = choices === "lines" ? input.value.split("\n").map((l) => l.trim()).filter(Boolean) : input.value.trim();
+    if (value.length > 0) options[key] = value;
+    else delete options[key];
   }
+  return options;
+}
+
+$("save").addEventListener("click", async () => {
+  const options = await formOptions();
   const problems = await chrome.runtime.sendMessage({ type: "validate", options });
   show(problems);
   // A problem in a setting the policy locks is the admin's: it is shown,

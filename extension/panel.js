@@ -6,7 +6,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const port = chrome.runtime.connect({ name: "panel" });
+// The nonce the content script put in the fragment admits this panel
+// when a page frames it; without it the service worker refuses the panel
+// and it renders nothing (clickjacking, issue 11, item 14).
+const port = chrome.runtime.connect({ name: "panel:" + location.hash.slice(1) });
 const send = (intent) => port.postMessage({ type: "intent", intent });
 // The content script places the panel: "section" in the CRM page, or
 // "dock" at its edge (which can collapse to a badge). Loaded on its own,
@@ -277,7 +280,22 @@ function render(v) {
   renderRecent(v);
 }
 
+// inert empties the panel for good: no controls, no agent data.
+function inert() {
+  document.body.replaceChildren(el("p", { id: "inert", class: "meta" }, "The CTI panel works only inside your CRM page."));
+}
+
+// renderDialRequest shows a call a page asked for, which waits for the
+// agent: only their Call dials it.
+function renderDialRequest(req) {
+  $("dial-confirm").hidden = !req;
+  if (!req) return;
+  $("dial-confirm-text").textContent = `Call ${req.number}?` + (req.from ? ` (asked by the page at ${req.from})` : "");
+}
+
 port.onMessage.addListener((msg) => {
+  if (msg.type === "refused") inert();
+  if (msg.type === "confirmDial") renderDialRequest(msg.request);
   if (msg.type === "view") render(JSON.parse(msg.view));
   if (msg.type === "focusTransfer") focusTransfer();
 });
@@ -290,6 +308,8 @@ $("login-form").addEventListener("submit", (e) => {
 $("open-options").addEventListener("click", () => chrome.runtime.sendMessage({ type: "openOptions" }));
 $("logout").addEventListener("click", () => send({ type: "logout" }));
 $("notice-close").addEventListener("click", () => send({ type: "dismiss" }));
+$("dial-confirm-call").addEventListener("click", () => port.postMessage({ type: "confirmDial", call: true }));
+$("dial-confirm-cancel").addEventListener("click", () => port.postMessage({ type: "confirmDial", call: false }));
 
 for (const b of $("status").querySelectorAll("button")) b.addEventListener("click", () => send({ type: "status", status: b.dataset.status }));
 $("status").addEventListener("keydown", (e) => {

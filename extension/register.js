@@ -69,7 +69,8 @@ async function crmctiRegister(patterns) {
 }
 
 // crmctiInjectOpenTabs puts the panel into CRM tabs that were open before
-// the patterns named them (content.js ignores a second injection).
+// the patterns named them (content.js ignores a second injection into a
+// page whose panel is alive, and replaces a dead one).
 async function crmctiInjectOpenTabs(patterns) {
   const tabs = await chrome.tabs.query({ url: patterns }).catch(() => []);
   for (const tab of tabs) {
@@ -77,11 +78,18 @@ async function crmctiInjectOpenTabs(patterns) {
   }
 }
 
-async function crmctiSync() {
+// crmctiSync registers the wanted patterns. With reinject (after an
+// install or update) it also injects into the open CRM tabs when the
+// registration did not change: their old content script lost the
+// extension, and the new one replaces its dead panel (content.js).
+async function crmctiSync(reinject) {
   const wanted = await crmctiPatterns();
   const current = await chrome.scripting.getRegisteredContentScripts({ ids: [CRMCTI_SCRIPT_ID] });
   const have = current.length > 0 ? current[0].matches || [] : null;
-  if (have && JSON.stringify([...have].sort()) === JSON.stringify([...wanted].sort())) return;
+  if (have && JSON.stringify([...have].sort()) === JSON.stringify([...wanted].sort())) {
+    if (reinject === true && have.length > 0) await crmctiInjectOpenTabs(have);
+    return;
+  }
   if (have) await chrome.scripting.unregisterContentScripts({ ids: [CRMCTI_SCRIPT_ID] });
   if (wanted.length === 0) return;
   const registered = await crmctiRegister(wanted);
@@ -91,8 +99,8 @@ async function crmctiSync() {
 // Syncs run one after another: a policy arriving while the options are
 // read must not leave two registrations racing.
 let crmctiSyncing = Promise.resolve();
-function crmctiSyncContentScripts() {
-  crmctiSyncing = crmctiSyncing.then(crmctiSync).catch((e) => console.error("CRM CTI: content script registration:", e));
+function crmctiSyncContentScripts(reinject) {
+  crmctiSyncing = crmctiSyncing.then(() => crmctiSync(reinject === true)).catch((e) => console.error("CRM CTI: content script registration:", e));
   return crmctiSyncing;
 }
 
@@ -106,6 +114,6 @@ function crmctiRegisterContentScripts() {
     if (area === "managed" || (area === "local" && changes.options)) crmctiSyncContentScripts();
   });
   chrome.runtime.onStartup.addListener(crmctiSyncContentScripts);
-  chrome.runtime.onInstalled.addListener(crmctiSyncContentScripts);
+  chrome.runtime.onInstalled.addListener(() => crmctiSyncContentScripts(true));
   return crmctiSyncContentScripts();
 }

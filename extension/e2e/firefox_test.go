@@ -198,8 +198,9 @@ type bidiContext struct {
 	Children []bidiContext `json:"children"`
 }
 
-// frame finds a browsing context (at any depth) whose URL ends in suffix.
-func (b *bidi) frame(suffix string) string {
+// frame finds a browsing context (at any depth) whose URL contains part
+// (the panel's URL ends in its nonce).
+func (b *bidi) frame(part string) string {
 	res, err := b.try("browsingContext.getTree", map[string]any{})
 	if err != nil {
 		return ""
@@ -211,7 +212,7 @@ func (b *bidi) frame(suffix string) string {
 	var walk func([]bidiContext) string
 	walk = func(cs []bidiContext) string {
 		for _, c := range cs {
-			if strings.HasSuffix(c.URL, suffix) {
+			if strings.Contains(c.URL, part) {
 				return c.Context
 			}
 			if f := walk(c.Children); f != "" {
@@ -267,8 +268,8 @@ func TestFirefoxPanelRingsInTheDemo(t *testing.T) {
 	if _, err := sys.Sim.StartInbound("+35722123456", "1001"); err != nil {
 		t.Fatal(err)
 	}
-	// The call rings in the panel with its number and Accept. (The caller's
-	// two matching customers, listed in Chromium, did not show in Firefox
-	// when this was written: see the README's Firefox notes.)
-	ff.until("ringing card", panel, `document.querySelector('#calls li.ringing[aria-label="Ringing +35722123456"] button.primary') !== null`)
+	// The call rings in the panel with Accept and the caller's two
+	// matching customers, as in Chromium.
+	ff.until("ringing card", panel, `document.querySelector("#calls li.ringing button.primary") !== null`)
+	ff.until("the caller's two matches", panel, `document.querySelectorAll("#calls li.ringing .matches li").length === 2`)
 }

@@ -101,7 +101,7 @@ func panelVersions(b *browser, id string) []string {
 	}
 	var out []string
 	for _, in := range infos {
-		if in.URL == "chrome-extension://"+id+"/extension/panel.html" {
+		if strings.HasPrefix(in.URL, "chrome-extension://"+id+"/extension/panel.html") { // ?mode=…#nonce follow
 			// Not cancelled: cancelling a chromedp context closes its target.
 			ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
 			v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`chrome.runtime.getManifest().version`))
