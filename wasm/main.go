@@ -58,7 +58,7 @@ func (b *bridge) start(s client.Settings, tok string) {
 	if b.tokens == nil || tok != "" {
 		b.tokens = &tokens{tok: tok}
 	}
-	b.core = client.New(client.Config{Settings: s, Tokens: b.tokens,
+	b.core = client.New(client.Config{Settings: s, Tokens: b.tokens, Version: version,
 		OnView:   func(v client.View) { host().Call("view", string(client.MarshalView(v))) },
 		OnEffect: func(e client.Effect) { j, _ := json.Marshal(e); host().Call("effect", string(j)) },
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"crmcti/gateway/app"
 	"crmcti/gateway/gatewaytest"
 	"crmcti/wasm/client"
 )
@@ -453,5 +454,46 @@ func TestShortcutsPickTheCall(t *testing.T) {
 	v := h.until("ended", func(v client.View) bool { return len(v.Calls) == 0 && len(v.Recent) == 1 })
 	if r := v.Recent[0]; r.Missed || r.Name != "Andreas Constantinou" || r.When == "" {
 		t.Fatalf("recent %+v", r)
+	}
+}
+
+// An extension older than the gateway serves is told to update, in
+// words, instead of failing in odd ways; a current one logs in.
+func TestOlderExtensionIsToldToUpdate(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.MinExtensionVersion = "2.0.0" }})
+	for _, tc := range []struct {
+		version string
+		ok      bool
+	}{{"1.9.9", false}, {"2.0.1", true}} {
+		views := make(chan client.View, 64)
+		s := client.DefaultSettings()
+		s.GatewayURL = sys.URL()
+		core := client.New(client.Config{Settings: s, Tokens: &client.MemoryTokens{}, Version: tc.version,
+			OnView: func(v client.View) {
+				select {
+				case views <- v:
+				default:
+				}
+			}})
+		ctx, cancel := context.WithCancel(context.Background())
+		go core.Run(ctx)
+		core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+		deadline := time.After(20 * time.Second)
+	wait:
+		for {
+			select {
+			case v := <-views:
+				if tc.ok && v.LoggedIn || !tc.ok && strings.Contains(strings.ToLower(v.LoginError), "update") {
+					break wait
+				}
+				if v.LoggedIn && !tc.ok {
+					t.Fatalf("version %s logged in past a minimum of 2.0.0", tc.version)
+				}
+			case <-deadline:
+				t.Fatalf("version %s: no verdict", tc.version)
+			}
+		}
+		cancel()
+		core.Close()
 	}
 }

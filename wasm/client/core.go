@@ -42,6 +42,10 @@ type Config struct {
 	// RestartDelay is the pause after the core stopped on a fault before
 	// it starts over (default 2s): long enough for the panel to say so.
 	RestartDelay time.Duration
+	// Version is the extension's version, sent with login and resume so
+	// that a gateway can refuse an extension older than it serves
+	// (update_required) instead of failing in odd ways.
+	Version string
 }
 
 // Core is the extension's state machine.

@@ -68,7 +68,7 @@ func (c *Core) intent(out *sender, in Intent) error {
 			return nil
 		}
 		c.update(func(s *state) { s.loginBusy, s.loginErr = true, "" })
-		return out.send(wire.TLogin, wire.Login{Username: in.Username, Password: in.Password}, in)
+		return out.send(wire.TLogin, wire.Login{Username: in.Username, Password: in.Password, Version: c.cfg.Version}, in)
 	case !loggedIn:
 		return nil
 	}

@@ -31,9 +31,9 @@ func (c *Core) session(ctx context.Context, login *Intent, delays *backoff.Backo
 	go readFrames(ctx, conn, frames)
 	out := &sender{conn: conn, ctx: ctx, pending: map[string]Intent{}}
 	if login != nil {
-		err = out.send(wire.TLogin, wire.Login{Username: login.Username, Password: login.Password}, *login)
+		err = out.send(wire.TLogin, wire.Login{Username: login.Username, Password: login.Password, Version: c.cfg.Version}, *login)
 	} else {
-		err = out.send(wire.TResume, wire.Resume{Token: c.cfg.Tokens.Load()}, Intent{Type: wire.TResume})
+		err = out.send(wire.TResume, wire.Resume{Token: c.cfg.Tokens.Load(), Version: c.cfg.Version}, Intent{Type: wire.TResume})
 	}
 	if err != nil {
 		return fmt.Errorf("hello: %w", err)
