@@ -12,12 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"crmcti/gateway"
+	"crmcti/gateway/backoff"
 	"crmcti/gateway/csta"
 )
 
@@ -227,7 +227,7 @@ func (a *Adapter) Up() bool {
 
 func (a *Adapter) run() {
 	defer close(a.done)
-	backoff := a.cfg.MinBackoff
+	delay := backoff.New(a.cfg.MinBackoff, a.cfg.MaxBackoff)
 	for {
 		select {
 		case <-a.stop:
@@ -236,16 +236,17 @@ func (a *Adapter) run() {
 		}
 		err := a.connectOnce()
 		if err == nil {
-			backoff = a.cfg.MinBackoff
+			delay.Reset()
 			continue
 		}
-		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", backoff.String())
+		// The log names the step (1s, 2s, …); the wait adds jitter to it.
+		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", delay.Current().String())
+		wait := delay.Next()
 		select {
 		case <-a.stop:
 			return
-		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)/4+1))):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, a.cfg.MaxBackoff)
 	}
 }
 
@@ -334,12 +335,13 @@ func (a *Adapter) linkLost(c *csta.Conn) {
 // after a reconnect, with backoff, until each succeeds, is unmonitored,
 // or the link ends (the next link starts over).
 func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
-	backoff := a.cfg.MinBackoff
+	delay := backoff.New(a.cfg.MinBackoff, a.cfg.MaxBackoff)
 	for len(devs) > 0 {
+		wait := delay.Next()
 		select {
 		case <-c.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		var still []*device
 		for _, d := range devs {
@@ -350,12 +352,11 @@ func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
 				continue
 			}
 			if err := a.startMonitor(c, d); err != nil {
-				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", backoff.String())
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", delay.Current().String())
 				still = append(still, d)
 			}
 		}
 		devs = still
-		backoff = min(backoff*2, a.cfg.MaxBackoff)
 	}
 }
 
