@@ -46,28 +46,29 @@ func startBrowser(t *testing.T) *browser { return startBrowserWith(t, repoRoot(t
 // startBrowserWith loads the unpacked extension in dir.
 func startBrowserWith(t *testing.T, dir string) *browser {
 	t.Helper()
+	return launchChromium(t,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-extensions-except", dir),
+		chromedp.Flag("load-extension", dir))
+}
+
+// launchChromium runs headless Debian Chromium with a fresh profile, the
+// options every browser test shares, and extra. chromedp's default
+// options disable extensions, so the list is our own.
+func launchChromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("chromium not found: apt-get install -y chromium (or make deps)")
 	}
-	root := dir
-	profile := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-extensions-except", root),
-		chromedp.Flag("load-extension", root),
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", "new"), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
 		chromedp.WindowSize(1280, 900),
-	}
+	}, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })

@@ -7,14 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"crmcti/gateway/app"
@@ -159,26 +157,7 @@ func writeJSON(t *testing.T, v any) string {
 // stays on, since that is how it downloads force-installed extensions.
 func startManagedBrowser(t *testing.T) *browser {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium not found: apt-get install -y chromium (or make deps)")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", "new"), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); acancel() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	shots := filepath.Join(repoRoot(t), "test-output", "screenshots")
-	os.MkdirAll(shots, 0o755)
-	return &browser{t: t, ctx: ctx, shots: shots, panels: map[target.ID]bool{}}
+	return launchChromium(t)
 }
 
 // untilReloaded reloads the page in ctx until expr holds: the extension
