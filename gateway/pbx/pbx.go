@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -63,6 +64,11 @@ type Config struct {
 	// so that a stalled or half-open switch is declared down within 10s;
 	// csta.Config.Liveness); negative turns the check off.
 	Liveness time.Duration
+	// Audit is how often every monitored device is compared with the
+	// switch's snapshot even when nothing looks wrong (default 30s, spread
+	// over the devices so that it never bursts; negative turns it off): a
+	// switch that drops an event without any other sign is caught within it.
+	Audit time.Duration
 }
 
 // Adapter is the gateway's PBX.
@@ -86,6 +92,10 @@ type Adapter struct {
 	lostAt      time.Time
 	stop        chan struct{}
 	done        chan struct{}
+	// resync serialises the resynchronisations a stall asks for; again
+	// asks for one more after the one running.
+	resync sync.Mutex
+	again  atomic.Bool
 }
 
 // device is one monitored phone. The core names it by the agent's
@@ -111,6 +121,10 @@ type device struct {
 	// call's last one, so that a snapshot does not undo newer events.
 	seq     uint64
 	touched map[string]uint64
+	// snapping serialises the device's snapshots (the start, a stall's
+	// resync, the audit): an older snapshot reconciled after a newer one
+	// would bring back a call the newer one ended.
+	snapping sync.Mutex
 }
 
 func newDevice(ext, number string) *device {
@@ -188,6 +202,9 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	}
 	if cfg.Liveness == 0 {
 		cfg.Liveness = 9 * time.Second
+	}
+	if cfg.Audit == 0 {
+		cfg.Audit = 30 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -284,6 +301,9 @@ func (a *Adapter) connectOnce() error {
 	if len(failed) > 0 {
 		go a.retryMonitors(c, failed)
 	}
+	if a.cfg.Audit > 0 {
+		go a.audit(c)
+	}
 	<-c.Done()
 	a.linkLost(c)
 	return nil
@@ -302,6 +322,7 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 	defer cancel()
 	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
 		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
+		OnStall:  a.stalled,
 		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
 }
 
@@ -381,12 +402,27 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	a.mu.Lock()
 	d.xref, d.staleXref = xref, ""
 	a.byXref[xref] = d
+	a.mu.Unlock()
+	return a.snapshot(ctx, c, d)
+}
+
+// snapshot asks the switch for the device's calls and reconciles the
+// tracker with them. The events read before the answer are applied first
+// (Settle): the answer overtakes them, and a call they report must not be
+// reported again by the reconcile.
+func (a *Adapter) snapshot(ctx context.Context, c *csta.Conn, d *device) error {
+	d.snapping.Lock()
+	defer d.snapping.Unlock()
+	a.mu.Lock()
 	id, since := d.id, d.seq
 	a.mu.Unlock()
 	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
 		return err
 	}
+	// A link that ended meanwhile drops its queued events anyway (the next
+	// link resynchronises), and the answer is still the switch's truth.
+	_ = c.Settle(ctx)
 	a.reconcile(d, snap.Calls(), since)
 	return nil
 }
