@@ -90,6 +90,7 @@ type Adapter struct {
 	// was lost, and when, for resuming it.
 	lastSession string
 	lostAt      time.Time
+	health      health
 	stop        chan struct{}
 	done        chan struct{}
 	// resync serialises the resynchronisations a stall asks for; again
@@ -256,6 +257,9 @@ func (a *Adapter) run() {
 			delay.Reset()
 			continue
 		}
+		a.mu.Lock()
+		a.noteFailed(err)
+		a.mu.Unlock()
 		// The log names the step (1s, 2s, …); the wait adds jitter to it.
 		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", delay.Current().String())
 		wait := delay.Next()
@@ -296,6 +300,7 @@ func (a *Adapter) connectOnce() error {
 	}
 	a.mu.Lock()
 	a.up = true
+	a.noteUp()
 	a.mu.Unlock()
 	a.sink.LinkChanged(true)
 	if len(failed) > 0 {
@@ -340,6 +345,7 @@ func (a *Adapter) linkLost(c *csta.Conn) {
 	a.up = false
 	a.conn = nil
 	a.lastSession, a.lostAt = c.SessionID(), time.Now()
+	a.noteLost(c.Err())
 	for _, d := range a.devices {
 		d.staleXref, d.xref = d.xref, ""
 	}
