@@ -24,9 +24,17 @@ func (a *Adapter) stalled(silence time.Duration) {
 	}
 	defer a.resync.Unlock()
 	for a.again.Swap(false) {
+		n := 0
 		for _, d := range a.monitoredOn() {
-			a.resyncDevice(c, d)
+			n += a.resyncDevice(c, d)
 		}
+		a.resynced("stall", n)
+	}
+}
+
+func (a *Adapter) resynced(reason string, corrected int) {
+	if a.cfg.OnResync != nil {
+		a.cfg.OnResync(reason, corrected)
 	}
 }
 
@@ -46,19 +54,22 @@ func (a *Adapter) monitoredOn() []*device {
 }
 
 // resyncDevice reconciles one device with the switch's snapshot, if it is
-// still monitored; a failure is logged (the next audit tries again).
-func (a *Adapter) resyncDevice(c *csta.Conn, d *device) {
+// still monitored, and returns how many calls that corrected; a failure
+// is logged (the next audit tries again).
+func (a *Adapter) resyncDevice(c *csta.Conn, d *device) int {
 	a.mu.Lock()
 	wanted := a.devices[d.ext] == d && d.xref != ""
 	a.mu.Unlock()
 	if !wanted {
-		return
+		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
 	defer cancel()
-	if err := a.snapshot(ctx, c, d); err != nil {
+	n, err := a.snapshotCount(ctx, c, d)
+	if err != nil {
 		a.log.Warn("pbx: resynchronise device", "device", d.ext, "err", err)
 	}
+	return n
 }
 
 // audit compares every monitored device with the switch's snapshot once
@@ -79,8 +90,12 @@ func (a *Adapter) audit(c *csta.Conn) {
 				return
 			case <-time.After(step):
 			}
-			if d != nil {
-				a.resyncDevice(c, d)
+			if d == nil {
+				continue
+			}
+			if n := a.resyncDevice(c, d); n > 0 {
+				a.log.Warn("pbx: audit corrected calls the events had not (the switch lost events)", "device", d.ext, "corrected", n)
+				a.resynced("audit", n)
 			}
 		}
 	}

@@ -69,6 +69,11 @@ type Config struct {
 	// over the devices so that it never bursts; negative turns it off): a
 	// switch that drops an event without any other sign is caught within it.
 	Audit time.Duration
+	// OnResync is told of each resynchronisation a stall asked for
+	// (reason "stall") and of each audit that corrected something
+	// ("audit"), with the number of calls it corrected (ended or shown):
+	// a count that keeps rising means a switch that loses events.
+	OnResync func(reason string, corrected int)
 }
 
 // Adapter is the gateway's PBX.
@@ -417,6 +422,12 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 // (Settle): the answer overtakes them, and a call they report must not be
 // reported again by the reconcile.
 func (a *Adapter) snapshot(ctx context.Context, c *csta.Conn, d *device) error {
+	_, err := a.snapshotCount(ctx, c, d)
+	return err
+}
+
+// snapshotCount is snapshot, reporting how many calls it corrected.
+func (a *Adapter) snapshotCount(ctx context.Context, c *csta.Conn, d *device) (int, error) {
 	d.snapping.Lock()
 	defer d.snapping.Unlock()
 	a.mu.Lock()
@@ -424,13 +435,12 @@ func (a *Adapter) snapshot(ctx context.Context, c *csta.Conn, d *device) error {
 	a.mu.Unlock()
 	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// A link that ended meanwhile drops its queued events anyway (the next
 	// link resynchronises), and the answer is still the switch's truth.
 	_ = c.Settle(ctx)
-	a.reconcile(d, snap.Calls(), since)
-	return nil
+	return a.reconcile(d, snap.Calls(), since), nil
 }
 
 // monitorStart obtains the device's ID on DMCC, then starts its monitor.
@@ -470,7 +480,7 @@ func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.Dev
 // were away (its far end is unknown until the next event names it). A
 // call an event touched after the snapshot was asked for (since) is left
 // to the events: they are newer than the snapshot.
-func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) {
+func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) int {
 	var changes []change
 	now := time.Now()
 	a.mu.Lock()
@@ -501,6 +511,7 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since ui
 	for _, ch := range changes {
 		a.sink.CallChanged(ch.c, ch.ev)
 	}
+	return len(changes)
 }
 
 // change is a call's new state and the event that reports it.
