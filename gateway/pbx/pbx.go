@@ -1,9 +1,10 @@
 // Package pbx is the gateway's switch adapter over CSTA: one link for the
 // whole gateway, kept up with reconnects; a monitor per logged-in agent's
 // device; a call tracker per device fed by the switch's events; and
-// resynchronisation by SnapshotDevice after every reconnect, so that calls
-// that ended during an outage are cleared and calls that began during it
-// are shown.
+// resynchronisation by SnapshotDevice after every reconnect and after a
+// stall too short to drop the link, so that calls that ended during an
+// outage are cleared and calls that began during it are shown; and an
+// audit that compares each device with its snapshot every 30 s.
 package pbx
 
 import (
