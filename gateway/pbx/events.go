@@ -17,6 +17,8 @@ const recentlyEnded = 2 * time.Minute
 // event to its device's tracker under the lock, then reports the changes
 // (the sink queues) and, if the event could not be attributed, says so.
 func (a *Adapter) onEvent(ev csta.Event) {
+	a.reporting.Lock()
+	defer a.reporting.Unlock()
 	a.mu.Lock()
 	d, ok := a.byXref[ev.CrossRefID()]
 	if !ok {

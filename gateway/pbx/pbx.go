@@ -103,6 +103,11 @@ type Adapter struct {
 	// asks for one more after the one running.
 	resync sync.Mutex
 	again  atomic.Bool
+	// reporting is held from a change to the tracker until the sink has
+	// been told of it (events, reconciles): the core must hear of a call's
+	// changes in the order the tracker made them, or an end reported
+	// before the snapshot's "ringing" would leave the call ringing there.
+	reporting sync.Mutex
 }
 
 // device is one monitored phone. The core names it by the agent's
@@ -482,6 +487,8 @@ func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.Dev
 // call an event touched after the snapshot was asked for (since) is left
 // to the events: they are newer than the snapshot.
 func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) int {
+	a.reporting.Lock()
+	defer a.reporting.Unlock()
 	var changes []change
 	now := time.Now()
 	a.mu.Lock()
