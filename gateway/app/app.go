@@ -349,8 +349,11 @@ func (a *App) Close() error {
 		if a.stopPull != nil {
 			a.stopPull()
 		}
-		a.Service.Close()
+		// The switch first: a call that ends while the writers flush would
+		// otherwise reach the call log after its last write to the spool,
+		// and its row stay open for ever.
 		a.sw.Close()
+		a.Service.Close()
 		<-a.served
 		a.release()
 		a.DB.Close()
