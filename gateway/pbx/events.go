@@ -136,6 +136,9 @@ func (t *turn) call(id string) *gateway.Call {
 	}
 	if _, ok := t.d.ended[id]; !ok {
 		t.why = "unknown call " + id
+		// A snapshot answered just before this event may still name the
+		// call: its reconcile must not bring it in (the event is newer).
+		t.d.touch(id)
 	}
 	return nil
 }
