@@ -135,6 +135,24 @@ type Spool interface {
 	Append(name string, items ...any) error
 	Load(name string, each func(json.RawMessage) error) error
 	Remove(name string) error
+	// OpenLog opens the named file as a write-ahead log (SpoolLog).
+	OpenLog(name string) (SpoolLog, error)
+}
+
+// SpoolLog is a spool file kept open as a write-ahead log: the call-log
+// and audit writers append each step to it before the database has it,
+// and empty it once the database does. Append is one write(2) without
+// fsync: what it accepted survives the gateway being killed (the kernel
+// holds it) but not a power cut; Sync makes it durable.
+type SpoolLog interface {
+	// Append adds items, one JSON line each, in one write.
+	Append(items ...any) error
+	// Reset replaces the log's content with items, atomically (none:
+	// empties it).
+	Reset(items ...any) error
+	Sync() error
+	// Close syncs and closes the log. Safe twice.
+	Close() error
 }
 
 // IsDataError reports whether err is the database refusing the data

@@ -137,7 +137,8 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
 	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
-		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent}, svc)
+		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent,
+		OnResync: metrics.Resync}, svc)
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
 	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
@@ -348,8 +349,11 @@ func (a *App) Close() error {
 		if a.stopPull != nil {
 			a.stopPull()
 		}
-		a.Service.Close()
+		// The switch first: a call that ends while the writers flush would
+		// otherwise reach the call log after its last write to the spool,
+		// and its row stay open for ever.
 		a.sw.Close()
+		a.Service.Close()
 		<-a.served
 		a.release()
 		a.DB.Close()

@@ -53,11 +53,54 @@ func switchFault(kind string) func(context.Context, *rig, *FaultResult) (func() 
 	}
 }
 
-func stallSwitch(_ context.Context, r *rig, _ *FaultResult) (func() error, error) {
+func stallSwitch(ctx context.Context, r *rig, _ *FaultResult) (func() error, error) {
+	base := r.stallResyncs()
 	if err := r.sim.InjectFault(pbxsim.FaultStall, 0); err != nil {
 		return nil, err
 	}
+	go r.watchStallResync(ctx, base)
 	return func() error { return r.sim.InjectFault(pbxsim.FaultClear, 0) }, nil
+}
+
+// watchStallResync signals the gateway's resynchronisation after a stall
+// shorter than its liveness window (the link never goes down, so nothing
+// else shows that it noticed): crmcti_pbx_resyncs_total{reason="stall"}
+// rising above base, read from /metrics (served to loopback).
+func (r *rig) watchStallResync(ctx context.Context, base float64) {
+	for deadline := time.Now().Add(r.cfg.Hold + 15*time.Second); time.Now().Before(deadline); {
+		if r.stallResyncs() > base {
+			r.signal(time.Now(), "the gateway resynchronised after the stall")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stallResyncs reads the gateway's count of resynchronisations after a
+// stall (0 when /metrics does not answer).
+func (r *rig) stallResyncs() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+r.gwAddr+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	const name = `crmcti_pbx_resyncs_total{reason="stall"} `
+	for _, line := range strings.Split(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func cutAgents(_ context.Context, r *rig, _ *FaultResult) (func() error, error) {

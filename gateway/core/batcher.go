@@ -20,9 +20,15 @@ import (
 // One bad item never blocks the others: a batch that fails is retried row
 // by row, and a row the database refuses on its own for its data (see
 // gateway.IsDataError) is quarantined — logged, counted and appended to
-// the spool's "quarantine-NAME" file — instead of retried forever. What is
-// still unwritten when the gateway stops goes to the spool's NAME file
-// and is queued again at the next start.
+// the spool's "quarantine-NAME" file — instead of retried forever.
+//
+// Nothing queued is only in memory for long: every item is appended to the
+// spool's NAME file (a write-ahead log, gateway.SpoolLog) as soon as the
+// log goroutine wakes, before the batch lingers, and the file is emptied
+// once the database has everything in it. A start replays the file, so a
+// stop, a SIGKILL or a crash during a database outage loses nothing; the
+// writes are idempotent (see postgres.WriteCallLog), so a step the
+// database had before the kill is not written twice.
 type batcher[T any] struct {
 	name  string
 	write func(context.Context, []T) error
@@ -41,6 +47,16 @@ type batcher[T any] struct {
 	failures    atomic.Uint64
 	quarantined atomic.Uint64
 	spooled     atomic.Uint64
+
+	// wal is the write-ahead log (nil without a spool). unlogged counts the
+	// items at the end of items not in it yet; walLines the lines it holds.
+	// Only logLoop touches the file and walLines.
+	wal      gateway.SpoolLog
+	unlogged int
+	walLines int
+	walWake  chan struct{}
+	walDone  chan struct{}
+	walFails atomic.Uint64
 	// failingSince is when writes began to fail (Unix nanoseconds), 0
 	// while they succeed.
 	failingSince atomic.Int64
@@ -48,9 +64,12 @@ type batcher[T any] struct {
 
 func newBatcher[T any](name string, max int, log *slog.Logger, spool gateway.Spool, write func(context.Context, []T) error) *batcher[T] {
 	b := &batcher[T]{name: name, write: write, max: max, log: log, spool: spool,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		walWake: make(chan struct{}, 1), walDone: make(chan struct{})}
 	b.replay()
+	b.openLog()
 	go b.run()
+	go b.logLoop()
 	return b
 }
 
@@ -63,9 +82,15 @@ func (b *batcher[T]) add(item T) {
 		return
 	}
 	b.items = append(b.items, item)
+	b.unlogged++
 	b.mu.Unlock()
+	signal(b.walWake)
+	signal(b.wake)
+}
+
+func signal(ch chan struct{}) {
 	select {
-	case b.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -153,7 +178,12 @@ func (b *batcher[T]) peek() []T {
 func (b *batcher[T]) consume(n int) {
 	b.mu.Lock()
 	b.items = b.items[n:]
+	b.unlogged = min(b.unlogged, len(b.items))
+	empty := len(b.items) == 0
 	b.mu.Unlock()
+	if empty {
+		signal(b.walWake) // the log can be emptied
+	}
 }
 
 // writeBatch writes batch in one go or, if that fails, row by row, and
@@ -217,46 +247,36 @@ func (b *batcher[T]) shutdown(limit time.Duration) {
 			break
 		}
 	}
-	b.spoolRest()
+	b.keepRest()
 }
 
-// spoolRest appends what is still unwritten to the spool, to be written
-// after the next start.
-func (b *batcher[T]) spoolRest() {
-	b.mu.Lock()
-	rest := b.items
-	b.items = nil
-	b.mu.Unlock()
-	if len(rest) == 0 {
+// keepRest accounts for what is still unwritten at shutdown: the log
+// goroutine's last flush leaves it in the write-ahead log for the next
+// start; without a spool it is lost, and said so.
+func (b *batcher[T]) keepRest() {
+	rest := b.pending()
+	if rest == 0 {
 		return
 	}
-	items := make([]any, len(rest))
-	for i := range rest {
-		items[i] = rest[i]
-	}
-	if b.spool == nil {
-		b.dropped.Add(uint64(len(rest)))
-		b.log.Error("core: unwritten at shutdown and no spool: lost", "log", b.name, "items", len(rest))
+	if b.wal == nil {
+		b.dropped.Add(uint64(rest))
+		b.log.Error("core: unwritten at shutdown and no spool: lost", "log", b.name, "items", rest)
 		return
 	}
-	if err := b.spool.Append(b.name, items...); err != nil {
-		b.dropped.Add(uint64(len(rest)))
-		b.log.Error("core: unwritten at shutdown, spool failed: lost", "log", b.name, "items", len(rest), "err", err)
-		return
-	}
-	b.spooled.Add(uint64(len(rest)))
-	b.log.Warn("core: unwritten at shutdown, spooled for the next start", "log", b.name, "items", len(rest))
+	b.spooled.Add(uint64(rest))
+	b.log.Warn("core: unwritten at shutdown, kept in the spool for the next start", "log", b.name, "items", rest)
 }
 
-// replay queues what an earlier run spooled at shutdown, then forgets
-// the file: from here the items are in memory, and spooled again should
-// this run stop before writing them.
+// replay queues what the write-ahead log holds from an earlier run (a
+// stop or a kill before the database had it). The file keeps it until the
+// database has it.
 func (b *batcher[T]) replay() {
 	if b.spool == nil {
 		return
 	}
 	n := 0
 	err := b.spool.Load(b.name, func(line json.RawMessage) error {
+		b.walLines++
 		var item T
 		if err := json.Unmarshal(line, &item); err != nil {
 			b.log.Error("core: spooled line unreadable, skipped", "log", b.name, "err", err)
@@ -273,16 +293,14 @@ func (b *batcher[T]) replay() {
 	if n == 0 {
 		return
 	}
-	if err := b.spool.Remove(b.name); err != nil {
-		b.log.Error("core: replay spool", "log", b.name, "err", err)
-	}
 	b.log.Info("core: spooled steps queued again", "log", b.name, "items", n)
 	b.wake <- struct{}{}
 }
 
-// close writes what it can within a short time, spools the rest and
-// stops. Safe twice.
+// close writes what it can within a short time, leaves the rest in the
+// write-ahead log and stops. Safe twice.
 func (b *batcher[T]) close() {
 	b.once.Do(func() { close(b.stop) })
 	<-b.done
+	<-b.walDone
 }

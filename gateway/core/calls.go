@@ -155,7 +155,10 @@ func (lc *liveCall) needsLookup(ev gateway.CallEvent) bool {
 func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
 	s.mu.Lock()
 	st, ok := s.byDevice[call.Device]
-	if !ok {
+	if !ok || (ev == "" && st.findRecent(call.ID) != nil) {
+		// A seed (ev "") copies the tracker at a login while the events
+		// go on: a call the events already brought, or ended, is newer
+		// news than the copy.
 		s.mu.Unlock()
 		return
 	}

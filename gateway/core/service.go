@@ -15,7 +15,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -242,7 +241,7 @@ func (s *Service) Stats() Stats {
 func (s *Service) Ready(ctx context.Context) map[string]error {
 	out := map[string]error{"pbx": nil, "database": s.store.Ping(ctx), "directory": s.dir.Ping(ctx), "calllog": nil, "audit": nil}
 	if s.sw == nil || !s.sw.Up() {
-		out["pbx"] = errors.New("PBX link down")
+		out["pbx"] = s.linkDown()
 	}
 	now := time.Now()
 	if s.calllog.stuck(now, stuckAfter) {

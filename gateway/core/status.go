@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 
 	"crmcti/gateway"
 	"crmcti/gateway/wire"
@@ -43,4 +44,17 @@ func (s *Service) StatusChanged(device string, status gateway.Status) {
 		source = "panel"
 	}
 	s.broadcastLocked(st, wire.TStatusEv, wire.StatusEvent{Status: string(status), Source: source})
+}
+
+// linkDown says why the PBX link is down, for the admin's /readyz: a
+// switch adapter that knows (pbx.Adapter.Health: since when, the kind of
+// the last error, failed attempts) says so; the public /readyz shows only
+// "down".
+func (s *Service) linkDown() error {
+	if h, ok := s.sw.(interface{ Health() error }); ok {
+		if err := h.Health(); err != nil {
+			return err
+		}
+	}
+	return errors.New("PBX link down")
 }

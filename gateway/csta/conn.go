@@ -65,6 +65,15 @@ type Config struct {
 	// SessionCleanupDelay is how long an Avaya AES keeps a session whose
 	// link was lost, for RecoverSession (default 60s).
 	SessionCleanupDelay time.Duration
+	// OnStall, when set, is told (on its own goroutine) that the switch
+	// spoke again after a silence of at least StallAfter during which it
+	// owed an answer to a request: it stalled and the link survived, but
+	// what the switch meant to say meanwhile (events) may be lost, so the
+	// caller resynchronises.
+	OnStall func(silence time.Duration)
+	// StallAfter is the silence OnStall reports (default 1s: a switch
+	// answers in milliseconds; a false alarm costs one resynchronisation).
+	StallAfter time.Duration
 	// Liveness, when set, is how long the switch may stay silent before
 	// the link is declared down: after a third of it without a frame, a
 	// cheap request per profile (Probe) asks the switch to speak, and a
@@ -112,6 +121,7 @@ type result struct {
 type pending struct {
 	ch      chan result
 	expires time.Time
+	sent    time.Time // when the request was allocated, for stall detection
 }
 
 // Conn is one application link to a switch.
@@ -197,6 +207,9 @@ func NewConn(ctx context.Context, nc net.Conn, cfg Config) (*Conn, error) {
 	}
 	if cfg.EventQueue <= 0 {
 		cfg.EventQueue = 4096
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -436,7 +449,7 @@ func (c *Conn) allocate() (int, chan result, error) {
 		}
 		if !busy {
 			ch := make(chan result, 1)
-			c.pend[id] = pending{ch: ch}
+			c.pend[id] = pending{ch: ch, sent: now}
 			return id, ch, nil
 		}
 	}
@@ -447,7 +460,7 @@ func (c *Conn) release(id int, timedOut bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if timedOut {
-		c.pend[id] = pending{expires: time.Now().Add(time.Minute)}
+		c.pend[id] = pending{expires: time.Now().Add(time.Minute), sent: c.pend[id].sent}
 		return
 	}
 	delete(c.pend, id)
@@ -494,7 +507,7 @@ func (c *Conn) readLoop() {
 			c.shutdown(err)
 			return
 		}
-		c.lastRead.Store(time.Now().UnixNano())
+		c.noteFrame(time.Now())
 		c.framesIn.Add(1)
 		c.trace(In, f.InvokeID, f.Body)
 		c.handle(f)
@@ -599,6 +612,10 @@ func (c *Conn) dispatch() {
 		case <-c.done:
 			return
 		case ev := <-c.events:
+			if m, ok := ev.(settleMark); ok {
+				close(m.done)
+				continue
+			}
 			if c.cfg.OnEvent != nil {
 				c.cfg.OnEvent(ev)
 			}

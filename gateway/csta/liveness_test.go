@@ -1,6 +1,7 @@
 package csta_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -76,5 +77,44 @@ func TestQuietButAliveSwitchStaysUp(t *testing.T) {
 				t.Fatalf("a switch answering its probes was dropped: %v", err)
 			}
 		})
+	}
+}
+
+// TestStallIsReported: a switch that leaves a request unanswered and says
+// nothing for StallAfter, then speaks again, is reported as stalled; a
+// quiet switch that answers its probes at once is not.
+func TestStallIsReported(t *testing.T) {
+	stalls := make(chan time.Duration, 4)
+	onStall := func(d time.Duration) { stalls <- d }
+
+	quiet := cs.NewServer(t,
+		cs.Expect("SystemStatus", nil), cs.Reply(&csta.SystemStatusResponse{}),
+		cs.Expect("SystemStatus", nil), cs.Reply(&csta.SystemStatusResponse{}),
+	)
+	dial(t, quiet, csta.Config{Liveness: 900 * time.Millisecond, StallAfter: 100 * time.Millisecond, OnStall: onStall})
+	if err := quiet.Wait(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-stalls:
+		t.Fatalf("an idle switch answering its probes was reported stalled (%v)", d)
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	stalled := cs.NewServer(t,
+		cs.Expect("SystemStatus", nil), // swallowed
+		cs.Pause(400*time.Millisecond),
+		cs.Send(9999, &csta.DeliveredEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "M1"}}),
+		cs.Pause(300*time.Millisecond),
+	)
+	c := dial(t, stalled, csta.Config{StallAfter: 200 * time.Millisecond, OnStall: onStall})
+	go c.Do(context.Background(), &csta.SystemStatus{SystemStatus: "normal"})
+	select {
+	case d := <-stalls:
+		if d < 200*time.Millisecond {
+			t.Fatalf("stall of %v reported", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a switch that swallowed a request and then spoke was not reported stalled")
 	}
 }

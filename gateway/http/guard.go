@@ -100,3 +100,32 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	}
 	return false
 }
+
+// localOnly serves h only to a request made on this host: a loopback peer
+// that is not a listed reverse proxy and forwards no one (no
+// X-Forwarded-For or Forwarded header). /metrics on the public listener
+// names users' counts, versions and error rates; a Prometheus on the same
+// host still scrapes it, anything else gets 403 and is pointed to
+// -admin-listen. A reverse proxy on the same host that forwards /metrics
+// without saying whom for would pass: list it in -trusted-proxies.
+func localOnly(h http.Handler, trusted []netip.Prefix) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fromThisHost(r, trusted) {
+			http.Error(w, "metrics are served to this host only; use -admin-listen to serve them elsewhere", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func fromThisHost(r *http.Request, trusted []netip.Prefix) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !peer.Unmap().IsLoopback() || isTrusted(peer, trusted) {
+		return false
+	}
+	return r.Header.Get("X-Forwarded-For") == "" && r.Header.Get("Forwarded") == ""
+}

@@ -85,3 +85,36 @@ func TestClientIPBehindTrustedProxies(t *testing.T) {
 		t.Error("a bad prefix accepted")
 	}
 }
+
+// Without an admin listener /metrics is on the public one, but only for
+// this host: a stranger, a listed proxy or a request a local proxy
+// forwarded for someone is refused.
+func TestPublicMetricsOnlyForThisHost(t *testing.T) {
+	trusted, err := ParsePrefixes("127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &fakeService{ready: map[string]error{}, closed: make(chan *fakeConn, 16)}
+	s := New(Config{TrustedProxies: trusted}, svc, NewMetrics())
+	for _, tc := range []struct {
+		peer, forwarded string
+		want            int
+	}{
+		{"127.0.0.1:5000", "", 200},
+		{"[::1]:5000", "", 200},
+		{"192.0.2.7:5000", "", http.StatusForbidden},
+		{"127.0.0.1:5000", "198.51.100.9", http.StatusForbidden},
+		{"127.0.0.2:5000", "", http.StatusForbidden},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = tc.peer
+		if tc.forwarded != "" {
+			r.Header.Set("X-Forwarded-For", tc.forwarded)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("/metrics from %s (for %q): %d, want %d", tc.peer, tc.forwarded, w.Code, tc.want)
+		}
+	}
+}

@@ -52,7 +52,8 @@ type Config struct {
 	// other peer is the client itself.
 	TrustedProxies []netip.Prefix
 	// SeparateAdmin moves /metrics off this server: it is then served by
-	// Admin only, on its own listener.
+	// Admin only, on its own listener. Without it /metrics is served here
+	// to loopback peers only (see localOnly).
 	SeparateAdmin bool
 	Logger        *slog.Logger
 }
@@ -84,7 +85,7 @@ func New(cfg Config, svc Service, m *Metrics) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.serveReady(false))
 	if m != nil && !cfg.SeparateAdmin {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+		s.mux.Handle("GET /metrics", localOnly(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), cfg.TrustedProxies))
 	}
 	return s
 }

@@ -23,6 +23,9 @@ type Metrics struct {
 	// unattributed counts PBX events tied to no monitored phone or
 	// tracked call: a switch naming devices in a form we do not know.
 	unattributed *prometheus.CounterVec
+	// resyncs and corrected count the PBX resynchronisations a stall or
+	// the audit made, and the calls they corrected.
+	resyncs, corrected *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a registry of their own.
@@ -49,6 +52,11 @@ func NewMetrics() *Metrics {
 	m.unattributed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_pbx_unattributed_events_total",
 		Help: "PBX events the gateway could tie to no monitored phone or tracked call, by event (each is also logged at warn with its frame)."}, []string{"event"})
 	reg.MustRegister(m.unattributed)
+	m.resyncs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_pbx_resyncs_total",
+		Help: "Resynchronisations of every phone after a PBX stall (reason=stall), and audits of a phone that corrected something (reason=audit)."}, []string{"reason"})
+	m.corrected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmcti_pbx_resync_corrected_calls_total",
+		Help: "Calls a resynchronisation ended or showed because the PBX's events had not, by reason (stall, audit)."}, []string{"reason"})
+	reg.MustRegister(m.resyncs, m.corrected)
 	return m
 }
 
@@ -172,3 +180,9 @@ func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
 // (pbx.Config.OnUnattributed): on a new switch a rising count is the
 // first sign that calls are not reaching the agents' panels.
 func (m *Metrics) UnattributedEvent(event string) { m.unattributed.WithLabelValues(event).Inc() }
+
+// Resync counts a PBX resynchronisation (pbx.Config.OnResync).
+func (m *Metrics) Resync(reason string, corrected int) {
+	m.resyncs.WithLabelValues(reason).Inc()
+	m.corrected.WithLabelValues(reason).Add(float64(corrected))
+}

@@ -17,6 +17,8 @@ const recentlyEnded = 2 * time.Minute
 // event to its device's tracker under the lock, then reports the changes
 // (the sink queues) and, if the event could not be attributed, says so.
 func (a *Adapter) onEvent(ev csta.Event) {
+	a.reporting.Lock()
+	defer a.reporting.Unlock()
 	a.mu.Lock()
 	d, ok := a.byXref[ev.CrossRefID()]
 	if !ok {
@@ -134,6 +136,9 @@ func (t *turn) call(id string) *gateway.Call {
 	}
 	if _, ok := t.d.ended[id]; !ok {
 		t.why = "unknown call " + id
+		// A snapshot answered just before this event may still name the
+		// call: its reconcile must not bring it in (the event is newer).
+		t.d.touch(id)
 	}
 	return nil
 }

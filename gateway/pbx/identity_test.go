@@ -155,3 +155,35 @@ func TestCallRingingAtLoginSurvivesTheSnapshot(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestCallEndingRightAfterTheSnapshotStaysEnded: a call the snapshot
+// names whose end the switch reports right after its answer must not stay
+// tracked (a ghost ringing for ever): the end may reach the tracker
+// before the reconcile does. The two race, so the test plays it many
+// times.
+func TestCallEndingRightAfterTheSnapshotStaysEnded(t *testing.T) {
+	for i := range 25 {
+		alerting := csta.SnapshotDeviceInfo{ConnectionIdentifier: csta.ConnectionID{CallID: "C1", DeviceID: "1001"}}
+		alerting.LocalCallState.CompoundCallState.LocalConnectionState = csta.StateAlerting
+		srv := cs.NewServer(t,
+			cs.Expect("MonitorStart", nil),
+			cs.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: "M1"}),
+			cs.Expect("SnapshotDevice", nil),
+			cs.Reply(&csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotChoice{SnapshotData: csta.SnapshotData{Info: []csta.SnapshotDeviceInfo{alerting}}}}),
+			cs.Send(9999, &csta.ConnectionClearedEvent{EventHeader: csta.EventHeader{MonitorCrossRefID: "M1"},
+				DroppedConnection: csta.ConnectionID{CallID: "C1", DeviceID: "1001"}, ReleasingDevice: "1001", Cause: "normalClearing"}),
+			cs.Pause(100*time.Millisecond),
+		)
+		s := newSink()
+		a := pbx.New(pbx.Config{Addr: srv.Addr, Liveness: -1, Audit: -1}, s)
+		s.waitLink(t, true)
+		if err := a.Monitor(context.Background(), "1001"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if calls := a.Calls("1001"); len(calls) != 0 {
+			t.Fatalf("run %d: a call the switch ended is still tracked: %+v", i, calls)
+		}
+		a.Close()
+	}
+}

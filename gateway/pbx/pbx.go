@@ -1,9 +1,10 @@
 // Package pbx is the gateway's switch adapter over CSTA: one link for the
 // whole gateway, kept up with reconnects; a monitor per logged-in agent's
 // device; a call tracker per device fed by the switch's events; and
-// resynchronisation by SnapshotDevice after every reconnect, so that calls
-// that ended during an outage are cleared and calls that began during it
-// are shown.
+// resynchronisation by SnapshotDevice after every reconnect and after a
+// stall too short to drop the link, so that calls that ended during an
+// outage are cleared and calls that began during it are shown; and an
+// audit that compares each device with its snapshot every 30 s.
 package pbx
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -63,6 +65,16 @@ type Config struct {
 	// so that a stalled or half-open switch is declared down within 10s;
 	// csta.Config.Liveness); negative turns the check off.
 	Liveness time.Duration
+	// Audit is how often every monitored device is compared with the
+	// switch's snapshot even when nothing looks wrong (default 30s, spread
+	// over the devices so that it never bursts; negative turns it off): a
+	// switch that drops an event without any other sign is caught within it.
+	Audit time.Duration
+	// OnResync is told of each resynchronisation a stall asked for
+	// (reason "stall") and of each audit that corrected something
+	// ("audit"), with the number of calls it corrected (ended or shown):
+	// a count that keeps rising means a switch that loses events.
+	OnResync func(reason string, corrected int)
 }
 
 // Adapter is the gateway's PBX.
@@ -84,8 +96,18 @@ type Adapter struct {
 	// was lost, and when, for resuming it.
 	lastSession string
 	lostAt      time.Time
+	health      health
 	stop        chan struct{}
 	done        chan struct{}
+	// resync serialises the resynchronisations a stall asks for; again
+	// asks for one more after the one running.
+	resync sync.Mutex
+	again  atomic.Bool
+	// reporting is held from a change to the tracker until the sink has
+	// been told of it (events, reconciles): the core must hear of a call's
+	// changes in the order the tracker made them, or an end reported
+	// before the snapshot's "ringing" would leave the call ringing there.
+	reporting sync.Mutex
 }
 
 // device is one monitored phone. The core names it by the agent's
@@ -111,6 +133,10 @@ type device struct {
 	// call's last one, so that a snapshot does not undo newer events.
 	seq     uint64
 	touched map[string]uint64
+	// snapping serialises the device's snapshots (the start, a stall's
+	// resync, the audit): an older snapshot reconciled after a newer one
+	// would bring back a call the newer one ended.
+	snapping sync.Mutex
 }
 
 func newDevice(ext, number string) *device {
@@ -189,6 +215,9 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	if cfg.Liveness == 0 {
 		cfg.Liveness = 9 * time.Second
 	}
+	if cfg.Audit == 0 {
+		cfg.Audit = 30 * time.Second
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -239,6 +268,9 @@ func (a *Adapter) run() {
 			delay.Reset()
 			continue
 		}
+		a.mu.Lock()
+		a.noteFailed(err)
+		a.mu.Unlock()
 		// The log names the step (1s, 2s, …); the wait adds jitter to it.
 		a.log.Warn("pbx: link down", "addr", a.cfg.Addr, "err", err, "retry", delay.Current().String())
 		wait := delay.Next()
@@ -279,10 +311,14 @@ func (a *Adapter) connectOnce() error {
 	}
 	a.mu.Lock()
 	a.up = true
+	a.noteUp()
 	a.mu.Unlock()
 	a.sink.LinkChanged(true)
 	if len(failed) > 0 {
 		go a.retryMonitors(c, failed)
+	}
+	if a.cfg.Audit > 0 {
+		go a.audit(c)
 	}
 	<-c.Done()
 	a.linkLost(c)
@@ -302,6 +338,7 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 	defer cancel()
 	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
 		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
+		OnStall:  a.stalled,
 		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
 }
 
@@ -319,6 +356,7 @@ func (a *Adapter) linkLost(c *csta.Conn) {
 	a.up = false
 	a.conn = nil
 	a.lastSession, a.lostAt = c.SessionID(), time.Now()
+	a.noteLost(c.Err())
 	for _, d := range a.devices {
 		d.staleXref, d.xref = d.xref, ""
 	}
@@ -381,14 +419,34 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	a.mu.Lock()
 	d.xref, d.staleXref = xref, ""
 	a.byXref[xref] = d
+	a.mu.Unlock()
+	return a.snapshot(ctx, c, d)
+}
+
+// snapshot asks the switch for the device's calls and reconciles the
+// tracker with them. The events read before the answer are applied first
+// (Settle): the answer overtakes them, and a call they report must not be
+// reported again by the reconcile.
+func (a *Adapter) snapshot(ctx context.Context, c *csta.Conn, d *device) error {
+	_, err := a.snapshotCount(ctx, c, d)
+	return err
+}
+
+// snapshotCount is snapshot, reporting how many calls it corrected.
+func (a *Adapter) snapshotCount(ctx context.Context, c *csta.Conn, d *device) (int, error) {
+	d.snapping.Lock()
+	defer d.snapping.Unlock()
+	a.mu.Lock()
 	id, since := d.id, d.seq
 	a.mu.Unlock()
 	snap, err := csta.Call[*csta.SnapshotDeviceResponse](ctx, c, &csta.SnapshotDevice{SnapshotObject: id})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	a.reconcile(d, snap.Calls(), since)
-	return nil
+	// A link that ended meanwhile drops its queued events anyway (the next
+	// link resynchronises), and the answer is still the switch's truth.
+	_ = c.Settle(ctx)
+	return a.reconcile(d, snap.Calls(), since), nil
 }
 
 // monitorStart obtains the device's ID on DMCC, then starts its monitor.
@@ -428,7 +486,9 @@ func (a *Adapter) releaseDeviceID(ctx context.Context, c *csta.Conn, id csta.Dev
 // were away (its far end is unknown until the next event names it). A
 // call an event touched after the snapshot was asked for (since) is left
 // to the events: they are newer than the snapshot.
-func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) {
+func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since uint64) int {
+	a.reporting.Lock()
+	defer a.reporting.Unlock()
 	var changes []change
 	now := time.Now()
 	a.mu.Lock()
@@ -459,6 +519,7 @@ func (a *Adapter) reconcile(d *device, infos []csta.SnapshotDeviceInfo, since ui
 	for _, ch := range changes {
 		a.sink.CallChanged(ch.c, ch.ev)
 	}
+	return len(changes)
 }
 
 // change is a call's new state and the event that reports it.

@@ -20,7 +20,11 @@ type TimelineStep struct {
 }
 
 // WriteCallLog applies call-log entries in one transaction: each upserts
-// its call's row and appends its step to the timeline. Text that
+// its call's row and appends its step to the timeline. It is idempotent:
+// a step the timeline already has (the same time to the nanosecond, event
+// and detail) is not appended again, so that the steps a gateway replays
+// from its write-ahead log after a kill, some of which the database had
+// already taken, do not double. Text that
 // PostgreSQL would refuse (a NUL, bad UTF-8) is written escaped (see
 // gateway.CleanText): one bad string must not fail the batch and wedge
 // the writer that retries it.
@@ -70,7 +74,7 @@ func queueLogEntry(batch *pgx.Batch, e gateway.LogEntry) {
 			answered = coalesce(calls.answered, EXCLUDED.answered),
 			ended = coalesce(EXCLUDED.ended, calls.ended),
 			outcome = coalesce(EXCLUDED.outcome, calls.outcome),
-			timeline = calls.timeline || EXCLUDED.timeline`,
+			timeline = CASE WHEN calls.timeline @> EXCLUDED.timeline THEN calls.timeline ELSE calls.timeline || EXCLUDED.timeline END`,
 		c.ID, c.Device, e.Username, string(c.Direction), c.Remote, contact, c.Started, nullTime(c.Answered), nullTime(c.Ended), outcome, step)
 }
 

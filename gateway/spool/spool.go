@@ -1,9 +1,10 @@
-// Package spool keeps on the gateway's own disk what the database could
-// not take yet: call-log and audit steps unwritten when the gateway stops
-// during a database outage, revocations of sessions that could not be
+// Package spool keeps on the gateway's own disk what the database does
+// not have yet: the call-log and audit writers' write-ahead logs (Log:
+// every step before the database has it, so that a stop or a kill during
+// an outage loses nothing), revocations of sessions that could not be
 // recorded, and the rows the database refused for good (quarantine). Each
-// name is a file of JSON lines in one directory; appends are synced
-// before they return, so that what Append accepted survives a crash.
+// name is a file of JSON lines in one directory; Dir.Append syncs before
+// it returns, Log.Append does not (see Log).
 package spool
 
 import (

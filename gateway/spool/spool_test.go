@@ -54,3 +54,44 @@ func TestAppendLoadRemove(t *testing.T) {
 		t.Errorf("spool directory mode %v", st.Mode().Perm())
 	}
 }
+
+// A log appends without closing, keeps what it holds across a reopen,
+// and Reset replaces or empties it.
+func TestLogAppendResetReopen(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		d.Load("wal", func(json.RawMessage) error { n++; return nil })
+		return n
+	}
+	l, err := d.OpenLog("wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(1, 2)
+	l.Append(3)
+	if n := count(); n != 3 {
+		t.Fatalf("%d lines after appends, want 3", n)
+	}
+	l.Reset(4)
+	l.Append(5)
+	if n := count(); n != 2 {
+		t.Fatalf("%d lines after reset and append, want 2", n)
+	}
+	l.Close()
+	l.Close()
+	if l, err = d.OpenLog("wal"); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n := count(); n != 2 {
+		t.Fatalf("%d lines after reopen, want 2", n)
+	}
+	l.Reset()
+	l.Append(6)
+	if n := count(); n != 1 {
+		t.Fatalf("%d lines after emptying and an append, want 1", n)
+	}
+}

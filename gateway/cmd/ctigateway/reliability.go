@@ -23,7 +23,7 @@ type relConfig struct {
 func relFlags(fs *flag.FlagSet) *relConfig {
 	r := &relConfig{}
 	fs.StringVar(&r.spoolDir, "spool-dir", defaultSpoolDir(), "directory where call-log and audit rows the database could not take are kept across a restart, with quarantined rows and unrecorded logouts (empty: none)")
-	fs.StringVar(&r.adminListen, "admin-listen", "", "serve /metrics and the detailed /readyz on this address instead of -listen (keep it on loopback or a management network)")
+	fs.StringVar(&r.adminListen, "admin-listen", "", "serve /metrics and the detailed /readyz on this address instead of -listen (keep it on loopback or a management network); without it, /metrics on -listen answers only requests from this host")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
 	fs.DurationVar(&r.loginDeadline, "login-deadline", 10*time.Second, "a connection that has not logged in by then is closed")
 	fs.IntVar(&r.maxUnauthenticated, "max-unauthenticated", 20, "most connections not yet logged in from one client address")

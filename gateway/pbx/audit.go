@@ -1,0 +1,102 @@
+package pbx
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"crmcti/gateway/csta"
+)
+
+// stalled is csta's OnStall: the switch went silent while it owed us an
+// answer and then spoke again, before the liveness window declared the
+// link down. Whatever it swallowed meanwhile (a call that rang, one that
+// ended) is invisible to the events, so every device is resynchronised.
+func (a *Adapter) stalled(silence time.Duration) {
+	c, err := a.link()
+	if err != nil {
+		return // the link is (re)starting: its start resynchronises anyway
+	}
+	a.log.Warn("pbx: switch stalled and recovered; resynchronising every device", "silence", silence.Round(time.Millisecond).String())
+	a.again.Store(true)
+	if !a.resync.TryLock() {
+		return // the one running goes again
+	}
+	defer a.resync.Unlock()
+	for a.again.Swap(false) {
+		n := 0
+		for _, d := range a.monitoredOn() {
+			n += a.resyncDevice(c, d)
+		}
+		a.resynced("stall", n)
+	}
+}
+
+func (a *Adapter) resynced(reason string, corrected int) {
+	if a.cfg.OnResync != nil {
+		a.cfg.OnResync(reason, corrected)
+	}
+}
+
+// monitoredOn returns the devices monitored on the current link, in a
+// fixed order.
+func (a *Adapter) monitoredOn() []*device {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	devs := make([]*device, 0, len(a.devices))
+	for _, d := range a.devices {
+		if d.xref != "" {
+			devs = append(devs, d)
+		}
+	}
+	sort.Slice(devs, func(i, j int) bool { return devs[i].ext < devs[j].ext })
+	return devs
+}
+
+// resyncDevice reconciles one device with the switch's snapshot, if it is
+// still monitored, and returns how many calls that corrected; a failure
+// is logged (the next audit tries again).
+func (a *Adapter) resyncDevice(c *csta.Conn, d *device) int {
+	a.mu.Lock()
+	wanted := a.devices[d.ext] == d && d.xref != ""
+	a.mu.Unlock()
+	if !wanted {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
+	defer cancel()
+	n, err := a.snapshotCount(ctx, c, d)
+	if err != nil {
+		a.log.Warn("pbx: resynchronise device", "device", d.ext, "err", err)
+	}
+	return n
+}
+
+// audit compares every monitored device with the switch's snapshot once
+// per Config.Audit for as long as the link lasts, one device at a time,
+// evenly spread, so that 1,000 devices cost one small request every 30 ms
+// rather than a burst: a switch that drops an event with no other sign is
+// corrected within one period.
+func (a *Adapter) audit(c *csta.Conn) {
+	for {
+		devs := a.monitoredOn()
+		step := a.cfg.Audit / time.Duration(max(len(devs), 1))
+		if len(devs) == 0 {
+			devs = []*device{nil}
+		}
+		for _, d := range devs {
+			select {
+			case <-c.Done():
+				return
+			case <-time.After(step):
+			}
+			if d == nil {
+				continue
+			}
+			if n := a.resyncDevice(c, d); n > 0 {
+				a.log.Warn("pbx: audit corrected calls the events had not (the switch lost events)", "device", d.ext, "corrected", n)
+				a.resynced("audit", n)
+			}
+		}
+	}
+}
