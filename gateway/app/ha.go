@@ -78,14 +78,9 @@ func (p *pair) follow(ctx context.Context) {
 func (p *pair) activate(ctx context.Context) {
 	p.deactivate() // a new epoch after a loss missed in between
 	p.sw.set(p.newSw(p.el.Fence))
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	live, err := p.db.LiveSessions(lctx)
-	if err != nil {
-		// The agents still resume one by one; each monitors its phone.
-		p.log.Warn("ha: active, but the logged-in agents could not be read", "err", err)
-	}
-	p.svc.TakeOver(lctx, live)
+	p.svc.TakeOver(lctx, p.db)
 }
 
 // deactivate closes the (fenced) link and tells every agent standby.

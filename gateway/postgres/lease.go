@@ -55,7 +55,7 @@ func (db *DB) ReleaseLease(ctx context.Context, node string, epoch int64) error 
 	return nil
 }
 
-// LiveSessions implements gateway.LiveSessions: every agent with a session
+// LiveSessions implements gateway.Takeover: every agent with a session
 // neither revoked nor expired, with the extension of its latest session.
 func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 	rows, err := db.pool.Query(ctx, `SELECT DISTINCT ON (username) username, display_name, extension, expires
@@ -74,6 +74,25 @@ func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: live sessions: %w", err)
+	}
+	return out, nil
+}
+
+// OpenCalls implements gateway.Takeover.
+func (db *DB) OpenCalls(ctx context.Context, devices []string) ([]gateway.Call, error) {
+	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
+		started, answered, ended, coalesce(outcome, ''), timeline FROM calls
+		WHERE device = ANY($1) AND ended IS NULL AND started > now() - interval '1 day'`, devices)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open calls: %w", err)
+	}
+	rs, err := scanCalls(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open calls: %w", err)
+	}
+	out := make([]gateway.Call, len(rs))
+	for i, r := range rs {
+		out[i] = r.Call
 	}
 	return out, nil
 }
