@@ -179,7 +179,12 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		if node == "" {
 			node = defaultNode(a.Addr)
 		}
-		p = startPair(ctx, c, node, db, svc, sw, newSw, log)
+		if p, err = startPair(ctx, c, node, db, svc, sw, newSw, log); err != nil {
+			l.Close()
+			svc.Close()
+			db.Close()
+			return nil, err
+		}
 		a.pair, a.release = p, p.release
 	}
 	a.serve(l, c, log)

@@ -26,6 +26,7 @@ type pair struct {
 	sw     *switchHolder
 	svc    *core.Service
 	db     *postgres.DB
+	leases *postgres.Leases
 	newSw  func(fence func() error) *pbx.Adapter
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -36,8 +37,13 @@ type pair struct {
 // that a lone gateway is active (link opening) when Start returns, then
 // keeps the lease or waits for it in the background.
 func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc *core.Service, sw *switchHolder,
-	newSw func(fence func() error) *pbx.Adapter, log *slog.Logger) *pair {
-	p := &pair{el: ha.New(ha.Config{Node: node, Lease: c.Lease, Leases: db, Logger: log}), sw: sw, svc: svc, db: db, newSw: newSw, log: log}
+	newSw func(fence func() error) *pbx.Adapter, log *slog.Logger) (*pair, error) {
+	leases, err := postgres.OpenLeases(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{el: ha.New(ha.Config{Node: node, Lease: c.Lease, Leases: leases, Logger: log}), sw: sw, svc: svc, db: db,
+		leases: leases, newSw: newSw, log: log}
 	p.el.Step(ctx)
 	if p.el.Role().Active {
 		<-p.el.Changes()
@@ -55,7 +61,7 @@ func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc 
 		p.follow(runCtx)
 	}()
 	log.Info("ha: started", "node", node, "lease", c.Lease.String(), "active", p.el.Role().Active)
-	return p
+	return p, nil
 }
 
 // follow acts on each change of role until ctx ends.
@@ -104,6 +110,7 @@ func (p *pair) release() {
 	if err := p.el.Release(ctx); err != nil {
 		p.log.Warn("ha: release lease; the standby takes over when it expires", "err", err)
 	}
+	p.leases.Close()
 }
 
 // httpRole is the role as the HTTP side shows it.

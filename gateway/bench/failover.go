@@ -189,7 +189,8 @@ func (r *pairRig) startNodes(ctx context.Context, pbxAddr string) error {
 			}
 		}
 	}
-	r.cfg.say("gateways: %s (active), %s (standby); logging in %d agents", r.nodes[0].url(), r.nodes[1].url(), r.cfg.Agents)
+	r.cfg.say("gateways: %s (active, log %s), %s (standby, log %s); logging in %d agents",
+		r.nodes[0].url(), r.nodes[0].log.Name(), r.nodes[1].url(), r.nodes[1].log.Name(), r.cfg.Agents)
 	actx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	urls := []string{r.nodes[0].url(), r.nodes[1].url()}
@@ -234,7 +235,8 @@ func newHANode(name, dir, pbxAddr string, lease time.Duration, bin, dbURL, ldapU
 		return nil, err
 	}
 	n := &haNode{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), spool: filepath.Join(dir, name+"-spool"), bin: bin, tap: tap}
-	if n.log, err = os.Create(filepath.Join(dir, name+".log")); err != nil {
+	// The log outlives the run, for a look at what the gateway did.
+	if n.log, err = os.CreateTemp("", "ctibench-failover-"+name+"-*.log"); err != nil {
 		tap.close()
 		return nil, err
 	}
@@ -309,4 +311,30 @@ func (n *haNode) awaitActive(ctx context.Context, limit time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// Markdown is the report as FAILOVER.md shows it.
+func (rep *FailoverReport) Markdown(machine, command string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s on %s: `%s`; %d agents, lease %s, two gateways and everything else on this one machine.\n\n",
+		rep.Started.UTC().Format("2006-01-02 15:04 MST"), machine, command, rep.Agents, rep.Lease)
+	b.WriteString("| failover | calls at t0 | take-over | agents back (median / p95 / max) | re-logins | calls lost | wrong state | changed in the gap | call-log rows checked / lost / left open |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "| %s | %d ringing, %d connected, %d held | %v | %d of %d (%v / %v / %v) | %d | %d | %d | %d | %d / %d / %d |\n",
+			r.Kind, r.Calls["ringing"], r.Calls["connected"], r.Calls["held"], r.TakeOver.Round(time.Millisecond),
+			r.AgentsBack, rep.Agents, r.BackMedian.Round(time.Millisecond), r.BackP95.Round(time.Millisecond), r.BackMax.Round(time.Millisecond),
+			r.Relogins, r.CallsLost, r.WrongState, r.ChangedInGap, r.RowsChecked, r.RowsLost, r.RowsOpen)
+	}
+	for _, r := range rep.Results {
+		for i, n := range r.Notes {
+			if i == 10 {
+				fmt.Fprintf(&b, "\n- %s: … %d more", r.Kind, len(r.Notes)-10)
+				break
+			}
+			fmt.Fprintf(&b, "\n- %s: %s", r.Kind, n)
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"crmcti/gateway/backoff"
 	"crmcti/gateway/gatewaytest/wireclient"
 	"crmcti/gateway/wire"
 )
@@ -22,7 +23,8 @@ type failAgent struct {
 	token    string
 	next     int               // index of the URL to try first
 	calls    map[string]string // live calls shown: ID → state
-	backAt   time.Time         // when the last snapshot arrived
+	backAt   time.Time         // when the panel last came back: a snapshot with the switch link up, or the link up after it
+	linkUp   bool
 	relogins int
 	cl       *wireclient.Client
 }
@@ -48,7 +50,8 @@ func (a *failAgent) login(ctx context.Context) error {
 }
 
 // run reconnects whenever the connection ends, until ctx ends: each URL
-// of the list in turn without delay, 100 ms between whole rounds.
+// of the list in turn without delay, then the extension's backoff (1 s
+// doubling to 30 s, jittered) between whole rounds.
 func (a *failAgent) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		a.mu.Lock()
@@ -60,28 +63,49 @@ func (a *failAgent) run(ctx context.Context) {
 			return
 		case <-cl.Done():
 		}
-		for ctx.Err() == nil && !a.reconnect(ctx) {
-			time.Sleep(100 * time.Millisecond)
+		delay := backoff.New(time.Second, 30*time.Second)
+		for ctx.Err() == nil {
+			ok, standby := a.reconnect(ctx)
+			if ok {
+				break
+			}
+			wait := delay.Next()
+			if standby {
+				wait = standbyRetry
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
 		}
 	}
 }
 
-// reconnect tries every URL once, starting after the one that ended.
-func (a *failAgent) reconnect(ctx context.Context) bool {
+// standbyRetry is the wait after a round in which a gateway answered
+// standby: it is alive and one of the list takes over within a lease, so
+// the doubling backoff (meant for gateways that are down) would only
+// delay the agent (the extension side is advised the same: ha-contract.md).
+const standbyRetry = 250 * time.Millisecond
+
+// reconnect tries every URL once, starting after the one that ended; it
+// reports whether one took the session, and whether one said standby.
+func (a *failAgent) reconnect(ctx context.Context) (ok, standby bool) {
 	a.mu.Lock()
 	a.next++
 	start := a.next
 	a.mu.Unlock()
 	for i := range a.urls {
 		idx := (start + i) % len(a.urls)
-		if err := a.resume(ctx, a.urls[idx]); err == nil {
+		err := a.resume(ctx, a.urls[idx])
+		if err == nil {
 			a.mu.Lock()
 			a.next = idx
 			a.mu.Unlock()
-			return true
+			return true, false
 		}
+		standby = standby || errors.Is(err, errStandby)
 	}
-	return false
+	return false, standby
 }
 
 // errStandby is a gateway that said bye (standby, shutting down).
@@ -146,7 +170,10 @@ func (a *failAgent) relogin(ctx context.Context, cl *wireclient.Client, werr *wi
 // serve takes the snapshot as the panel's truth and follows the events.
 func (a *failAgent) serve(cl *wireclient.Client, snap wire.Snapshot) {
 	a.mu.Lock()
-	a.cl, a.backAt = cl, time.Now()
+	a.cl, a.linkUp = cl, snap.PBX == "up"
+	if a.linkUp {
+		a.backAt = time.Now()
+	}
 	a.calls = map[string]string{}
 	for _, c := range snap.Calls {
 		a.calls[c.ID] = c.State
@@ -162,7 +189,20 @@ func (a *failAgent) serve(cl *wireclient.Client, snap wire.Snapshot) {
 	}
 }
 
-func (a *failAgent) onFrame(env wire.Envelope, _ time.Time) {
+func (a *failAgent) onFrame(env wire.Envelope, at time.Time) {
+	if env.Type == wire.TLink {
+		var l wire.Link
+		if wire.DecodeData(env, &l) == nil {
+			a.mu.Lock()
+			if up := l.PBX == "up"; up && !a.linkUp {
+				a.linkUp, a.backAt = true, at
+			} else {
+				a.linkUp = up
+			}
+			a.mu.Unlock()
+		}
+		return
+	}
 	if env.Type != wire.TCallEvent {
 		return
 	}

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -63,13 +65,7 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 	}
 	s.mu.Unlock()
 	start := time.Now()
-	failed := 0
-	for _, d := range devices {
-		if err := s.syncMonitor(ctx, d); err != nil {
-			failed++
-			s.log.Warn("core: take over: monitor", "device", d, "err", err)
-		}
-	}
+	failed := s.monitorAll(ctx, devices)
 	s.log.Info("core: took over the logged-in agents", "agents", len(devices), "failed", failed, "took", time.Since(start).Round(time.Millisecond).String())
 	// Every device is now either resynchronised (monitored on a link that
 	// was up) or waiting for the link, whose LinkChanged(true) comes after
@@ -81,6 +77,31 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 		s.resyncedAfterTakeover()
 	}
 }
+
+// monitorAll monitors the devices, takeOverParallel at once (on a link
+// already up each is a round trip or two to the switch); it returns how
+// many failed.
+func (s *Service) monitorAll(ctx context.Context, devices []string) int {
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, takeOverParallel)
+	for _, d := range devices {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := s.syncMonitor(ctx, d); err != nil {
+				failed.Add(1)
+				s.log.Warn("core: take over: monitor", "device", d, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(failed.Load())
+}
+
+// takeOverParallel bounds the monitors a take-over starts at once.
+const takeOverParallel = 32
 
 // takeover is what remains to do once the link is up after a take-over.
 type takeover struct {
