@@ -46,8 +46,7 @@ func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc 
 		leases: leases, newSw: newSw, log: log}
 	p.el.Step(ctx)
 	if p.el.Role().Active {
-		<-p.el.Changes()
-		p.activate(ctx)
+		p.activate(ctx, (<-p.el.Changes()).Epoch)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -72,7 +71,7 @@ func (p *pair) follow(ctx context.Context) {
 			return
 		case r := <-p.el.Changes():
 			if r.Active {
-				p.activate(ctx)
+				p.activate(ctx, r.Epoch)
 			} else {
 				p.deactivate()
 			}
@@ -81,9 +80,9 @@ func (p *pair) follow(ctx context.Context) {
 }
 
 // activate opens the switch link and takes over every logged-in agent.
-func (p *pair) activate(ctx context.Context) {
+func (p *pair) activate(ctx context.Context, epoch int64) {
 	p.deactivate() // a new epoch after a loss missed in between
-	p.sw.set(p.newSw(p.el.Fence))
+	p.sw.set(p.newSw(p.el.FenceEpoch(epoch)))
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p.svc.TakeOver(lctx, p.db)

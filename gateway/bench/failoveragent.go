@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -71,7 +72,7 @@ func (a *failAgent) run(ctx context.Context) {
 			}
 			wait := delay.Next()
 			if standby {
-				wait = standbyRetry
+				wait = standbyRetry + rand.N(standbyRetry)
 			}
 			select {
 			case <-ctx.Done():
@@ -81,11 +82,13 @@ func (a *failAgent) run(ctx context.Context) {
 	}
 }
 
-// standbyRetry is the wait after a round in which a gateway answered
-// standby: it is alive and one of the list takes over within a lease, so
-// the doubling backoff (meant for gateways that are down) would only
-// delay the agent (the extension side is advised the same: ha-contract.md).
-const standbyRetry = 250 * time.Millisecond
+// standbyRetry is the wait (plus up to as much again at random) after a
+// round in which a gateway answered standby: it is alive and one of the
+// list takes over within a lease, so the doubling backoff (meant for
+// gateways that are down) would only delay the agent. Shorter, and a
+// thousand agents knocking on the standby slow the take-over itself (the
+// extension side is advised the same: ha-contract.md).
+const standbyRetry = 500 * time.Millisecond
 
 // reconnect tries every URL once, starting after the one that ended; it
 // reports whether one took the session, and whether one said standby.
