@@ -374,7 +374,12 @@ func writerStats(w core.WriterStats) gwhttp.WriterStats {
 func (a *App) Close() error {
 	a.once.Do(func() {
 		if a.pair != nil {
-			a.pair.stop() // no change of role from here on
+			// A clean hand-over: no change of role from here on, the link
+			// closed, the lease released, so that the standby takes over
+			// while this one says goodbye and writes its logs.
+			a.pair.stop()
+			a.sw.Close()
+			a.release()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

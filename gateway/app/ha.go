@@ -22,15 +22,16 @@ import (
 // losing the lease the link is already fenced, then closed, and every
 // agent told standby.
 type pair struct {
-	el     *ha.Elector
-	sw     *switchHolder
-	svc    *core.Service
-	db     *postgres.DB
-	leases *postgres.Leases
-	newSw  func(fence func() error) *pbx.Adapter
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	el       *ha.Elector
+	sw       *switchHolder
+	svc      *core.Service
+	db       *postgres.DB
+	leases   *postgres.Leases
+	newSw    func(fence func() error) *pbx.Adapter
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+	released sync.Once
 }
 
 // startPair makes the first attempt at the lease before it returns, so
@@ -103,7 +104,10 @@ func (p *pair) stop() {
 }
 
 // release hands the lease over at once: the link is closed already.
-func (p *pair) release() {
+// Safe twice.
+func (p *pair) release() { p.released.Do(p.releaseOnce) }
+
+func (p *pair) releaseOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.el.Release(ctx); err != nil {

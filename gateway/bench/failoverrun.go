@@ -208,20 +208,38 @@ func (r *pairRig) hangUpAll() {
 	}
 }
 
-// checkRows looks up, for every call at t0, its row in the call log.
+// checkRows looks up, for every call at t0, its row in the call log,
+// giving the writers (the new active's, a restarted gateway's spool) up
+// to 15 s to catch up.
 func (r *pairRig) checkRows(ctx context.Context, before map[string]map[string]string, res *FailoverResult) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		lost, open, notes := r.rowsMissing(ctx, before)
+		if lost+open == 0 || time.Now().After(deadline) {
+			res.RowsLost, res.RowsOpen, res.Notes = lost, open, append(res.Notes, notes...)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, calls := range before {
+		res.RowsChecked += len(calls)
+	}
+}
+
+// rowsMissing counts the calls with no row, and with a row left open.
+func (r *pairRig) rowsMissing(ctx context.Context, before map[string]map[string]string) (lost, open int, notes []string) {
 	for dev, calls := range before {
 		for id := range calls {
-			res.RowsChecked++
 			row, err := r.db.LoggedCall(ctx, id, dev)
 			switch {
 			case errors.Is(err, gateway.ErrNotFound):
-				res.RowsLost++
+				lost++
 			case err != nil:
-				res.Notes = append(res.Notes, "call log: "+err.Error())
+				notes = append(notes, "call log: "+err.Error())
 			case row.Ended.IsZero():
-				res.RowsOpen++
+				open++
 			}
 		}
 	}
+	return lost, open, notes
 }
