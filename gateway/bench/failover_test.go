@@ -32,7 +32,7 @@ func TestFrozenActiveNeverReachesTheSwitchAgain(t *testing.T) {
 		t.Skip("starts PostgreSQL, slapd and two gateways")
 	}
 	ctx := context.Background()
-	cfg := FailoverConfig{Agents: 8, Lease: time.Second, GatewayBin: buildGateway(t), Progress: testLog{t}}
+	cfg := FailoverConfig{Agents: 8, Lease: 2 * time.Second, GatewayBin: buildGateway(t), Progress: testLog{t}}
 	cfg.defaults()
 	r, err := startPairRig(ctx, &cfg)
 	defer r.close()
@@ -116,7 +116,7 @@ func TestFailoverQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, slapd and two gateways")
 	}
-	rep, err := RunFailover(context.Background(), FailoverConfig{Agents: 12, Lease: time.Second, GatewayBin: buildGateway(t), Progress: testLog{t}})
+	rep, err := RunFailover(context.Background(), FailoverConfig{Agents: 12, Lease: 2 * time.Second, GatewayBin: buildGateway(t), Progress: testLog{t}})
 	if err != nil {
 		t.Fatal(err)
 	}
