@@ -75,6 +75,11 @@ type Config struct {
 	// ("audit"), with the number of calls it corrected (ended or shown):
 	// a count that keeps rising means a switch that loses events.
 	OnResync func(reason string, corrected int)
+	// Fence, when set, is asked before every frame written to the switch
+	// and before every dial: once it returns an error (this gateway lost
+	// its leadership, gateway/ha), the link is dropped and no frame
+	// leaves. A func, so that the adapter needs no database.
+	Fence func() error
 }
 
 // Adapter is the gateway's PBX.
@@ -302,13 +307,7 @@ func (a *Adapter) connectOnce() error {
 	}
 	a.mu.Unlock()
 	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs), "session", c.SessionID(), "recovered", c.Recovered())
-	var failed []*device
-	for _, d := range devs {
-		if err := a.startMonitor(c, d); err != nil {
-			a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
-			failed = append(failed, d)
-		}
-	}
+	failed := a.monitorAll(c, devs)
 	a.mu.Lock()
 	a.up = true
 	a.noteUp()
@@ -325,9 +324,46 @@ func (a *Adapter) connectOnce() error {
 	return nil
 }
 
+// resyncParallel is how many devices are re-monitored at once after a
+// reconnect or a take-over: one by one, a thousand phones cost two
+// thousand round trips in a row; the profile's pacing
+// (csta.Profile.RequestsPerSecond) still bounds what the switch gets.
+const resyncParallel = 32
+
+// monitorAll monitors and resynchronises devs over c; it returns those
+// that failed.
+func (a *Adapter) monitorAll(c *csta.Conn, devs []*device) []*device {
+	var (
+		mu     sync.Mutex
+		failed []*device
+		wg     sync.WaitGroup
+	)
+	slots := make(chan struct{}, resyncParallel)
+	for _, d := range devs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := a.startMonitor(c, d); err != nil {
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
+				mu.Lock()
+				failed = append(failed, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
+}
+
 // dial opens the link, asking an ECMA-354 switch to resume the previous
 // session when it was lost within the switch's cleanup delay.
 func (a *Adapter) dial() (*csta.Conn, error) {
+	if a.cfg.Fence != nil {
+		if err := a.cfg.Fence(); err != nil {
+			return nil, fmt.Errorf("pbx: dial: %w", err)
+		}
+	}
 	a.mu.Lock()
 	resume := ""
 	if a.lastSession != "" && time.Since(a.lostAt) < a.cleanupDelay() {
@@ -339,7 +375,8 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
 		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
 		OnStall:  a.stalled,
-		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
+		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume,
+		Fence: a.cfg.Fence})
 }
 
 func (a *Adapter) cleanupDelay() time.Duration {
