@@ -50,6 +50,7 @@ type state struct {
 	fault     string
 	conn      string
 	connErr   string
+	gateway   string // the URL connected to, or being tried
 	pbx       string
 	pbxDown   time.Time // when the PBX link went down, zero while up
 	agent     *wire.Agent
@@ -148,9 +149,11 @@ func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 	a := snap.Agent
 	s.agent, s.status, s.conn, s.connErr = &a, snap.Status, connOnline, ""
 	s.setPBX(snap.PBX, now)
+	prev := s.calls
 	s.calls, s.order, s.pending, s.dialing = map[string]*wire.Call{}, nil, map[string]string{}, false
 	for i := range snap.Calls {
 		c := snap.Calls[i]
+		keepKnown(&c, prev[c.ID])
 		s.calls[c.ID] = &c
 		s.order = append(s.order, c.ID)
 		s.trackHold(&c, now)
@@ -164,9 +167,7 @@ func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	c := ce.Call
 	prev := s.calls[c.ID]
-	if prev != nil && len(c.Matches) == 0 {
-		c.Matches = prev.Matches
-	}
+	keepKnown(&c, prev)
 	for _, m := range c.Matches {
 		s.names[m.Contact.Code] = m.Contact.FullName
 	}
@@ -192,6 +193,42 @@ func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	}
 	s.announceCall(ce.Event, c)
 	return prev
+}
+
+// keepKnown fills in what the gateway does not know (yet) of a call the
+// panel already shows, from prev. A gateway that just took over, or
+// restarted, learns a call from the switch without its far end; the call
+// log gives the far end, the customer and the start back a moment later
+// ("restored"), and meanwhile the card must not turn into "Unknown
+// caller" or restart its timer. A call never loses these, so what the
+// panel knew stands until the gateway says otherwise; of two start times
+// the earlier is the call's.
+func keepKnown(c, prev *wire.Call) {
+	if prev == nil {
+		return
+	}
+	if c.Remote == "" && c.RemoteRaw == "" {
+		c.Remote, c.RemoteRaw, c.Display = prev.Remote, prev.RemoteRaw, prev.Display
+	}
+	if c.Direction == "" {
+		c.Direction = prev.Direction
+	}
+	if c.Contact == "" {
+		c.Contact = prev.Contact
+	}
+	if len(c.Matches) == 0 {
+		c.Matches = prev.Matches
+	}
+	c.Started = earlier(c.Started, prev.Started)
+	c.Answered = earlier(c.Answered, prev.Answered)
+}
+
+// earlier is the earlier of two times, a zero one not counting.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // trackHold starts a held call's own timer, and stops it on resume.

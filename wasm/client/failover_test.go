@@ -1,0 +1,138 @@
+//go:build !js
+
+package client_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"crmcti/gateway/gatewaytest"
+	"crmcti/wasm/client"
+)
+
+// freeListen is a loopback address nothing listens on now, for a gateway
+// that starts later at an address the settings already name.
+func freeListen(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// A standby first in the list turns the core away, and the login goes
+// on to the next gateway at once: the backoff here is an hour, so a core
+// that waited it between members of the list would never log in.
+func TestStandbyFirstLogsInOnTheNextGateway(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	standby := gatewaytest.StartStandby(t)
+	h := newHarnessConfig(t, client.Config{MinBackoff: time.Hour, MaxBackoff: time.Hour}, func(s *client.Settings) {
+		s.GatewayURL = "ws://127.0.0.1:1/ws" // unused: the list wins
+		s.GatewayURLs = []string{standby.URL(), " ", sys.URL()}
+	})
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	v := h.until("logged in on the second gateway", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	if v.Gateway != sys.URL() || standby.Dials() != 1 || v.LoginError != "" {
+		t.Fatalf("gateway %q, standby dialled %d times, view %+v", v.Gateway, standby.Dials(), v)
+	}
+}
+
+// When every gateway is standby, the core has tried each once, says it
+// is switching, and then waits out the backoff instead of spinning; the
+// login waiting on them is handed back to the agent.
+func TestAllStandbyWaitsOutTheBackoff(t *testing.T) {
+	a, b := gatewaytest.StartStandby(t), gatewaytest.StartStandby(t)
+	h := newHarnessConfig(t, client.Config{MinBackoff: time.Hour, MaxBackoff: time.Hour}, func(s *client.Settings) {
+		s.GatewayURLs = []string{a.URL(), b.URL()}
+	})
+	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
+	v := h.until("the round failed", func(v client.View) bool { return v.LoginError != "" && !v.LoginBusy })
+	if !strings.Contains(v.LoginError, "Cannot reach") || v.ConnError != "Switching to the standby gateway…" {
+		t.Fatalf("view %+v", v)
+	}
+	time.Sleep(200 * time.Millisecond) // a spinning core would dial again
+	if a.Dials() != 1 || b.Dials() != 1 {
+		t.Fatalf("dials %d and %d, want one each", a.Dials(), b.Dials())
+	}
+}
+
+// The active gateway goes away during a call; a new one starts on the
+// same database at the second address of the list (what a failover looks
+// like to the extension). The core resumes there with its token, no new
+// login, and the call never leaves the panel, caller and customer named
+// all along.
+func TestFailoverResumesWithTheCallShown(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	second := freeListen(t)
+	secondURL := "ws://" + second + "/ws"
+	h := newHarness(t, sys.URL(), func(s *client.Settings) { s.GatewayURLs = []string{sys.URL(), secondURL} })
+	h.core.Intent(client.Intent{Type: "login", Username: "carol", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	token := h.tokens.Load()
+	res, _ := sys.Sim.StartInbound("+35722123456", "1003")
+	h.until("ringing, identified", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && len(c.Matches) == 2 })
+	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "select", CallID: res.CallID, Contact: "C000002"})
+	h.until("customer chosen", func(v client.View) bool {
+		c := callIn(v, "connected")
+		return c != nil && c.Contact == "C000002" && c.Caller == "Constantinou Trading Ltd"
+	})
+
+	views := h.record()
+	sys.StopGateway()
+	h.until("lost", func(v client.View) bool { return v.Connection == "reconnecting" })
+	sys.Config.Listen = second
+	sys.StartGateway()
+	h.until("online on the second gateway", func(v client.View) bool { return v.Connection == "online" && v.Gateway == secondURL })
+	h.until("the call restored on the second gateway", func(v client.View) bool {
+		c := callIn(v, "connected")
+		return v.Gateway == secondURL && c != nil && c.Remote != ""
+	})
+	if h.tokens.Load() != token {
+		t.Fatal("the session token changed: the agent logged in again")
+	}
+	for _, v := range views() {
+		c := callIn(v, "connected")
+		if !v.LoggedIn || c == nil || c.ID != res.CallID || c.Caller != "Constantinou Trading Ltd" || c.Contact != "C000002" {
+			t.Fatalf("during the failover the panel showed %s with calls %+v", v.Connection, v.Calls)
+		}
+	}
+}
+
+// Each bad gateway of the list is its own problem, named by its place,
+// on the list's field; with a list, the single URL is not used (nor
+// checked), and without one it works as before.
+func TestGatewayListProblems(t *testing.T) {
+	s := client.DefaultSettings()
+	s.GatewayURL = "not a url"
+	s.GatewayURLs = []string{"wss://a.example.com/ws", "b.example.com:7080", "", "wss://a.example.com/ws", "http://c/ws"}
+	s.ManagedKeys = []string{"gatewayUrls"}
+	p := s.Problems()
+	var msgs []string
+	for _, pr := range p {
+		if pr.Field != "gatewayUrls" {
+			t.Errorf("problem on %s: %s", pr.Field, pr.Message)
+		}
+		msgs = append(msgs, pr.Message)
+	}
+	if len(p) != 3 || !strings.HasPrefix(msgs[0], "Gateway 2 of 4: ") || !strings.Contains(msgs[0], "wss://") ||
+		!strings.Contains(msgs[1], "twice") || !strings.HasPrefix(msgs[2], "Gateway 4 of 4: ") || !strings.Contains(msgs[2], "administrator") {
+		t.Fatalf("problems %q", msgs)
+	}
+	if got := s.Gateways(); len(got) != 4 || got[1] != "b.example.com:7080" {
+		t.Fatalf("gateways %q", got)
+	}
+	s.GatewayURLs = []string{" ", ""}
+	if p := s.Problems(); len(p) != 1 || p[0].Field != "gatewayUrl" {
+		t.Fatalf("a blank list must leave the single URL in effect: %+v", p)
+	}
+	s.GatewayURL = " ws://127.0.0.1:7080/ws "
+	if got := s.Gateways(); len(got) != 1 || got[0] != "ws://127.0.0.1:7080/ws" || len(s.Problems()) != 0 {
+		t.Fatalf("gateways %q problems %+v", got, s.Problems())
+	}
+}
