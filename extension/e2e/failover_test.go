@@ -43,6 +43,14 @@ func TestStandbyFirstInTheOptionsList(t *testing.T) {
 		t.Fatal("the standby was never tried")
 	}
 	until(t, opts, "the options page names the gateway", fmt.Sprintf(`document.getElementById("gateway").textContent === %q`, "Connected to "+r.sys.URL()))
+
+	// A policy that sets the single gateway URL locks the list too: the
+	// user's list no longer applies (the worker's start takes the policy
+	// as chrome.storage.managed would give it).
+	sw := r.b.worker()
+	await[bool](t, sw, fmt.Sprintf(`start({gatewayUrl: %q}).then(() => true)`, r.sys.URL()))
+	until(t, panel, "the policy's gateway wins", `view && view.settings.gatewayUrls === undefined && view.settings.managedKeys.includes("gatewayUrls")`)
+	until(t, panel, "resumed on the policy's gateway", `document.getElementById("link").textContent === "connected" && !document.getElementById("main").hidden`)
 }
 
 // TestFailoverKeepsTheCallWithoutLogin: the active gateway goes away in

@@ -64,6 +64,9 @@ func newHarnessConfig(t *testing.T, cfg client.Config, mod func(*client.Settings
 	if mod != nil {
 		mod(&cfg.Settings)
 	}
+	if tokens, ok := cfg.Tokens.(*client.MemoryTokens); ok {
+		h.tokens = tokens // a session from before
+	}
 	cfg.Tokens = h.tokens
 	cfg.OnView = func(v client.View) {
 		h.mu.Lock()

@@ -253,9 +253,13 @@ func (c *Core) serve(ctx context.Context) error {
 			delays.Reset()
 			continue
 		}
-		if !gws.fail() {
+		round, standby := gws.fail(err)
+		if !round {
 			c.showLost(err)
 			continue
+		}
+		if standby {
+			delays.Reset()
 		}
 		if login != nil {
 			login = nil

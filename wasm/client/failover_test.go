@@ -60,6 +60,29 @@ func TestAllStandbyWaitsOutTheBackoff(t *testing.T) {
 	}
 }
 
+// While only standbys answer, a takeover is under way: the core retries
+// at the backoff's first step instead of doubling it, so that agents are
+// back soon after the new active gateway takes over. With the delay
+// doubling from 50ms, twelve rounds would take minutes.
+func TestStandbyRoundsRetryAtTheFirstStep(t *testing.T) {
+	standby := gatewaytest.StartStandby(t)
+	tokens := &client.MemoryTokens{}
+	tokens.Save("a token from before") // a session to resume: the core connects without a login
+	h := newHarnessConfig(t, client.Config{Tokens: tokens, MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Hour}, func(s *client.Settings) {
+		s.GatewayURL = standby.URL()
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for standby.Dials() < 12 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d attempts: the core backed off ever more slowly while a standby answered", standby.Dials())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := h.core.View(); v.Connection != "reconnecting" || v.ConnError != "Switching to the standby gateway…" {
+		t.Fatalf("view %+v", v)
+	}
+}
+
 // The active gateway goes away during a call; a new one starts on the
 // same database at the second address of the list (what a failover looks
 // like to the extension). The core resumes there with its token, no new

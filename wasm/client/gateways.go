@@ -37,6 +37,9 @@ type gateways struct {
 	urls   []string
 	i      int
 	failed int // failures in a row since a gateway last came online
+	// standby is set when a gateway of this round answered that it is
+	// standby.
+	standby bool
 }
 
 func newGateways(urls []string) *gateways { return &gateways{urls: urls} }
@@ -46,16 +49,21 @@ func (g *gateways) url() string { return g.urls[g.i] }
 
 // online records that the current gateway serves the agent: the next
 // failure starts a new round.
-func (g *gateways) online() { g.failed = 0 }
+func (g *gateways) online() { g.failed, g.standby = 0, false }
 
-// fail moves to the next gateway and reports whether the whole round has
-// now failed (time to back off).
-func (g *gateways) fail() bool {
+// fail moves to the next gateway after err. It reports whether the whole
+// round has now failed (time to back off), and then whether a standby
+// answered in it: a takeover is under way, and the core retries at the
+// backoff's first step rather than ever more slowly, so that agents are
+// back within a second or so of the new active gateway taking over.
+func (g *gateways) fail(err error) (round, standby bool) {
 	g.i = (g.i + 1) % len(g.urls)
 	g.failed++
+	g.standby = g.standby || isStandby(err)
 	if g.failed < len(g.urls) {
-		return false
+		return false, false
 	}
-	g.failed = 0
-	return true
+	round, standby = true, g.standby
+	g.failed, g.standby = 0, false
+	return round, standby
 }
