@@ -174,6 +174,10 @@ const (
 	// CodeLoggedOut: the session was ended by a logout on another
 	// connection.
 	CodeLoggedOut Code = "logged_out"
+	// CodeStandby: this gateway is a standby (another is active, or it
+	// just lost its leadership); the client moves to the next gateway of
+	// its list and resumes its session there.
+	CodeStandby Code = "standby"
 )
 
 // Error is an error with a stable code for the agent and a message for

@@ -151,3 +151,40 @@ func IsDataError(err error) bool {
 	class := st.SQLState()
 	return strings.HasPrefix(class, "22") || strings.HasPrefix(class, "23")
 }
+
+// Lease is the leadership of the gateways that share one database, as
+// last seen: who holds it, in which epoch, and whether the asker does.
+type Lease struct {
+	Node  string
+	Epoch int64
+	Held  bool
+}
+
+// Leases decide which of the gateways sharing a database is active
+// (gateway/postgres), by the database's clock. The epoch grows by one at
+// every change of holder: a renewal names it, so that a former holder
+// frozen past its lease cannot renew the lease another gateway took.
+type Leases interface {
+	// AcquireLease takes the lease for d if it is free (never held,
+	// released or expired); if another gateway holds it, the Lease
+	// returned names that gateway with Held false.
+	AcquireLease(ctx context.Context, node string, d time.Duration) (Lease, error)
+	// RenewLease extends the lease of epoch by d from now; false when
+	// node no longer holds it.
+	RenewLease(ctx context.Context, node string, epoch int64, d time.Duration) (bool, error)
+	// ReleaseLease ends the lease at once (a clean hand-over).
+	ReleaseLease(ctx context.Context, node string, epoch int64) error
+}
+
+// LiveSession is an agent logged in on any gateway: what a gateway that
+// takes over monitors before the agents' extensions reconnect to it.
+type LiveSession struct {
+	Agent   Agent
+	Expires time.Time
+}
+
+// LiveSessions lists the agents with a session neither revoked nor
+// expired (gateway/postgres).
+type LiveSessions interface {
+	LiveSessions(ctx context.Context) ([]LiveSession, error)
+}

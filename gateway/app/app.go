@@ -78,6 +78,12 @@ type Config struct {
 	// loopback): how a missed performance target is profiled.
 	PprofListen string
 	Logger      *slog.Logger
+	// Lease, when set, runs this gateway as one of several sharing the
+	// database, active or standby by a lease of that length (gateway/ha;
+	// app/ha.go); zero keeps the single-instance lock: a second gateway
+	// refuses to start. Node names this one (default host:port).
+	Lease time.Duration
+	Node  string
 
 	// PBX device mapping, Avaya login and frame trace (see pbx.Config).
 	PBXDeviceTemplate, PBXUser, PBXPassword, PBXSwitchName string
@@ -96,7 +102,8 @@ type App struct {
 
 	hs      *http.Server
 	admin   *http.Server
-	sw      *pbx.Adapter
+	sw      *switchHolder
+	pair    *pair
 	release func()
 	once    sync.Once
 	served  chan struct{}
@@ -116,7 +123,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, release, err := openDatabase(ctx, c.DatabaseURL)
+	db, release, err := openDatabase(ctx, c.DatabaseURL, c.Lease == 0)
 	if err != nil {
 		return nil, err
 	}
@@ -135,13 +142,26 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
 		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
-	sw := pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
-		MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
-		UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent}, svc)
+	newSw := func(fence func() error) *pbx.Adapter {
+		return pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
+			MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
+			UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent,
+			Fence: fence}, svc)
+	}
+	sw := &switchHolder{}
+	if c.Lease == 0 {
+		sw.set(newSw(nil))
+	}
 	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
-	srv := gwhttp.New(gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
-		SeparateAdmin: c.AdminListen != "", Logger: log}, coreService{svc}, metrics)
+	var p *pair // set below, before the listener serves
+	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
+		SeparateAdmin: c.AdminListen != "", Logger: log}
+	if c.Lease > 0 {
+		hcfg.Role = func() gwhttp.Role { return p.httpRole() }
+		metrics.WatchLeader(func() (bool, int64) { return p.metricsRole() })
+	}
+	srv := gwhttp.New(hcfg, coreService{svc}, metrics)
 
 	mountAPIs(srv, c, db, metrics, log)
 	l, err := net.Listen("tcp", c.Listen)
@@ -154,6 +174,14 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	}
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	if c.Lease > 0 {
+		node := c.Node
+		if node == "" {
+			node = defaultNode(a.Addr)
+		}
+		p = startPair(ctx, c, node, db, svc, sw, newSw, log)
+		a.pair, a.release = p, p.release
+	}
 	a.serve(l, c, log)
 	if err := a.startPull(c, db, metrics, log); err != nil {
 		a.Close()
@@ -192,8 +220,9 @@ func (c *Config) check() (csta.Profile, error) {
 	return profile, nil
 }
 
-// openDatabase connects, migrates and takes the single-instance lock.
-func openDatabase(ctx context.Context, url string) (*postgres.DB, func(), error) {
+// openDatabase connects, migrates and, with lock, takes the
+// single-instance lock.
+func openDatabase(ctx context.Context, url string, lock bool) (*postgres.DB, func(), error) {
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		return nil, nil, err
@@ -201,6 +230,9 @@ func openDatabase(ctx context.Context, url string) (*postgres.DB, func(), error)
 	if _, err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, nil, err
+	}
+	if !lock {
+		return db, func() {}, nil
 	}
 	release, err := db.LockInstance(ctx)
 	if err != nil {
@@ -336,6 +368,9 @@ func writerStats(w core.WriterStats) gwhttp.WriterStats {
 // still holds and releases the instance lock. Safe to call twice.
 func (a *App) Close() error {
 	a.once.Do(func() {
+		if a.pair != nil {
+			a.pair.stop() // no change of role from here on
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = a.hs.Shutdown(ctx)

@@ -326,7 +326,8 @@ func startGateway(ctx context.Context, bin, listen string, stderr io.Writer, dbU
 	cmd.Env = append(os.Environ(),
 		"CTI_LISTEN="+listen, "CTI_PBX_ADDR="+pbxAddr, "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
 		"CTI_LDAP_BIND_DN="+devstack.DemoBindDN, "CTI_LDAP_BIND_PASSWORD=bench", "CTI_LDAP_USER_BASE="+devstack.DemoPeople,
-		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=warn")
+		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=warn",
+		"CTI_LEASE=0") // one gateway: the single-instance lock, no fencing on a database outage (failover.go runs pairs)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

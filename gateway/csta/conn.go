@@ -19,6 +19,8 @@ var (
 	// ErrClosed is returned by requests on a closed connection, and by
 	// requests still waiting when it closes.
 	ErrClosed = errors.New("csta: connection closed")
+	// ErrFenced ends a link whose Config.Fence refused a frame.
+	ErrFenced = errors.New("csta: fenced")
 	// ErrEventOverflow ends a connection whose event consumer fell more
 	// than Config.EventQueue events behind. Dropping events silently would
 	// leave call state wrong with nobody knowing; ending the link makes
@@ -80,6 +82,11 @@ type Config struct {
 	// IDs and monitors; if the switch refuses, a new session is started.
 	// Recovered says which happened.
 	RecoverSession string
+	// Fence, when set, is asked right before every frame is written; an
+	// error refuses the frame and ends the link at once, discarding what
+	// the kernel still holds unsent (a gateway that lost its leadership
+	// must not reach the switch, even with bytes written before).
+	Fence func() error
 }
 
 func (cfg Config) cleanupDelay() time.Duration {
@@ -461,6 +468,9 @@ func (c *Conn) writeFrame(ctx context.Context, id int, body []byte, name string)
 		dl = d
 	}
 	_ = c.nc.SetWriteDeadline(dl)
+	if err := c.fenced(); err != nil {
+		return err
+	}
 	c.trace(Out, id, body) // before the write, so that it precedes its answer
 	if err := WriteFrame(c.nc, id, body); err != nil {
 		c.shutdown(fmt.Errorf("csta: write: %w", err))
@@ -606,6 +616,31 @@ func (c *Conn) dispatch() {
 	}
 }
 
+// fenced asks Config.Fence, the last step before a frame's write; a
+// refusal ends the link.
+func (c *Conn) fenced() error {
+	if c.cfg.Fence == nil {
+		return nil
+	}
+	if err := c.cfg.Fence(); err != nil {
+		err = fmt.Errorf("%w: %w", ErrFenced, err)
+		c.shutdown(err)
+		return err
+	}
+	return nil
+}
+
+// discardUnsent makes the coming Close reset the connection: the kernel
+// drops what it has not sent yet instead of delivering it later.
+func discardUnsent(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tcp, ok := nc.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+}
+
 // shutdown records why the link ended and wakes every waiter.
 func (c *Conn) shutdown(err error) {
 	c.closeOnce.Do(func() {
@@ -613,6 +648,9 @@ func (c *Conn) shutdown(err error) {
 		c.err = err
 		c.mu.Unlock()
 		close(c.done)
+		if errors.Is(err, ErrFenced) {
+			discardUnsent(c.nc)
+		}
 		c.nc.Close()
 		if err != ErrClosed {
 			c.log.Warn("csta: link down", "err", err)
@@ -624,6 +662,10 @@ func (c *Conn) shutdown(err error) {
 // and the connection. Every waiting request fails with ErrClosed. Safe to
 // call more than once and from any goroutine except OnEvent.
 func (c *Conn) Close() error {
+	if c.fenced() != nil {
+		<-c.readerDone
+		return nil
+	}
 	c.mu.Lock()
 	session, open := c.session, c.err == nil
 	c.mu.Unlock()

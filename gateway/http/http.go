@@ -54,8 +54,23 @@ type Config struct {
 	// SeparateAdmin moves /metrics off this server: it is then served by
 	// Admin only, on its own listener.
 	SeparateAdmin bool
-	Logger        *slog.Logger
+	// Role, when set (gateways sharing a database, gateway/ha), tells
+	// whether this gateway is the active one. A standby answers /readyz
+	// 503 with "role":"standby", so that a load balancer sends it no
+	// agents, and says bye standby (WebSocket status 1013) to any socket.
+	Role   func() Role
+	Logger *slog.Logger
 }
+
+// Role is this gateway's part among the gateways sharing a database.
+type Role struct {
+	Standby bool
+	// Node names this gateway; Active the active one ("" unknown).
+	Node, Active string
+}
+
+// statusStandby is the close status for a standby: 1013 Try Again Later.
+const statusStandby = websocket.StatusTryAgainLater
 
 // Server serves the gateway's endpoints.
 type Server struct {
@@ -115,9 +130,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // listener only), the error, which may name hosts and users.
 func (s *Server) serveReady(detailed bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Role != nil && s.cfg.Role().Standby {
+			s.serveStandbyReady(w)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		out := map[string]string{}
+		if s.cfg.Role != nil {
+			out["role"], out["node"] = "active", s.cfg.Role().Node
+		}
 		ok := true
 		for k, err := range s.svc.Ready(ctx) {
 			switch {
@@ -137,6 +159,25 @@ func (s *Server) serveReady(detailed bool) http.HandlerFunc {
 	}
 }
 
+// serveStandbyReady is /readyz on a standby: 503, with the active
+// gateway's name for whoever looks.
+func (s *Server) serveStandbyReady(w http.ResponseWriter) {
+	role := s.cfg.Role()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	json.NewEncoder(w).Encode(map[string]string{"role": "standby", "node": role.Node, "active": role.Active})
+}
+
+// refuseStandby says bye standby on a socket a standby accepted: the
+// extension moves on to the next gateway of its list.
+func refuseStandby(conn *websocket.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, _ := wire.Encode(wire.TBye, "", wire.Error{Code: "standby", Message: "this gateway is a standby; use the active one"})
+	conn.Write(ctx, websocket.MessageText, b)
+	conn.Close(statusStandby, "standby")
+}
+
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err := checkOrigin(r, s.cfg.AllowedOrigins); err != nil {
 		s.log.Info("http: websocket refused", "err", err)
@@ -153,6 +194,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	if conn.Subprotocol() != wire.Subprotocol {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol: use "+wire.Subprotocol)
+		return
+	}
+	if s.cfg.Role != nil && s.cfg.Role().Standby {
+		refuseStandby(conn)
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
@@ -207,7 +252,11 @@ func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, c Conn) {
 			reason := c.CloseReason()
 			b, _ := wire.Encode(wire.TBye, "", reason)
 			write(b)
-			conn.Close(websocket.StatusGoingAway, reason.Code)
+			status := websocket.StatusGoingAway
+			if reason.Code == "standby" {
+				status = statusStandby
+			}
+			conn.Close(status, reason.Code)
 			return
 		}
 	}

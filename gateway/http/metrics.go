@@ -172,3 +172,22 @@ func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
 // (pbx.Config.OnUnattributed): on a new switch a rising count is the
 // first sign that calls are not reaching the agents' panels.
 func (m *Metrics) UnattributedEvent(event string) { m.unattributed.WithLabelValues(event).Inc() }
+
+// WatchLeader exports this gateway's part among the gateways sharing a
+// database (gateway/ha): crmcti_leader is 1 on the active, 0 on a
+// standby; crmcti_leader_epoch the lease's epoch last seen, which grows at
+// every change of active gateway.
+func (m *Metrics) WatchLeader(role func() (active bool, epoch int64)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crmcti_leader",
+		Help: "1 when this gateway is the active one, 0 when it is a standby."}, func() float64 {
+		if active, _ := role(); active {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crmcti_leader_epoch",
+		Help: "The leadership lease's epoch as last seen; it grows at every change of active gateway."}, func() float64 {
+		_, epoch := role()
+		return float64(epoch)
+	}))
+}

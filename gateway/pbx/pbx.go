@@ -63,6 +63,11 @@ type Config struct {
 	// so that a stalled or half-open switch is declared down within 10s;
 	// csta.Config.Liveness); negative turns the check off.
 	Liveness time.Duration
+	// Fence, when set, is asked before every frame written to the switch
+	// and before every dial: once it returns an error (this gateway lost
+	// its leadership, gateway/ha), the link is dropped and no frame
+	// leaves. A func, so that the adapter needs no database.
+	Fence func() error
 }
 
 // Adapter is the gateway's PBX.
@@ -292,6 +297,11 @@ func (a *Adapter) connectOnce() error {
 // dial opens the link, asking an ECMA-354 switch to resume the previous
 // session when it was lost within the switch's cleanup delay.
 func (a *Adapter) dial() (*csta.Conn, error) {
+	if a.cfg.Fence != nil {
+		if err := a.cfg.Fence(); err != nil {
+			return nil, fmt.Errorf("pbx: dial: %w", err)
+		}
+	}
 	a.mu.Lock()
 	resume := ""
 	if a.lastSession != "" && time.Since(a.lostAt) < a.cleanupDelay() {
@@ -302,7 +312,8 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 	defer cancel()
 	return csta.Dial(ctx, a.cfg.Addr, csta.Config{Profile: a.cfg.Profile, TLS: a.cfg.TLS, OnEvent: a.onEvent,
 		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
-		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume})
+		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume,
+		Fence: a.cfg.Fence})
 }
 
 func (a *Adapter) cleanupDelay() time.Duration {

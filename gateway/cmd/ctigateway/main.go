@@ -49,6 +49,7 @@ type config struct {
 	sessionTTL                              time.Duration
 	logLevel, pprofListen, extensionDir     string
 	rel                                     *relConfig
+	ha                                      *haConfig
 }
 
 // defaultExtensionID is the ID the manifest key pins.
@@ -89,6 +90,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.extensionDir, "extension-dir", "", "serve ctipack's output (make extension) at /extension/: updates.xml, crmcti.crx, updates.json, crmcti.xpi")
 	s(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address (loopback only; for profiling)")
 	c.rel = relFlags(fs)
+	c.ha = haFlags(fs)
 	return c
 }
 
@@ -240,6 +242,9 @@ func serve(ctx context.Context, c *config, pc *pullConfig, log *slog.Logger) err
 		return err
 	}
 	if err := pc.apply(&cfg); err != nil {
+		return err
+	}
+	if err := c.ha.apply(&cfg); err != nil {
 		return err
 	}
 	a, err := app.Start(ctx, cfg)
