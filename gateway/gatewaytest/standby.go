@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"crmcti/gateway"
 	"crmcti/gateway/wire"
 )
 
@@ -49,7 +50,7 @@ func (s *Standby) serve(w http.ResponseWriter, r *http.Request) {
 	s.dials.Add(1)
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	b, _ := wire.Encode(wire.TBye, "", wire.Error{Code: "standby", Message: "this gateway is on standby"})
+	b, _ := wire.Encode(wire.TBye, "", wire.Error{Code: string(gateway.CodeStandby), Message: "this gateway is on standby"})
 	_ = conn.Write(ctx, websocket.MessageText, b)
 	conn.Close(websocket.StatusTryAgainLater, "standby")
 }

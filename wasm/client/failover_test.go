@@ -3,11 +3,13 @@
 package client_test
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"crmcti/gateway/app"
 	"crmcti/gateway/gatewaytest"
 	"crmcti/wasm/client"
 )
@@ -158,4 +160,52 @@ func TestGatewayListProblems(t *testing.T) {
 	if got := s.Gateways(); len(got) != 1 || got[0] != "ws://127.0.0.1:7080/ws" || len(s.Problems()) != 0 {
 		t.Fatalf("gateways %q problems %+v", got, s.Problems())
 	}
+}
+
+// A real active/standby pair of gateways on one database (issue 14): the
+// list names the standby first, which turns the login away to the
+// active. When the active stops (a clean hand-over), the standby takes
+// over and the core follows it: no login, the same token, and the call
+// on the panel all along with its caller and customer.
+func TestActiveStandbyPairHandOver(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.Lease, c.Node = time.Second, "gw-a" }})
+	cfg := sys.Config
+	cfg.Listen, cfg.Node = "127.0.0.1:0", "gw-b"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	standby, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Close() })
+	h := newHarness(t, sys.URL(), func(s *client.Settings) { s.GatewayURLs = []string{standby.URL, sys.URL()} })
+	h.core.Intent(client.Intent{Type: "login", Username: "henry", Password: "demo"})
+	v := h.until("logged in on the active", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	if v.Gateway != sys.URL() {
+		t.Fatalf("logged in on %s, want the active %s", v.Gateway, sys.URL())
+	}
+	token := h.tokens.Load()
+	res, _ := sys.Sim.StartInbound("+35722123456", "1008")
+	h.until("ringing, identified", func(v client.View) bool { c := callIn(v, "ringing"); return c != nil && len(c.Matches) == 2 })
+	h.core.Intent(client.Intent{Type: "answer", CallID: res.CallID})
+	h.until("connected", func(v client.View) bool { return callIn(v, "connected") != nil })
+	h.core.Intent(client.Intent{Type: "select", CallID: res.CallID, Contact: "C000002"})
+	h.until("customer chosen", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Contact == "C000002" })
+
+	views := h.record()
+	sys.StopGateway()
+	h.until("online on the new active", func(v client.View) bool { return v.Connection == "online" && v.Gateway == standby.URL })
+	h.until("the call restored there", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && c.Remote == "+35722123456" })
+	if h.tokens.Load() != token {
+		t.Fatal("the session token changed: the agent logged in again")
+	}
+	for _, v := range views() {
+		c := callIn(v, "connected")
+		if !v.LoggedIn || c == nil || c.ID != res.CallID || c.Caller != "Constantinou Trading Ltd" || c.Contact != "C000002" {
+			t.Fatalf("during the hand-over the panel showed %s with calls %+v", v.Connection, v.Calls)
+		}
+	}
+	// The new active drives the call.
+	h.core.Intent(client.Intent{Type: "hold", CallID: res.CallID})
+	h.until("held through the new active", func(v client.View) bool { return callIn(v, "held") != nil })
 }

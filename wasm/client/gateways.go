@@ -2,12 +2,14 @@ package client
 
 import (
 	"errors"
+
+	"crmcti/gateway"
 )
 
 // codeStandby is the bye code of a gateway that is not the active one of
-// an active/standby set (gateway.CodeStandby in the HA contract): it
-// accepts the WebSocket, says so, and closes with statusTryAgainLater.
-const codeStandby = "standby"
+// an active/standby set: it accepts the WebSocket, says so, and closes
+// with statusTryAgainLater.
+const codeStandby = string(gateway.CodeStandby)
 
 // statusTryAgainLater is WebSocket close status 1013, with which a
 // standby gateway ends every socket.
