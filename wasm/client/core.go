@@ -280,6 +280,7 @@ func (c *Core) showLost(err error) {
 		switch {
 		case isStandby(err):
 			s.connErr = switchingMessage
+			s.switching(time.Now())
 		case err != nil:
 			s.connErr = err.Error()
 		}

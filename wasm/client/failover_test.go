@@ -53,7 +53,7 @@ func TestAllStandbyWaitsOutTheBackoff(t *testing.T) {
 	})
 	h.core.Intent(client.Intent{Type: "login", Username: "alice", Password: "demo"})
 	v := h.until("the round failed", func(v client.View) bool { return v.LoginError != "" && !v.LoginBusy })
-	if !strings.Contains(v.LoginError, "Cannot reach") || v.ConnError != "Switching to the standby gateway…" {
+	if !strings.Contains(v.LoginError, "Cannot reach") || v.ConnError != "Switching to the standby gateway…" || v.Notice != "" {
 		t.Fatalf("view %+v", v)
 	}
 	time.Sleep(200 * time.Millisecond) // a spinning core would dial again
@@ -85,16 +85,18 @@ func TestStandbyRoundsRetryAtTheFirstStep(t *testing.T) {
 	}
 }
 
-// The active gateway goes away during a call; a new one starts on the
-// same database at the second address of the list (what a failover looks
-// like to the extension). The core resumes there with its token, no new
-// login, and the call never leaves the panel, caller and customer named
-// all along.
+// The active gateway goes away during a call; the next of the list is a
+// standby, and a new gateway starts on the same database at the third
+// address (what a failover looks like to the extension). Meanwhile the
+// panel says it is switching; the core resumes on the new one with its
+// token, no new login, and the call never leaves the panel, caller and
+// customer named all along.
 func TestFailoverResumesWithTheCallShown(t *testing.T) {
 	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	standby := gatewaytest.StartStandby(t)
 	second := freeListen(t)
 	secondURL := "ws://" + second + "/ws"
-	h := newHarness(t, sys.URL(), func(s *client.Settings) { s.GatewayURLs = []string{sys.URL(), secondURL} })
+	h := newHarness(t, sys.URL(), func(s *client.Settings) { s.GatewayURLs = []string{sys.URL(), standby.URL(), secondURL} })
 	h.core.Intent(client.Intent{Type: "login", Username: "carol", Password: "demo"})
 	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
 	token := h.tokens.Load()
@@ -110,7 +112,9 @@ func TestFailoverResumesWithTheCallShown(t *testing.T) {
 
 	views := h.record()
 	sys.StopGateway()
-	h.until("lost", func(v client.View) bool { return v.Connection == "reconnecting" })
+	h.until("switching said", func(v client.View) bool {
+		return v.Connection == "reconnecting" && v.Notice == "Switching to the standby gateway…" && v.NoticeKind == "info"
+	})
 	sys.Config.Listen = second
 	sys.StartGateway()
 	h.until("online on the second gateway", func(v client.View) bool { return v.Connection == "online" && v.Gateway == secondURL })
@@ -126,6 +130,9 @@ func TestFailoverResumesWithTheCallShown(t *testing.T) {
 		if !v.LoggedIn || c == nil || c.ID != res.CallID || c.Caller != "Constantinou Trading Ltd" || c.Contact != "C000002" {
 			t.Fatalf("during the failover the panel showed %s with calls %+v", v.Connection, v.Calls)
 		}
+	}
+	if v := h.core.View(); v.Notice != "" {
+		t.Fatalf("notice %q left after the switch", v.Notice)
 	}
 }
 

@@ -126,6 +126,20 @@ func (s *state) expire(now time.Time) {
 	}
 }
 
+// switching tells the agent, above the calls, that the core is moving to
+// another gateway because this one is standby: the calls stay on the
+// panel, greyed, until the new one serves (which clears it). A login
+// form has its own words for a gateway it cannot reach.
+func (s *state) switching(now time.Time) {
+	if s.agent == nil {
+		return
+	}
+	if s.notice.text != switchingMessage {
+		s.say(strings.TrimSuffix(switchingMessage, "…"))
+	}
+	s.notice = notice{text: switchingMessage, kind: "info", until: now.Add(outageNoticeFor)}
+}
+
 // setPBX follows the PBX link. An outage too short to see as it happens
 // is reported once it is over, with when and how long (defect 11); a
 // notice about the outage's effects goes with it.
@@ -158,7 +172,7 @@ func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 		s.order = append(s.order, c.ID)
 		s.trackHold(&c, now)
 	}
-	if s.notice.kind == "error" {
+	if s.notice.kind == "error" || s.notice.text == switchingMessage {
 		s.notice = notice{} // whatever failed before the reconnect is moot
 	}
 }
