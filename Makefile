@@ -5,7 +5,7 @@ GOROOT   := $(shell $(GO) env GOROOT)
 VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",/\1/p' manifest.json)
 DEB_PKGS := postgresql slapd ldap-utils chromium firefox-esr
 
-.PHONY: all deps build gateway wasm demo test bench chaos extension fuzz clean
+.PHONY: all deps build gateway wasm demo test bench chaos failover extension fuzz clean
 
 all: build
 
@@ -37,7 +37,7 @@ wasm:
 	cp "$(GOROOT)/lib/wasm/wasm_exec.js" extension/wasm_exec.js
 
 demo: deps build
-	./bin/ctidemo $(if $(filter 1,$(BROWSER)),-browser)
+	./bin/ctidemo $(if $(filter 1,$(BROWSER)),-browser) $(if $(filter 1,$(HA)),-ha)
 
 test: deps build
 	$(GO) vet ./...
@@ -61,6 +61,14 @@ CHAOS_FLAGS ?= -agents 200 -rate 20 -talk 3s -fault-hold 10s -postgres-down 60s 
 chaos: deps build
 	mkdir -p test-output
 	ulimit -n 65536 2>/dev/null; ./bin/ctibench -faults $(CHAOS_FLAGS) -markdown RELIABILITY.md -json test-output/faults.json
+
+# failover runs the failover benchmark (ctibench -failover, issue 14): two
+# gateways, the active killed with SIGKILL then stopped with SIGTERM while
+# agents have calls in every state; it writes FAILOVER.md and fails on any
+# loss. FAILOVER_FLAGS overrides the scale.
+FAILOVER_FLAGS ?= -agents 1000 -lease 2s
+failover: deps build
+	ulimit -n 65536 2>/dev/null; ./bin/ctibench -failover $(FAILOVER_FLAGS) -markdown FAILOVER.md
 
 # fuzz runs each fuzzer for FUZZTIME (default 1m); findings land in the
 # package's testdata/fuzz and become regression tests.

@@ -183,8 +183,13 @@ type LiveSession struct {
 	Expires time.Time
 }
 
-// LiveSessions lists the agents with a session neither revoked nor
-// expired (gateway/postgres).
-type LiveSessions interface {
+// Takeover is what a gateway that becomes active reads of the database
+// it shares with the gateway it replaces (gateway/postgres).
+type Takeover interface {
+	// LiveSessions lists the agents with a session neither revoked nor
+	// expired.
 	LiveSessions(ctx context.Context) ([]LiveSession, error)
+	// OpenCalls lists the calls logged at these devices that have no end
+	// yet (started within the last day).
+	OpenCalls(ctx context.Context, devices []string) ([]Call, error)
 }

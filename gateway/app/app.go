@@ -179,7 +179,12 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		if node == "" {
 			node = defaultNode(a.Addr)
 		}
-		p = startPair(ctx, c, node, db, svc, sw, newSw, log)
+		if p, err = startPair(ctx, c, node, db, svc, sw, newSw, log); err != nil {
+			l.Close()
+			svc.Close()
+			db.Close()
+			return nil, err
+		}
 		a.pair, a.release = p, p.release
 	}
 	a.serve(l, c, log)
@@ -369,7 +374,12 @@ func writerStats(w core.WriterStats) gwhttp.WriterStats {
 func (a *App) Close() error {
 	a.once.Do(func() {
 		if a.pair != nil {
-			a.pair.stop() // no change of role from here on
+			// A clean hand-over: no change of role from here on, the link
+			// closed, the lease released, so that the standby takes over
+			// while this one says goodbye and writes its logs.
+			a.pair.stop()
+			a.sw.Close()
+			a.release()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -22,26 +22,32 @@ import (
 // losing the lease the link is already fenced, then closed, and every
 // agent told standby.
 type pair struct {
-	el     *ha.Elector
-	sw     *switchHolder
-	svc    *core.Service
-	db     *postgres.DB
-	newSw  func(fence func() error) *pbx.Adapter
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	el       *ha.Elector
+	sw       *switchHolder
+	svc      *core.Service
+	db       *postgres.DB
+	leases   *postgres.Leases
+	newSw    func(fence func() error) *pbx.Adapter
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+	released sync.Once
 }
 
 // startPair makes the first attempt at the lease before it returns, so
 // that a lone gateway is active (link opening) when Start returns, then
 // keeps the lease or waits for it in the background.
 func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc *core.Service, sw *switchHolder,
-	newSw func(fence func() error) *pbx.Adapter, log *slog.Logger) *pair {
-	p := &pair{el: ha.New(ha.Config{Node: node, Lease: c.Lease, Leases: db, Logger: log}), sw: sw, svc: svc, db: db, newSw: newSw, log: log}
+	newSw func(fence func() error) *pbx.Adapter, log *slog.Logger) (*pair, error) {
+	leases, err := postgres.OpenLeases(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{el: ha.New(ha.Config{Node: node, Lease: c.Lease, Leases: leases, Logger: log}), sw: sw, svc: svc, db: db,
+		leases: leases, newSw: newSw, log: log}
 	p.el.Step(ctx)
 	if p.el.Role().Active {
-		<-p.el.Changes()
-		p.activate(ctx)
+		p.activate(ctx, (<-p.el.Changes()).Epoch)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -55,7 +61,7 @@ func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc 
 		p.follow(runCtx)
 	}()
 	log.Info("ha: started", "node", node, "lease", c.Lease.String(), "active", p.el.Role().Active)
-	return p
+	return p, nil
 }
 
 // follow acts on each change of role until ctx ends.
@@ -66,7 +72,7 @@ func (p *pair) follow(ctx context.Context) {
 			return
 		case r := <-p.el.Changes():
 			if r.Active {
-				p.activate(ctx)
+				p.activate(ctx, r.Epoch)
 			} else {
 				p.deactivate()
 			}
@@ -75,17 +81,12 @@ func (p *pair) follow(ctx context.Context) {
 }
 
 // activate opens the switch link and takes over every logged-in agent.
-func (p *pair) activate(ctx context.Context) {
+func (p *pair) activate(ctx context.Context, epoch int64) {
 	p.deactivate() // a new epoch after a loss missed in between
-	p.sw.set(p.newSw(p.el.Fence))
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	p.sw.set(p.newSw(p.el.FenceEpoch(epoch)))
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	live, err := p.db.LiveSessions(lctx)
-	if err != nil {
-		// The agents still resume one by one; each monitors its phone.
-		p.log.Warn("ha: active, but the logged-in agents could not be read", "err", err)
-	}
-	p.svc.TakeOver(lctx, live)
+	p.svc.TakeOver(lctx, p.db)
 }
 
 // deactivate closes the (fenced) link and tells every agent standby.
@@ -103,12 +104,16 @@ func (p *pair) stop() {
 }
 
 // release hands the lease over at once: the link is closed already.
-func (p *pair) release() {
+// Safe twice.
+func (p *pair) release() { p.released.Do(p.releaseOnce) }
+
+func (p *pair) releaseOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.el.Release(ctx); err != nil {
 		p.log.Warn("ha: release lease; the standby takes over when it expires", "err", err)
 	}
+	p.leases.Close()
 }
 
 // httpRole is the role as the HTTP side shows it.

@@ -58,7 +58,7 @@ func metric(t *testing.T, a *app.App, name string) string {
 }
 
 func TestStandbyRefusesAgentsThenTakesOverTheirCalls(t *testing.T) {
-	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.Lease, c.Node = time.Second, "gw-a" }})
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.Lease, c.Node = 3*time.Second, "gw-a" }})
 	b := startStandby(t, sys, "gw-b")
 
 	// The standby says so to a load balancer, to metrics and to agents.

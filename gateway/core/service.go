@@ -136,6 +136,7 @@ type Service struct {
 	revoked   map[string]time.Time
 	revMu     sync.Mutex // orders the spool's revocation file
 	pbxUp     bool
+	takenOver *takeover // set by TakeOver until the link is up (standby.go)
 	conns     atomic.Int64
 	stop      chan struct{}
 	swept     chan struct{}
@@ -256,6 +257,9 @@ func (s *Service) Ready(ctx context.Context) map[string]error {
 
 // LinkChanged implements gateway.SwitchEvents.
 func (s *Service) LinkChanged(up bool) {
+	if up {
+		defer s.resyncedAfterTakeover() // standby.go; after the unlock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pbxUp == up {

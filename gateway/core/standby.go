@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -25,7 +27,7 @@ func (s *Service) StepDown() {
 		all = append(all, a.connList()...)
 	}
 	s.agents, s.byDevice, s.sessions = map[string]*agentState{}, map[string]*agentState{}, map[string]sessionInfo{}
-	s.pbxUp = false
+	s.pbxUp, s.takenOver = false, nil
 	s.mu.Unlock()
 	for _, c := range all {
 		c.close(standbyBye)
@@ -39,7 +41,12 @@ func (s *Service) StepDown() {
 // devices when the link is up and reconciles their calls by
 // SnapshotDevice; CallChanged restores each call's far end from the call
 // log. An agent whose device another agent already holds is skipped.
-func (s *Service) TakeOver(ctx context.Context, live []gateway.LiveSession) {
+func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
+	live, err := db.LiveSessions(ctx)
+	if err != nil {
+		// The agents still resume one by one; each monitors its phone.
+		s.log.Warn("core: take over: the logged-in agents could not be read", "err", err)
+	}
 	s.mu.Lock()
 	s.sessions = map[string]sessionInfo{}
 	var devices []string
@@ -58,12 +65,98 @@ func (s *Service) TakeOver(ctx context.Context, live []gateway.LiveSession) {
 	}
 	s.mu.Unlock()
 	start := time.Now()
-	failed := 0
+	failed := s.monitorAll(ctx, devices)
+	s.log.Info("core: took over the logged-in agents", "agents", len(devices), "failed", failed, "took", time.Since(start).Round(time.Millisecond).String())
+	// Every device is now either resynchronised (monitored on a link that
+	// was up) or waiting for the link, whose LinkChanged(true) comes after
+	// it resynchronised them all.
+	s.mu.Lock()
+	s.takenOver = &takeover{db: db, devices: devices}
+	s.mu.Unlock()
+	if s.sw.Up() {
+		s.resyncedAfterTakeover()
+	}
+}
+
+// monitorAll monitors the devices, takeOverParallel at once (on a link
+// already up each is a round trip or two to the switch); it returns how
+// many failed.
+func (s *Service) monitorAll(ctx context.Context, devices []string) int {
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, takeOverParallel)
 	for _, d := range devices {
-		if err := s.syncMonitor(ctx, d); err != nil {
-			failed++
-			s.log.Warn("core: take over: monitor", "device", d, "err", err)
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := s.syncMonitor(ctx, d); err != nil {
+				failed.Add(1)
+				s.log.Warn("core: take over: monitor", "device", d, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(failed.Load())
+}
+
+// takeOverParallel bounds the monitors a take-over starts at once.
+const takeOverParallel = 32
+
+// takeover is what remains to do once the link is up after a take-over.
+type takeover struct {
+	db      gateway.Takeover
+	devices []string
+}
+
+// resyncedAfterTakeover runs when the link is up and every device
+// resynchronised (LinkChanged): the call-log rows that the former active
+// left open for calls the switch no longer has are closed. Those calls
+// ended while no gateway was active; no CTI saw when, so the end is the
+// take-over's, with cause "failover".
+func (s *Service) resyncedAfterTakeover() {
+	s.mu.Lock()
+	t := s.takenOver
+	s.takenOver = nil
+	s.mu.Unlock()
+	if t == nil || len(t.devices) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open, err := t.db.OpenCalls(ctx, t.devices)
+	if err != nil {
+		s.log.Warn("core: take over: open call-log rows not read; they stay open", "err", err)
+		return
+	}
+	now, closed := time.Now(), 0
+	for _, c := range open {
+		if s.liveAtSwitch(c.Device, c.ID) {
+			continue
+		}
+		c.State, c.Ended, c.Cause = gateway.CallEnded, now, "failover"
+		s.calllog.add(gateway.LogEntry{Call: c, Username: s.usernameAt(c.Device), Event: gateway.EvEnded, At: now,
+			Detail: "ended while no gateway was active"})
+		closed++
+	}
+	s.log.Info("core: take over: call-log rows of calls ended meanwhile closed", "closed", closed, "open", len(open))
+}
+
+// liveAtSwitch reports whether the switch adapter tracks the call.
+func (s *Service) liveAtSwitch(device, callID string) bool {
+	for _, c := range s.sw.Calls(device) {
+		if c.ID == callID {
+			return true
 		}
 	}
-	s.log.Info("core: took over the logged-in agents", "agents", len(devices), "failed", failed, "took", time.Since(start).Round(time.Millisecond).String())
+	return false
+}
+
+func (s *Service) usernameAt(device string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.byDevice[device]; ok {
+		return st.agent.Username
+	}
+	return ""
 }

@@ -102,6 +102,21 @@ func (e *Elector) Fence() error {
 	return nil
 }
 
+// FenceEpoch is Fence for a switch link opened in epoch: it also refuses
+// once the lease is held in another epoch, so that a link of an earlier
+// term never carries a frame of a later one (that term opens its own).
+func (e *Elector) FenceEpoch(epoch int64) func() error {
+	return func() error {
+		if err := e.Fence(); err != nil {
+			return err
+		}
+		if e.Role().Epoch != epoch {
+			return ErrFenced
+		}
+		return nil
+	}
+}
+
 // Role is the current role.
 func (e *Elector) Role() Role {
 	e.mu.Lock()

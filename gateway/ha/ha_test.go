@@ -11,18 +11,23 @@ import (
 	"crmcti/gateway/postgres"
 )
 
-func openDB(t *testing.T) *postgres.DB {
+func openDB(t *testing.T) *postgres.Leases {
 	t.Helper()
 	pg := devstack.PostgresForTest(t)
 	db, err := postgres.Open(context.Background(), pg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(db.Close)
+	defer db.Close()
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return db
+	leases, err := postgres.OpenLeases(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(leases.Close)
+	return leases
 }
 
 // waitRole waits for the elector's role to satisfy ok.

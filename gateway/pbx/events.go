@@ -257,9 +257,18 @@ func (t *turn) held(conn csta.ConnectionID, by csta.DeviceID, state gateway.Call
 }
 
 func (t *turn) connectionCleared(e *csta.ConnectionClearedEvent) {
-	c := t.call(e.DroppedConnection.CallID)
-	if c != nil && t.self(e.DroppedConnection.DeviceID, e.ReleasingDevice) {
+	id := e.DroppedConnection.CallID
+	c := t.call(id)
+	switch {
+	case c != nil && t.self(e.DroppedConnection.DeviceID, e.ReleasingDevice):
 		t.end(c, gateway.CallEnded, e.Cause, gateway.EvEnded)
+	case c == nil && id != "" && t.self(e.DroppedConnection.DeviceID, e.ReleasingDevice):
+		// A call we do not track yet ended at this device: between a new
+		// monitor and its snapshot (a reconnect, a take-over), the
+		// snapshot asked before the end must not bring it back.
+		t.d.ended[id] = t.now
+		t.d.touch(id)
+		t.why = ""
 	}
 }
 

@@ -275,13 +275,7 @@ func (a *Adapter) connectOnce() error {
 	}
 	a.mu.Unlock()
 	a.log.Info("pbx: link up", "addr", a.cfg.Addr, "devices", len(devs), "session", c.SessionID(), "recovered", c.Recovered())
-	var failed []*device
-	for _, d := range devs {
-		if err := a.startMonitor(c, d); err != nil {
-			a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
-			failed = append(failed, d)
-		}
-	}
+	failed := a.monitorAll(c, devs)
 	a.mu.Lock()
 	a.up = true
 	a.mu.Unlock()
@@ -292,6 +286,38 @@ func (a *Adapter) connectOnce() error {
 	<-c.Done()
 	a.linkLost(c)
 	return nil
+}
+
+// resyncParallel is how many devices are re-monitored at once after a
+// reconnect or a take-over: one by one, a thousand phones cost two
+// thousand round trips in a row; the profile's pacing
+// (csta.Profile.RequestsPerSecond) still bounds what the switch gets.
+const resyncParallel = 32
+
+// monitorAll monitors and resynchronises devs over c; it returns those
+// that failed.
+func (a *Adapter) monitorAll(c *csta.Conn, devs []*device) []*device {
+	var (
+		mu     sync.Mutex
+		failed []*device
+		wg     sync.WaitGroup
+	)
+	slots := make(chan struct{}, resyncParallel)
+	for _, d := range devs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := a.startMonitor(c, d); err != nil {
+				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
+				mu.Lock()
+				failed = append(failed, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
 }
 
 // dial opens the link, asking an ECMA-354 switch to resume the previous

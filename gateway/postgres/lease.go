@@ -5,19 +5,44 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"crmcti/gateway"
 )
 
-// The lease of the active gateway (schema 004_gateway_lease.sql). Every
-// time is the database's now(): the gateways' clocks never decide who
-// holds it. Each statement is one round trip and commits on its own, so a
-// renewal that times out leaves nothing half-done.
+// Leases is the lease of the active gateway (schema
+// 004_gateway_lease.sql) on connections of its own: a renewal must never
+// wait behind the agents' queries for a connection of the main pool (a
+// thousand agents resuming at once fill it), or the active gateway would
+// fence itself under load. Every time is the database's now(): the
+// gateways' clocks never decide who holds the lease. Each statement is
+// one round trip and commits on its own, so a renewal that times out
+// leaves nothing half-done.
+type Leases struct{ pool *pgxpool.Pool }
+
+// OpenLeases connects (lazily) with at most two connections.
+func OpenLeases(ctx context.Context, url string) (*Leases, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open leases: %w", err)
+	}
+	return &Leases{pool: pool}, nil
+}
+
+// Close closes the connections. Safe to call twice.
+func (db *Leases) Close() { db.pool.Close() }
 
 // AcquireLease implements gateway.Leases: the lease is taken when it is
 // free — never held, released, or expired by the database's clock — with
 // the next epoch. Two standbys racing both try the UPDATE; the row lock
 // makes the second re-check the expiry, which the first has moved.
-func (db *DB) AcquireLease(ctx context.Context, node string, d time.Duration) (gateway.Lease, error) {
+func (db *Leases) AcquireLease(ctx context.Context, node string, d time.Duration) (gateway.Lease, error) {
 	var l gateway.Lease
 	err := db.pool.QueryRow(ctx, `WITH taken AS (
 			UPDATE gateway_lease SET node = $1, epoch = epoch + 1, expires = now() + $2 * interval '1 millisecond', renewed = now()
@@ -36,7 +61,7 @@ func (db *DB) AcquireLease(ctx context.Context, node string, d time.Duration) (g
 // RenewLease implements gateway.Leases: it extends the lease only while
 // node still holds epoch and the lease has not expired; once it has, the
 // holder must acquire it again (a new epoch), as any standby would.
-func (db *DB) RenewLease(ctx context.Context, node string, epoch int64, d time.Duration) (bool, error) {
+func (db *Leases) RenewLease(ctx context.Context, node string, epoch int64, d time.Duration) (bool, error) {
 	tag, err := db.pool.Exec(ctx, `UPDATE gateway_lease SET expires = now() + $3 * interval '1 millisecond', renewed = now()
 		WHERE id = 1 AND node = $1 AND epoch = $2 AND expires > now()`, node, epoch, d.Milliseconds())
 	if err != nil {
@@ -48,14 +73,14 @@ func (db *DB) RenewLease(ctx context.Context, node string, epoch int64, d time.D
 // ReleaseLease implements gateway.Leases: the lease expires at once, so
 // that a standby takes over without waiting for the lease to run out.
 // The caller has stopped using the switch before it releases.
-func (db *DB) ReleaseLease(ctx context.Context, node string, epoch int64) error {
+func (db *Leases) ReleaseLease(ctx context.Context, node string, epoch int64) error {
 	if _, err := db.pool.Exec(ctx, `UPDATE gateway_lease SET expires = '-infinity' WHERE id = 1 AND node = $1 AND epoch = $2`, node, epoch); err != nil {
 		return fmt.Errorf("postgres: release lease: %w", err)
 	}
 	return nil
 }
 
-// LiveSessions implements gateway.LiveSessions: every agent with a session
+// LiveSessions implements gateway.Takeover: every agent with a session
 // neither revoked nor expired, with the extension of its latest session.
 func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 	rows, err := db.pool.Query(ctx, `SELECT DISTINCT ON (username) username, display_name, extension, expires
@@ -74,6 +99,25 @@ func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: live sessions: %w", err)
+	}
+	return out, nil
+}
+
+// OpenCalls implements gateway.Takeover.
+func (db *DB) OpenCalls(ctx context.Context, devices []string) ([]gateway.Call, error) {
+	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
+		started, answered, ended, coalesce(outcome, ''), timeline FROM calls
+		WHERE device = ANY($1) AND ended IS NULL AND started > now() - interval '1 day'`, devices)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open calls: %w", err)
+	}
+	rs, err := scanCalls(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open calls: %w", err)
+	}
+	out := make([]gateway.Call, len(rs))
+	for i, r := range rs {
+		out[i] = r.Call
 	}
 	return out, nil
 }

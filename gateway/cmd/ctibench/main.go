@@ -36,6 +36,8 @@ func main() {
 	idle := flag.Int("idle-sockets", 2000, "with -faults: idle unauthenticated sockets opened")
 	flood := flag.Int("flood-logins", 400, "with -faults: wrong-password logins of the login flood")
 	only := flag.String("only", "", "with -faults: comma-separated fault names to run (default all)")
+	failover := flag.Bool("failover", false, "run the failover benchmark (two gateways, the active killed) instead; see FAILOVER.md")
+	lease := flag.Duration("lease", 2*time.Second, "with -failover: the gateways' -lease")
 	md := flag.String("markdown", "", "also write the markdown report to this file")
 	js := flag.String("json", "", "also write the JSON report to this file")
 	flag.Parse()
@@ -51,6 +53,9 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *failover {
+		os.Exit(runFailover(ctx, bench.FailoverConfig{Agents: c.Agents, Lease: *lease, GatewayBin: c.GatewayBin, Progress: os.Stderr}, *md))
 	}
 	if *faults {
 		fc := bench.FaultConfig{Agents: c.Agents, Rate: c.Rate, Talk: c.Talk, Hold: *hold, PostgresFor: *pgDown,

@@ -38,6 +38,8 @@ type config struct {
 	gatewayAddr, crmAddr, pbxCSTA, pbxControl string
 	extensionDir                              string
 	browser                                   bool
+	ha                                        bool   // two gateways, active and standby (ha.go)
+	standbyAddr                               string // the second gateway's address
 }
 
 func envOr(key, def string) string {
@@ -55,6 +57,8 @@ func main() {
 	flag.StringVar(&c.pbxControl, "pbx-control-addr", envOr("CTI_DEMO_PBX_CONTROL_ADDR", "127.0.0.1:7002"), "PBX simulator control API address (env CTI_DEMO_PBX_CONTROL_ADDR)")
 	flag.StringVar(&c.extensionDir, "extension-dir", envOr("CTI_DEMO_EXTENSION_DIR", "."), "unpacked extension (the directory holding manifest.json)")
 	flag.BoolVar(&c.browser, "browser", os.Getenv("BROWSER") == "1", "also start Chromium with the extension loaded on the CRM page (env BROWSER=1)")
+	flag.BoolVar(&c.ha, "ha", os.Getenv("HA") == "1", "run two gateways on the one database, active and standby; SIGUSR1 hands over (env HA=1)")
+	flag.StringVar(&c.standbyAddr, "gateway2-addr", envOr("CTI_DEMO_GATEWAY2_ADDR", "127.0.0.1:7083"), "with -ha: the second gateway's address (env CTI_DEMO_GATEWAY2_ADDR)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -106,13 +110,17 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gw, err := app.Start(startCtx, app.Config{
+	gwConfig := app.Config{
 		Listen: c.gatewayAddr, PBXAddr: pbxCSTA, PBXProfile: "openscape",
 		AllowedOrigins: []string{"chrome-extension://" + extensionID},
 		LDAP: ldap.Config{URL: dir.URL(), BindDN: devstack.DemoBindDN, BindPassword: devstack.DemoBindPassword,
 			UserBase: devstack.DemoPeople, GroupDN: devstack.DemoCTIGroup},
 		DatabaseURL: pg.URL(), Region: "CY", Logger: log,
-	})
+	}
+	if c.ha {
+		gwConfig.Lease, gwConfig.Node = 2*time.Second, "gw-a"
+	}
+	gw, err := app.Start(startCtx, gwConfig)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -127,6 +135,11 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 
 	fmt.Printf("crm: %s\n", crmURL)
 	fmt.Printf("gateway: %s (health http://%s/healthz)\n", gw.URL, gw.Addr)
+	if c.ha {
+		if err := startPair(ctx, c, gwConfig, gw, &running); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("pbx-csta: %s\n", pbxCSTA)
 	fmt.Printf("pbx-control: %s\n", pbxControl)
 	fmt.Printf("postgres: %s\n", pg.URL())
