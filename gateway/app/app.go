@@ -157,10 +157,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	var p *pair // set below, before the listener serves
 	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
 		SeparateAdmin: c.AdminListen != "", Logger: log}
-	if c.Lease > 0 {
-		hcfg.Role = func() gwhttp.Role { return p.httpRole() }
-		metrics.WatchLeader(func() (bool, int64) { return p.metricsRole() })
-	}
+	wireRole(c, &hcfg, metrics, &p)
 	srv := gwhttp.New(hcfg, coreService{svc}, metrics)
 
 	mountAPIs(srv, c, db, metrics, log)
@@ -175,11 +172,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	a := &App{Addr: l.Addr().String(), Service: svc, DB: db, sw: sw, release: release, served: make(chan struct{}),
 		hs: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	if c.Lease > 0 {
-		node := c.Node
-		if node == "" {
-			node = defaultNode(a.Addr)
-		}
-		if p, err = startPair(ctx, c, node, db, svc, sw, newSw, log); err != nil {
+		if p, err = startPair(ctx, c, nodeName(c, a.Addr), db, svc, sw, newSw, log); err != nil {
 			l.Close()
 			svc.Close()
 			db.Close()

@@ -128,8 +128,21 @@ func (p *pair) metricsRole() (bool, int64) {
 	return r.Active, r.Epoch
 }
 
-// defaultNode names a gateway by host and listening port.
-func defaultNode(addr string) string {
+// wireRole makes the HTTP side and the metrics show the pair's role
+// (Config.Lease set); *pp is set before the listener serves.
+func wireRole(c Config, hcfg *gwhttp.Config, m *gwhttp.Metrics, pp **pair) {
+	if c.Lease == 0 {
+		return
+	}
+	hcfg.Role = func() gwhttp.Role { return (*pp).httpRole() }
+	m.WatchLeader(func() (bool, int64) { return (*pp).metricsRole() })
+}
+
+// nodeName is Config.Node, or by default the host and listening port.
+func nodeName(c Config, addr string) string {
+	if c.Node != "" {
+		return c.Node
+	}
 	host, _ := os.Hostname()
 	_, port, _ := net.SplitHostPort(addr)
 	return host + ":" + port
