@@ -50,7 +50,12 @@ async function effectiveSettings(policy, options) {
   const defaults = JSON.parse(crmctiCore.defaults());
   if (options === undefined) ({ options } = await chrome.storage.local.get("options"));
   if (policy === undefined) policy = await managed();
-  return { ...defaults, ...(options || {}), ...policy, managedKeys: Object.keys(policy) };
+  // The gateway URLs are one setting: a policy that sets either locks
+  // both, or a user's list would replace the admin's gateway.
+  const locked = "gatewayUrl" in policy || "gatewayUrls" in policy ? ["gatewayUrl", "gatewayUrls"] : [];
+  const mine = { ...(options || {}) };
+  for (const k of locked) delete mine[k];
+  return { ...defaults, ...mine, ...policy, managedKeys: [...new Set([...Object.keys(policy), ...locked])] };
 }
 
 async function start(policy) {
@@ -185,6 +190,10 @@ chrome.runtime.onMessage.addListener((msg, sender, reply) => {
     // The settings the core would run with if these options were saved:
     // the core's own check (Go), so the options page and the core agree.
     core.then(() => effectiveSettings(undefined, msg.options)).then((s) => reply(JSON.parse(crmctiCore.validate(JSON.stringify(s)))));
+    return true;
+  }
+  if (msg.type === "view" && (sender.url || "").startsWith(chrome.runtime.getURL("extension/options.html"))) {
+    core.then(() => reply(lastView || crmctiCore.view())); // the options page: which gateway serves
     return true;
   }
   if (msg.type === "openOptions") chrome.runtime.openOptionsPage();

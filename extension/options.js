@@ -7,6 +7,7 @@
 "use strict";
 const FIELDS = [
   ["gatewayUrl", "Gateway WebSocket URL"],
+  ["gatewayUrls", "Gateways of an active/standby pair: WebSocket URLs, one a line, tried in order (replaces the URL above)", "lines"],
   ["customerLoad", "Load customers by", ["url", "search"]],
   ["contactUrlTemplate", "Customer URL template ({code})"],
   ["searchFieldSelector", "Search field selector"],
@@ -19,12 +20,15 @@ const FIELDS = [
 ];
 const $ = (id) => document.getElementById(id);
 
-// A "lines" field edits a list, one item a line (crmUrlPatterns).
+const PLACEHOLDERS = { crmUrlPatterns: "https://crm.example.com/*", gatewayUrls: "wss://cti-a.example.com/ws\nwss://cti-b.example.com/ws" };
+
+// A "lines" field edits a list, one item a line (crmUrlPatterns,
+// gatewayUrls).
 function field(key, label, choices, s) {
   const lines = choices === "lines";
   const input = document.createElement(lines ? "textarea" : choices ? "select" : "input");
   input.id = key;
-  if (lines) Object.assign(input, { rows: 3, placeholder: "https://crm.example.com/*" });
+  if (lines) Object.assign(input, { rows: 3, placeholder: PLACEHOLDERS[key] || "" });
   for (const c of lines ? [] : choices || []) input.append(new Option(c, c));
   input.value = lines ? (s[key] || []).join("\n") : s[key] || "";
   input.disabled = (s.managedKeys || []).includes(key);
@@ -37,16 +41,30 @@ function field(key, label, choices, s) {
   return l;
 }
 
-// show puts each problem next to its field; problems with no field (or a
-// locked one) go above the Save button.
+// show puts each problem next to its field (a list can have several, one
+// per bad line) and marks the field invalid; problems with no field (or
+// a locked one) go above the Save button.
 function show(problems) {
-  for (const [key] of FIELDS) $(key + "-error").textContent = "";
+  for (const [key] of FIELDS) {
+    $(key + "-error").textContent = "";
+    $(key).removeAttribute("aria-invalid");
+  }
   $("saved").textContent = "";
   for (const p of problems) {
     const target = p.field && $(p.field + "-error");
-    if (target) target.textContent = p.message;
-    else $("saved").textContent = p.message;
+    if (target) {
+      target.textContent = target.textContent ? target.textContent + " " + p.message : p.message;
+      $(p.field).setAttribute("aria-invalid", "true");
+    } else $("saved").textContent = p.message;
   }
+}
+
+// showGateway says which gateway serves this browser now: with an
+// active/standby pair, the first thing an admin asks.
+async function showGateway() {
+  const view = JSON.parse((await chrome.runtime.sendMessage({ type: "view" })) || "null");
+  const text = view && view.gateway ? (view.connection === "online" ? "Connected to " : "Trying ") + view.gateway : "";
+  if ($("gateway").textContent !== text) $("gateway").textContent = text;
 }
 
 chrome.runtime.sendMessage({ type: "settings" }).then(async (s) => {
@@ -60,6 +78,8 @@ chrome.runtime.sendMessage({ type: "settings" }).then(async (s) => {
   const form = $("form");
   for (const [key, label, choices] of FIELDS) form.append(field(key, label, choices, s));
   show(await chrome.runtime.sendMessage({ type: "validate" })); // a bad policy shows at once
+  showGateway();
+  setInterval(showGateway, 2000);
 });
 
 // formOptions merges the form into the stored options: a setting this

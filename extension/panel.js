@@ -224,7 +224,9 @@ function renderHeader(v) {
   const link = $("link");
   link.textContent = LINK_TEXT[v.connection] || v.connection;
   link.className = "badge " + v.connection;
-  link.title = v.connError && v.connection === "reconnecting" ? v.connError : "";
+  // The tooltip says why it is reconnecting, or which gateway serves (an
+  // admin's question with an active/standby pair; the agent never needs it).
+  link.title = v.connError && v.connection === "reconnecting" ? v.connError : v.connection === "online" && v.gateway ? "Connected to " + v.gateway : "";
   $("pbx").hidden = !(v.loggedIn && v.pbx !== "up");
   $("pbx").className = "badge down";
   $("notice").hidden = !v.notice;

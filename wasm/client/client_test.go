@@ -27,32 +27,66 @@ type harness struct {
 	effects  []client.Effect
 	connErrs []string
 	changed  chan struct{}
+	// recording keeps every view from record() on.
+	recording bool
+	recorded  []client.View
+}
+
+// record starts keeping every view the core shows; the function it
+// returns yields them.
+func (h *harness) record() func() []client.View {
+	h.mu.Lock()
+	h.recording, h.recorded = true, nil
+	h.mu.Unlock()
+	return func() []client.View {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return append([]client.View(nil), h.recorded...)
+	}
 }
 
 func newHarness(t *testing.T, url string, mod func(*client.Settings)) *harness {
 	t.Helper()
+	return newHarnessConfig(t, client.Config{MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}, func(s *client.Settings) {
+		s.GatewayURL = url
+		if mod != nil {
+			mod(s)
+		}
+	})
+}
+
+// newHarnessConfig runs a core with cfg (its settings the defaults
+// changed by mod).
+func newHarnessConfig(t *testing.T, cfg client.Config, mod func(*client.Settings)) *harness {
+	t.Helper()
 	h := &harness{t: t, tokens: &client.MemoryTokens{}, changed: make(chan struct{}, 1)}
-	s := client.DefaultSettings()
-	s.GatewayURL = url
+	cfg.Settings = client.DefaultSettings()
 	if mod != nil {
-		mod(&s)
+		mod(&cfg.Settings)
 	}
-	h.core = client.New(client.Config{Settings: s, Tokens: h.tokens, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		OnView: func(v client.View) {
-			h.mu.Lock()
-			if v.ConnError != "" && (len(h.connErrs) == 0 || h.connErrs[len(h.connErrs)-1] != v.ConnError) {
-				h.connErrs = append(h.connErrs, v.Connection+": "+v.ConnError)
-			}
-			h.view = v
-			h.mu.Unlock()
-			h.poke()
-		},
-		OnEffect: func(e client.Effect) {
-			h.mu.Lock()
-			h.effects = append(h.effects, e)
-			h.mu.Unlock()
-			h.poke()
-		}})
+	if tokens, ok := cfg.Tokens.(*client.MemoryTokens); ok {
+		h.tokens = tokens // a session from before
+	}
+	cfg.Tokens = h.tokens
+	cfg.OnView = func(v client.View) {
+		h.mu.Lock()
+		if v.ConnError != "" && (len(h.connErrs) == 0 || h.connErrs[len(h.connErrs)-1] != v.ConnError) {
+			h.connErrs = append(h.connErrs, v.Connection+": "+v.ConnError)
+		}
+		h.view = v
+		if h.recording {
+			h.recorded = append(h.recorded, v)
+		}
+		h.mu.Unlock()
+		h.poke()
+	}
+	cfg.OnEffect = func(e client.Effect) {
+		h.mu.Lock()
+		h.effects = append(h.effects, e)
+		h.mu.Unlock()
+		h.poke()
+	}
+	h.core = client.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	go h.core.Run(ctx)
 	t.Cleanup(func() { cancel(); h.core.Close() })

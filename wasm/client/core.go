@@ -206,8 +206,9 @@ func (c *Core) reportFault(err error) {
 }
 
 // serve is the connect loop: wait for a login or use the token, keep a
-// session, back off and retry when it breaks. Bad settings stop it
-// before any connection is tried.
+// session, move on to the next gateway when it breaks, and back off once
+// every gateway failed in a row. Bad settings stop it before any
+// connection is tried.
 func (c *Core) serve(ctx context.Context) error {
 	if problems := c.cfg.Settings.Problems(); len(problems) > 0 {
 		c.update(func(s *state) { s.conn, s.problems = connUnconfigured, problems })
@@ -215,24 +216,29 @@ func (c *Core) serve(ctx context.Context) error {
 		return nil
 	}
 	delays := backoff.New(c.cfg.MinBackoff, c.cfg.MaxBackoff)
+	gws := newGateways(c.cfg.Settings.Gateways())
+	// login is the agent's login while it is being tried: it goes to the
+	// next gateway with the rest of the round, not back to the agent.
+	var login *Intent
 	for ctx.Err() == nil {
 		// Without a token and without a login to send, there is nothing
 		// to connect for: wait for the agent.
-		var pendingLogin *Intent
-		if c.cfg.Tokens.Load() == "" {
+		if login == nil && c.cfg.Tokens.Load() == "" {
 			c.update(func(s *state) { s.conn = connIdle })
 			in, ok := c.waitLogin(ctx)
 			if !ok {
 				return nil
 			}
-			pendingLogin = &in
+			login = &in
 		}
+		url := gws.url()
 		c.update(func(s *state) {
+			s.gateway = url
 			if s.conn != connReconnecting {
 				s.conn = connConnecting
 			}
 		})
-		err := c.session(ctx, pendingLogin, delays)
+		err := c.session(ctx, url, login, func() { delays.Reset(); gws.online() })
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -240,24 +246,51 @@ func (c *Core) serve(ctx context.Context) error {
 		if errors.As(err, &p) {
 			return err
 		}
+		if c.cfg.Tokens.Load() != "" || errors.Is(err, errLoggedOut) {
+			login = nil // a session began (or the login was refused)
+		}
 		if errors.Is(err, errLoggedOut) {
 			delays.Reset()
 			continue
+		}
+		round, standby := gws.fail(err)
+		if !round {
+			c.showLost(err)
+			continue
+		}
+		if standby {
+			delays.Reset()
+		}
+		if login != nil {
+			login = nil
+			c.update(func(s *state) {
+				s.loginBusy, s.loginErr = false, "Cannot reach the CTI gateway. Check the network and try again."
+			})
 		}
 		c.waitRetry(ctx, err, delays)
 	}
 	return nil
 }
 
-// waitRetry shows the connection as lost and waits for the next attempt:
-// the backoff's delay, or at once when asked to reconnect.
-func (c *Core) waitRetry(ctx context.Context, err error, delays *backoff.Backoff) {
+// showLost shows the connection as lost, and why: the standby's words,
+// or the error.
+func (c *Core) showLost(err error) {
 	c.update(func(s *state) {
 		s.conn = connReconnecting
-		if err != nil {
+		switch {
+		case isStandby(err):
+			s.connErr = switchingMessage
+			s.switching(time.Now())
+		case err != nil:
 			s.connErr = err.Error()
 		}
 	})
+}
+
+// waitRetry shows the connection as lost and waits for the next attempt:
+// the backoff's delay, or at once when asked to reconnect.
+func (c *Core) waitRetry(ctx context.Context, err error, delays *backoff.Backoff) {
+	c.showLost(err)
 	select {
 	case <-ctx.Done():
 	case <-c.wake:

@@ -100,6 +100,9 @@ func (c *Core) onBye(env wire.Envelope) error {
 		c.update(func(st *state) { st.reset(); st.loginErr = sentence(e.Message) })
 		return errLoggedOut
 	}
+	if e.Code == codeStandby {
+		return errStandby
+	}
 	return fmt.Errorf("gateway: %s", e.Message)
 }
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"crmcti/gateway/backoff"
 	"crmcti/gateway/wire"
 )
 
@@ -19,10 +18,11 @@ type frame struct {
 
 // session runs one connection: hello (login or resume), then frames and
 // intents until it breaks.
-func (c *Core) session(ctx context.Context, login *Intent, delays *backoff.Backoff) error {
+// online is called when the gateway's snapshot arrives.
+func (c *Core) session(ctx context.Context, url string, login *Intent, online func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := c.connect(ctx, login)
+	conn, err := c.connect(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -38,23 +38,18 @@ func (c *Core) session(ctx context.Context, login *Intent, delays *backoff.Backo
 	if err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
-	return c.serveSession(ctx, out, frames, delays)
+	return c.serveSession(ctx, out, frames, online)
 }
 
-// connect dials the gateway; a login waiting on it is told when it fails.
-func (c *Core) connect(ctx context.Context, login *Intent) (conn, error) {
+// connect dials the gateway at url.
+func (c *Core) connect(ctx context.Context, url string) (conn, error) {
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	conn, err := dial(dctx, c.cfg.Settings.GatewayURL, wire.Subprotocol)
-	if err == nil {
-		return conn, nil
+	conn, err := dial(dctx, url, wire.Subprotocol)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if login != nil {
-		c.update(func(s *state) {
-			s.loginBusy, s.loginErr = false, "Cannot reach the CTI gateway. Check the network and try again."
-		})
-	}
-	return nil, fmt.Errorf("connect: %w", err)
+	return conn, nil
 }
 
 // readFrames decodes frames until the connection breaks. A panic here
@@ -87,7 +82,7 @@ func readFrames(ctx context.Context, conn conn, frames chan<- frame) {
 }
 
 // serveSession handles intents and frames on a live connection.
-func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan frame, delays *backoff.Backoff) error {
+func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan frame, online func()) error {
 	silence := time.NewTimer(c.cfg.Silence)
 	defer silence.Stop()
 	tick := time.NewTicker(time.Second) // call timers in the view
@@ -115,7 +110,7 @@ func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan fram
 				return err
 			}
 			if f.env.Type == wire.TSnapshot {
-				delays.Reset()
+				online()
 			}
 		}
 	}

@@ -12,6 +12,9 @@ import (
 // (chrome.storage.managed) over the user's options over the defaults.
 type Settings struct {
 	GatewayURL string `json:"gatewayUrl"`
+	// GatewayURLs are the gateways of an active/standby pair (or more),
+	// tried in order: when set, they replace GatewayURL (see Gateways).
+	GatewayURLs []string `json:"gatewayUrls,omitempty"`
 	// CustomerLoad is "url" (open ContactURLTemplate) or "search" (fill
 	// the Communication Centre's search field and press its button).
 	CustomerLoad         string   `json:"customerLoad"`
@@ -60,9 +63,7 @@ func (s Settings) Problems() []Problem {
 		}
 		out = append(out, Problem{Field: field, Message: msg})
 	}
-	if msg := checkGatewayURL(s.GatewayURL); msg != "" {
-		add("gatewayUrl", "%s", msg)
-	}
+	s.gatewayProblems(add)
 	switch s.CustomerLoad {
 	case "url":
 		if msg := checkContactTemplate(s.ContactURLTemplate); msg != "" {
@@ -88,6 +89,49 @@ func (s Settings) Problems() []Problem {
 		add("panelSelector", "A panel placed as a section needs the CSS selector of the element to put it in.")
 	}
 	return out
+}
+
+// Gateways is the list of gateways the core connects to, in order:
+// GatewayURLs when it has any entry, else GatewayURL alone. Blank lines
+// of the list (an options page textarea) are not gateways.
+func (s Settings) Gateways() []string {
+	if !s.hasList() {
+		return []string{strings.TrimSpace(s.GatewayURL)}
+	}
+	var out []string
+	for _, u := range s.GatewayURLs {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// hasList reports whether GatewayURLs names any gateway.
+func (s Settings) hasList() bool {
+	return slices.ContainsFunc(s.GatewayURLs, func(u string) bool { return strings.TrimSpace(u) != "" })
+}
+
+// gatewayProblems checks the gateways in effect: each entry of
+// GatewayURLs, named by its place in the list, or GatewayURL when there
+// is no list (an unused GatewayURL stops nothing).
+func (s Settings) gatewayProblems(add func(field, format string, args ...any)) {
+	urls := s.Gateways()
+	if !s.hasList() {
+		if msg := checkGatewayURL(s.GatewayURL); msg != "" {
+			add("gatewayUrl", "%s", msg)
+		}
+		return
+	}
+	seen := map[string]bool{}
+	for i, u := range urls {
+		if msg := checkGatewayURL(u); msg != "" {
+			add("gatewayUrls", "Gateway %d of %d: %s", i+1, len(urls), msg)
+		} else if seen[u] {
+			add("gatewayUrls", "Gateway %d of %d: %q is in the list twice.", i+1, len(urls), u)
+		}
+		seen[u] = true
+	}
 }
 
 // checkGatewayURL says what is wrong with a gateway URL, or "".

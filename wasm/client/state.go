@@ -28,6 +28,14 @@ const (
 	outageNoticeFor = 60 * time.Second
 )
 
+// holdOverFor is how long the panel keeps a call the gateway it switched
+// to did not know yet. A gateway that takes over monitors every logged-in
+// agent's phone one after the other; an agent who resumes before it
+// reached theirs gets a snapshot without their calls, which arrive as
+// events moments later. A call that really ended during the switch
+// leaves the panel after this.
+const holdOverFor = 15 * time.Second
+
 type searchState struct {
 	query   string
 	page    int
@@ -50,6 +58,7 @@ type state struct {
 	fault     string
 	conn      string
 	connErr   string
+	gateway   string // the URL connected to, or being tried
 	pbx       string
 	pbxDown   time.Time // when the PBX link went down, zero while up
 	agent     *wire.Agent
@@ -85,12 +94,18 @@ type state struct {
 	// that the same words twice are still announced.
 	announce  string
 	announceN int
+
+	// servedBy is the gateway whose snapshot the calls came from;
+	// unconfirmed are calls kept over a switch to another gateway that
+	// did not know them yet, with until when (see holdOverFor).
+	servedBy    string
+	unconfirmed map[string]time.Time
 }
 
 func newState(s Settings) state {
 	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
 		pending: map[string]string{}, chosen: map[string]wire.Contact{},
-		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]string{}}
+		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]string{}, unconfirmed: map[string]time.Time{}}
 }
 
 // reset forgets the agent (logout, dead session).
@@ -116,13 +131,33 @@ func (s *state) setToast(text string) {
 }
 
 // expiring reports whether a notice is waiting to expire.
-func (s *state) expiring() bool { return s.notice.text != "" }
+func (s *state) expiring() bool { return s.notice.text != "" || len(s.unconfirmed) > 0 }
 
-// expire drops a notice whose time is up.
+// expire drops a notice whose time is up, and calls kept over a switch
+// of gateway that the new one never confirmed.
 func (s *state) expire(now time.Time) {
 	if s.notice.text != "" && now.After(s.notice.until) {
 		s.notice = notice{}
 	}
+	for id, until := range s.unconfirmed {
+		if now.After(until) {
+			s.forget(id)
+		}
+	}
+}
+
+// switching tells the agent, above the calls, that the core is moving to
+// another gateway because this one is standby: the calls stay on the
+// panel, greyed, until the new one serves (which clears it). A login
+// form has its own words for a gateway it cannot reach.
+func (s *state) switching(now time.Time) {
+	if s.agent == nil {
+		return
+	}
+	if s.notice.text != switchingMessage {
+		s.say(strings.TrimSuffix(switchingMessage, "…"))
+	}
+	s.notice = notice{text: switchingMessage, kind: "info", until: now.Add(outageNoticeFor)}
 }
 
 // setPBX follows the PBX link. An outage too short to see as it happens
@@ -148,25 +183,50 @@ func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 	a := snap.Agent
 	s.agent, s.status, s.conn, s.connErr = &a, snap.Status, connOnline, ""
 	s.setPBX(snap.PBX, now)
+	prev, prevOrder := s.calls, s.order
 	s.calls, s.order, s.pending, s.dialing = map[string]*wire.Call{}, nil, map[string]string{}, false
 	for i := range snap.Calls {
 		c := snap.Calls[i]
+		keepKnown(&c, prev[c.ID])
 		s.calls[c.ID] = &c
 		s.order = append(s.order, c.ID)
 		s.trackHold(&c, now)
+		delete(s.unconfirmed, c.ID)
 	}
-	if s.notice.kind == "error" {
+	if s.servedBy != "" && s.servedBy != s.gateway {
+		s.holdOver(prev, prevOrder, now)
+	} else {
+		clear(s.unconfirmed) // the same gateway's snapshot is the whole truth
+	}
+	s.servedBy = s.gateway
+	if s.notice.kind == "error" || s.notice.text == switchingMessage {
 		s.notice = notice{} // whatever failed before the reconnect is moot
+	}
+}
+
+// holdOver keeps the calls of the previous gateway that the snapshot of
+// the one it switched to lacks, for holdOverFor at most: an event about
+// one confirms it, and the next snapshot of this gateway settles them.
+func (s *state) holdOver(prev map[string]*wire.Call, order []string, now time.Time) {
+	for _, id := range order {
+		if _, ok := s.calls[id]; ok || prev[id] == nil {
+			continue
+		}
+		s.calls[id] = prev[id]
+		s.order = append(s.order, id)
+		s.trackHold(prev[id], now)
+		if _, ok := s.unconfirmed[id]; !ok {
+			s.unconfirmed[id] = now.Add(holdOverFor)
+		}
 	}
 }
 
 // applyCall folds a call event in and returns the call as it was.
 func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	c := ce.Call
+	delete(s.unconfirmed, c.ID)
 	prev := s.calls[c.ID]
-	if prev != nil && len(c.Matches) == 0 {
-		c.Matches = prev.Matches
-	}
+	keepKnown(&c, prev)
 	for _, m := range c.Matches {
 		s.names[m.Contact.Code] = m.Contact.FullName
 	}
@@ -194,6 +254,42 @@ func (s *state) applyCall(ce wire.CallEvent, now time.Time) *wire.Call {
 	return prev
 }
 
+// keepKnown fills in what the gateway does not know (yet) of a call the
+// panel already shows, from prev. A gateway that just took over, or
+// restarted, learns a call from the switch without its far end; the call
+// log gives the far end, the customer and the start back a moment later
+// ("restored"), and meanwhile the card must not turn into "Unknown
+// caller" or restart its timer. A call never loses these, so what the
+// panel knew stands until the gateway says otherwise; of two start times
+// the earlier is the call's.
+func keepKnown(c, prev *wire.Call) {
+	if prev == nil {
+		return
+	}
+	if c.Remote == "" && c.RemoteRaw == "" {
+		c.Remote, c.RemoteRaw, c.Display = prev.Remote, prev.RemoteRaw, prev.Display
+	}
+	if c.Direction == "" {
+		c.Direction = prev.Direction
+	}
+	if c.Contact == "" {
+		c.Contact = prev.Contact
+	}
+	if len(c.Matches) == 0 {
+		c.Matches = prev.Matches
+	}
+	c.Started = earlier(c.Started, prev.Started)
+	c.Answered = earlier(c.Answered, prev.Answered)
+}
+
+// earlier is the earlier of two times, a zero one not counting.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // trackHold starts a held call's own timer, and stops it on resume.
 func (s *state) trackHold(c *wire.Call, now time.Time) {
 	if c.State != string(gateway.CallHeld) {
@@ -205,18 +301,7 @@ func (s *state) trackHold(c *wire.Call, now time.Time) {
 
 // endCall moves a call from the live ones to the recent ones.
 func (s *state) endCall(c wire.Call) {
-	delete(s.calls, c.ID)
-	for i, id := range s.order {
-		if id == c.ID {
-			s.order = append(s.order[:i:i], s.order[i+1:]...)
-			break
-		}
-	}
-	delete(s.ignored, c.ID)
-	delete(s.pending, c.ID)
-	delete(s.chosen, c.ID)
-	delete(s.heldAt, c.ID)
-	delete(s.parties, c.ID)
+	s.forget(c.ID)
 	s.recent = append([]wire.Call{c}, s.recent...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]
@@ -224,6 +309,23 @@ func (s *state) endCall(c wire.Call) {
 	if len(s.calls) == 0 && s.notice.kind == "error" {
 		s.notice = notice{} // it was about a call that is over
 	}
+}
+
+// forget drops a call from the live ones.
+func (s *state) forget(callID string) {
+	delete(s.calls, callID)
+	for i, id := range s.order {
+		if id == callID {
+			s.order = append(s.order[:i:i], s.order[i+1:]...)
+			break
+		}
+	}
+	delete(s.ignored, callID)
+	delete(s.pending, callID)
+	delete(s.chosen, callID)
+	delete(s.heldAt, callID)
+	delete(s.parties, callID)
+	delete(s.unconfirmed, callID)
 }
 
 func (s *state) announceCall(event string, c wire.Call) {

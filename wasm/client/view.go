@@ -11,8 +11,11 @@ import (
 
 // View is what every panel renders; JSON field names are the panel's API.
 type View struct {
-	Connection string      `json:"connection"`
-	ConnError  string      `json:"connError,omitempty"`
+	Connection string `json:"connection"`
+	ConnError  string `json:"connError,omitempty"`
+	// Gateway is the URL of the gateway connected to (or being tried):
+	// with several gateways, an admin asks which one serves the agent.
+	Gateway    string      `json:"gateway,omitempty"`
 	PBX        string      `json:"pbx"`
 	LoggedIn   bool        `json:"loggedIn"`
 	Agent      *wire.Agent `json:"agent,omitempty"`
@@ -106,7 +109,7 @@ func MarshalView(v View) []byte {
 }
 
 func (s *state) view(now time.Time) View {
-	v := View{Connection: s.conn, ConnError: s.connErr, PBX: s.pbx, LoggedIn: s.agent != nil, Agent: s.agent, Status: s.status,
+	v := View{Connection: s.conn, ConnError: s.connErr, Gateway: s.gateway, PBX: s.pbx, LoggedIn: s.agent != nil, Agent: s.agent, Status: s.status,
 		LoginBusy: s.loginBusy, LoginError: s.loginErr, Fault: s.fault, Problems: s.problems,
 		Notice: s.notice.text, NoticeKind: s.notice.kind, Calls: []CallView{}, Recent: s.recentViews(now),
 		Dialing: s.dialing, Announce: s.announce, AnnounceN: s.announceN, Settings: s.settings,
