@@ -109,6 +109,7 @@ func (st *agentState) merge(call gateway.Call, prev *liveCall) *liveCall {
 		if lc.Remote == "" {
 			lc.Remote, lc.RemoteRaw = prev.Remote, prev.RemoteRaw
 		}
+		lc.Note, lc.Disposition = prev.Note, prev.Disposition
 	}
 	if chosen, ok := st.chosen[call.ID]; ok {
 		lc.Contact = chosen

@@ -71,6 +71,7 @@ var commands = map[string]handler{
 	wire.TSearch:   handle((*Service).search),
 	wire.TSelect:   handle((*Service).choose),
 	wire.TRecent:   handle((*Service).recent),
+	wire.TNote:     handle((*Service).note),
 }
 
 // empty is the data of a result that says only "done".
@@ -260,7 +261,9 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	}
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {
-		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.cfg.Region)))
+		w := callToWire(x, displayNumber(x.Remote, s.cfg.Region))
+		w.Note, w.Disposition = x.Note, string(x.Disposition)
+		res.Calls = append(res.Calls, w)
 	}
 	return res, nil
 }
