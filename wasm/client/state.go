@@ -78,6 +78,10 @@ type state struct {
 	heldAt map[string]time.Time
 	search searchState
 	recent []wire.Call
+	// wrap is the call whose after-call note form is open ("" for
+	// none); noting while its note is being saved.
+	wrap   string
+	noting bool
 	// skew is the gateway's clock minus ours, from heartbeats, so that
 	// call timers count from the right moment.
 	skew time.Duration
@@ -220,6 +224,9 @@ func (s *state) endCall(c wire.Call) {
 	s.recent = append([]wire.Call{c}, s.recent...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]
+	}
+	if wantsNote(c) && (s.wrap == "" || !s.noting) {
+		s.wrap, s.noting = c.ID, false
 	}
 	if len(s.calls) == 0 && s.notice.kind == "error" {
 		s.notice = notice{} // it was about a call that is over
