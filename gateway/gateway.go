@@ -80,10 +80,28 @@ type Call struct {
 	// Cause is the switch's reason for the last change (newCall,
 	// normalClearing, doNotDisturb, …).
 	Cause string `json:"cause,omitempty"`
+	// RemoteName is the colleague's name when Remote is another agent's
+	// extension, from the directory (B13); the switch never sets it.
+	RemoteName string `json:"remoteName,omitempty"`
 	// Note and Disposition are what the agent wrote after the call (B13);
 	// the switch never sets them.
 	Note        string      `json:"note,omitempty"`
 	Disposition Disposition `json:"disposition,omitempty"`
+}
+
+// IsExtension reports whether a number is an internal extension (up to
+// six digits) rather than a subscriber's number: it names a colleague,
+// never a customer.
+func IsExtension(number string) bool {
+	if number == "" || len(number) > 6 {
+		return false
+	}
+	for _, r := range number {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Refused reports whether the switch turned the call away from the

@@ -261,9 +261,8 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	}
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {
-		w := callToWire(x, displayNumber(x.Remote, s.cfg.Region))
-		w.Note, w.Disposition = x.Note, string(x.Disposition)
-		res.Calls = append(res.Calls, w)
+		x.RemoteName = s.colleagueName(ctx, x.Remote)
+		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.cfg.Region)))
 	}
 	return res, nil
 }

@@ -41,3 +41,23 @@ func TestCallNoteKeptAcrossLaterSteps(t *testing.T) {
 		t.Fatalf("%+v %v", rows, err)
 	}
 }
+
+func TestUsernamesByExtension(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	for u, ext := range map[string]string{"carol": "1003", "dan": "1003", "erin": "1005"} {
+		if err := db.SetAgentOverride(ctx, u, gateway.AgentOverride{Extension: ext}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetAgentOverride(ctx, "fay", gateway.AgentOverride{Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.UsernamesByExtension(ctx, "1003")
+	if err != nil || len(got) != 2 || got[0] != "carol" || got[1] != "dan" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if got, err := db.UsernamesByExtension(ctx, "1009"); err != nil || len(got) != 0 {
+		t.Fatalf("%v %v", got, err)
+	}
+}

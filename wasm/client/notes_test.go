@@ -46,7 +46,9 @@ func TestAfterCallNoteThroughTheCore(t *testing.T) {
 		return strings.Contains(v.Notice, "NUL") && v.Wrap != nil && !v.Wrap.Busy
 	})
 	h.core.Intent(client.Intent{Type: "note", CallID: res.CallID, Note: " Wants a quote ", Disposition: "callback"})
-	v = h.until("saved", func(v client.View) bool { return v.Wrap == nil && len(v.Recent) == 2 && v.Recent[0].Note == "Wants a quote" })
+	v = h.until("saved", func(v client.View) bool {
+		return v.Wrap == nil && len(v.Recent) == 2 && v.Recent[0].Note == "Wants a quote"
+	})
 	if v.Recent[0].Outcome != "Callback requested" || !strings.Contains(v.Notice, "Note saved") {
 		t.Fatalf("recent %+v notice %q", v.Recent[0], v.Notice)
 	}
