@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"crmcti/gateway"
 	"crmcti/gateway/wire"
@@ -50,5 +51,29 @@ func TestColleagueNamed(t *testing.T) {
 	}
 	if names["1002"] != "Bob" || names["1003"] != "Carol Christou" || names["2003"] != "" {
 		t.Fatalf("recent names %v", names)
+	}
+}
+
+// A call the switch refused while the agent was Busy reaches her tabs
+// and the call log, though it never rang.
+func TestRefusedCallReachesPanelAndLog(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	tab := h.dial()
+	tab.login("alice")
+	now := time.Now()
+	refused := gateway.Call{ID: "R1", Device: alice.Extension, Direction: gateway.Inbound, State: gateway.CallFailed,
+		Remote: "+35722123456", Started: now, Ended: now, Cause: "doNotDisturb"}
+	h.svc.CallChanged(refused, gateway.EvFailed)
+	if c := tab.event(string(gateway.EvFailed), "R1"); c.State != "failed" || c.Remote != "+35722123456" || c.Cause != "doNotDisturb" {
+		t.Fatalf("event %+v", c)
+	}
+	if e := h.logged("R1", 1); e[0].Event != gateway.EvFailed || !e[0].Call.Refused() || e[0].Username != "alice" {
+		t.Fatalf("logged %+v", e)
+	}
+	var recent wire.RecentResult
+	json.Unmarshal(tab.ok(wire.TRecent, wire.Recent{}), &recent)
+	if len(recent.Calls) != 1 || recent.Calls[0].State != "failed" || recent.Calls[0].Direction != "inbound" {
+		t.Fatalf("recent %+v", recent.Calls)
 	}
 }

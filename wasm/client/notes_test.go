@@ -65,3 +65,26 @@ func TestAfterCallNoteThroughTheCore(t *testing.T) {
 	h.core.Intent(client.Intent{Type: "skip"})
 	h.until("closed", func(v client.View) bool { return v.Wrap == nil })
 }
+
+// A call refused while the agent is Busy is listed as refused, not as
+// missed, and asks for no note.
+func TestRefusedWhileBusyListed(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	h := newHarness(t, sys.URL(), nil)
+	h.core.Intent(client.Intent{Type: "login", Username: "bob", Password: "demo"})
+	h.until("logged in", func(v client.View) bool { return v.LoggedIn && v.PBX == "up" })
+	h.core.Intent(client.Intent{Type: "status", Status: "busy"})
+	h.until("busy", func(v client.View) bool { return v.Status == "busy" })
+	if _, err := sys.Sim.StartInbound("+35722123456", "1002"); err != nil {
+		t.Fatal(err)
+	}
+	v := h.until("refused in recent", func(v client.View) bool { return len(v.Recent) == 1 && v.Recent[0].Refused })
+	if r := v.Recent[0]; r.Missed || r.Number != "+357 22 123456" || r.When == "" || v.Wrap != nil {
+		t.Fatalf("recent %+v wrap %+v", r, v.Wrap)
+	}
+	if !strings.Contains(v.Announce, "refused while you were Busy") {
+		t.Fatalf("announce %q", v.Announce)
+	}
+	h.core.Intent(client.Intent{Type: "recent"})
+	h.until("refused from the call log", func(v client.View) bool { return len(v.Recent) == 1 && v.Recent[0].Refused && !v.Recent[0].Missed })
+}

@@ -243,6 +243,10 @@ func (s *state) announceCall(event string, c wire.Call) {
 		}
 	case string(gateway.EvEnded):
 		s.say("Call ended")
+	case string(gateway.EvFailed):
+		if domainCall(&c).Refused() {
+			s.say("Call from " + callerLine(c) + " refused while you were Busy")
+		}
 	}
 }
 
