@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -50,8 +51,14 @@ func TestAfterCallNoteByKeyboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.CallLog(context.Background(), res.CallID)
-	if err != nil || len(rows) != 1 {
+	// The call log is written in batches: wait for the note to land.
+	var rows []postgres.CallLogRow
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if rows, err = db.CallLog(context.Background(), res.CallID); err == nil && len(rows) == 1 && rows[0].Note != "" {
+			break
+		}
+	}
+	if len(rows) != 1 {
 		t.Fatalf("call log %+v %v", rows, err)
 	}
 	if rows[0].Note != "Wants a quote for two lines" || rows[0].Disposition != gateway.DispCallback || rows[0].Username != "grace" {
