@@ -18,7 +18,7 @@ import (
 // note and the outcome, and the call log in PostgreSQL holds them.
 func TestAfterCallNoteByKeyboard(t *testing.T) {
 	r := newRig(t)
-	r.b.tab(r.crm.URL + "/")
+	page := r.b.tab(r.crm.URL + "/")
 	panel := r.b.panel()
 	r.login(panel, "grace")
 	until(t, panel, "logged in", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
@@ -37,6 +37,7 @@ func TestAfterCallNoteByKeyboard(t *testing.T) {
 	do(t, panel, chromedp.KeyEvent("Wants a quote for two lines"), chromedp.KeyEvent(kb.Tab),
 		chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown))
 	until(t, panel, "outcome chosen by arrows", `document.getElementById("wrap-outcome").value === "callback"`)
+	r.b.screenshot(page, "after-call-note")
 	do(t, panel, chromedp.KeyEvent(kb.Tab))
 	if id := eval[string](t, panel, `document.activeElement.id`); id != "wrap-save" {
 		t.Fatalf("Tab from the outcome reached %q", id)

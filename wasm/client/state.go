@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -221,7 +222,7 @@ func (s *state) endCall(c wire.Call) {
 	delete(s.chosen, c.ID)
 	delete(s.heldAt, c.ID)
 	delete(s.parties, c.ID)
-	s.recent = append([]wire.Call{c}, s.recent...)
+	s.recent = append([]wire.Call{c}, slices.DeleteFunc(s.recent, func(r wire.Call) bool { return r.ID == c.ID })...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]
 	}
@@ -301,6 +302,9 @@ func (s *state) setRecent(calls []wire.Call) {
 	for _, c := range s.recent {
 		seen[c.ID] = c.Matches
 	}
+	// A call still going on is in the call log too, half written: it
+	// joins the recent calls when it ends, not as a "missed" one now.
+	calls = slices.DeleteFunc(calls, func(c wire.Call) bool { _, live := s.calls[c.ID]; return live })
 	for i := range calls {
 		if len(calls[i].Matches) == 0 {
 			calls[i].Matches = seen[calls[i].ID]
