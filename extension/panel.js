@@ -209,14 +209,47 @@ function renderResults(v) {
 
 function renderRecent(v) {
   renderList($("recent"), [v.recent, v.dial.enabled], () => v.recent.map((c) => {
-    const detail = [c.missed ? "Missed" : c.direction === "inbound" ? "Inbound" : "Outbound", c.when, c.seconds ? clock(c.seconds * 1000) : null,
-      c.name !== c.number ? c.number : null].filter(Boolean).join(" · ");
-    return el("li", { class: c.missed ? "missed" : null },
-      el("span", { class: "who" }, el("span", {}, c.name || c.number || "Unknown caller"), el("small", {}, detail)),
-      c.remote ? el("button", { type: "button", title: `Call ${c.name || c.number} again`, "aria-disabled": v.dial.enabled ? null : "true",
-        on: { click: () => { if (view.dial.enabled) send({ type: "call", number: c.remote, contact: c.contact }); } } }, "Redial") : null);
+    const kind = c.refused ? "Refused while Busy" : c.missed ? "Missed" : c.direction === "inbound" ? "Inbound" : "Outbound";
+    const detail = [kind, c.when, c.seconds ? clock(c.seconds * 1000) : null,
+      c.name !== c.number ? c.number : null, c.outcome].filter(Boolean).join(" · ");
+    const who = c.name || c.number || "Unknown caller";
+    return el("li", { class: c.refused ? "refused" : c.missed ? "missed" : null, "data-call": c.id },
+      el("span", { class: "who" }, el("span", {}, who), el("small", {}, detail), c.note ? el("span", { class: "note" }, c.note) : null),
+      el("span", { class: "actions" },
+        el("button", { type: "button", class: "note-btn", title: `${c.note || c.disposition ? "Edit the note on" : "Add a note to"} the call with ${who}`,
+          on: { click: () => send({ type: "wrap", callId: c.id }) } }, c.note || c.disposition ? "Edit note" : "Add note"),
+        c.remote ? el("button", { type: "button", title: `Call ${who} again`, "aria-disabled": v.dial.enabled ? null : "true",
+          on: { click: () => { if (view.dial.enabled) send({ type: "call", number: c.remote, contact: c.contact }); } } }, "Redial") : null));
   }));
 }
+
+// renderWrap shows the after-call note form. It fills the form only when
+// it opens on a call, so that what the agent types survives every view;
+// it takes the keyboard focus when the agent was working in the panel.
+function renderWrap(v) {
+  const w = v.wrap;
+  $("wrap").hidden = !w;
+  if (!w) { renderWrap.callId = null; return; }
+  const select = $("wrap-outcome");
+  if (select.options.length === 1) for (const o of w.options) select.append(el("option", { value: o.code }, o.label));
+  $("wrap-save").setAttribute("aria-disabled", String(w.busy));
+  $("wrap-save").textContent = w.busy ? "Saving…" : "Save note";
+  if (renderWrap.callId === w.callId) return;
+  renderWrap.callId = w.callId;
+  $("wrap-who").textContent = w.caller + (w.number && w.number !== w.caller ? " · " + w.number : "");
+  $("wrap-note").value = w.note || "";
+  select.value = w.disposition || "";
+  const active = document.activeElement;
+  if (document.hasFocus() && (!active || active === document.body || !active.isConnected || active.closest("#recent"))) $("wrap-note").focus();
+}
+function saveNote() {
+  if (!view || !view.wrap || view.wrap.busy) return;
+  send({ type: "note", callId: view.wrap.callId, note: $("wrap-note").value, disposition: $("wrap-outcome").value });
+}
+$("wrap").addEventListener("submit", (e) => { e.preventDefault(); saveNote(); });
+$("wrap-skip").addEventListener("click", () => send({ type: "skip" }));
+$("wrap-note").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); saveNote(); } });
+$("wrap").addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); send({ type: "skip" }); $("dial").focus(); } });
 
 const LINK_TEXT = { online: "connected", connecting: "connecting…", reconnecting: "reconnecting…", offline: "logged out", unconfigured: "not set up" };
 
@@ -268,6 +301,7 @@ function render(v) {
   $("agent-ext").textContent = "ext. " + v.agent.extension;
   renderStatus(v);
   renderCalls(v.calls);
+  renderWrap(v);
   $("dial-btn").setAttribute("aria-disabled", String(!v.dial.enabled));
   $("dial-reason").hidden = v.dial.enabled || !v.dial.reason;
   $("dial-reason").textContent = v.dial.enabled ? "" : v.dial.reason || "";

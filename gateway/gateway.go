@@ -80,7 +80,71 @@ type Call struct {
 	// Cause is the switch's reason for the last change (newCall,
 	// normalClearing, doNotDisturb, …).
 	Cause string `json:"cause,omitempty"`
+	// RemoteName is the colleague's name when Remote is another agent's
+	// extension, from the directory (B13); the switch never sets it.
+	RemoteName string `json:"remoteName,omitempty"`
+	// Note and Disposition are what the agent wrote after the call (B13);
+	// the switch never sets them.
+	Note        string      `json:"note,omitempty"`
+	Disposition Disposition `json:"disposition,omitempty"`
 }
+
+// IsExtension reports whether a number is an internal extension (up to
+// six digits) rather than a subscriber's number: it names a colleague,
+// never a customer.
+func IsExtension(number string) bool {
+	if number == "" || len(number) > 6 {
+		return false
+	}
+	for _, r := range number {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Refused reports whether the switch turned the call away from the
+// agent's phone without ringing it (do-not-disturb, not ready): an
+// inbound call that failed there. A caller who gives up while it rings
+// ends the call instead; that is a missed call.
+func (c Call) Refused() bool {
+	return c.Direction == Inbound && c.State == CallFailed && c.Answered.IsZero()
+}
+
+// Disposition is the outcome an agent gives a call when it is over
+// (B13). The codes are stable: they are stored in the call log and
+// reports group by them; the panel words them.
+type Disposition string
+
+// Dispositions, in the order the panel offers them.
+const (
+	DispResolved    Disposition = "resolved"
+	DispFollowUp    Disposition = "follow_up"
+	DispCallback    Disposition = "callback"
+	DispWrongNumber Disposition = "wrong_number"
+	DispNoAnswer    Disposition = "no_answer"
+)
+
+// Dispositions lists every valid disposition, in the panel's order.
+var Dispositions = []Disposition{DispResolved, DispFollowUp, DispCallback, DispWrongNumber, DispNoAnswer}
+
+// Valid reports whether d is one of Dispositions; the empty disposition
+// (none chosen) is valid too.
+func (d Disposition) Valid() bool {
+	if d == "" {
+		return true
+	}
+	for _, x := range Dispositions {
+		if d == x {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxNoteChars bounds an after-call note: a few lines, not a document.
+const MaxNoteChars = 500
 
 // CallEvent names what happened to a call, for the timeline (B6).
 type CallEvent string
@@ -97,6 +161,7 @@ const (
 	EvFailed      CallEvent = "failed"
 	EvEnded       CallEvent = "ended"
 	EvContact     CallEvent = "contact" // the agent chose who is calling
+	EvNoted       CallEvent = "noted"   // the agent wrote a note or an outcome
 )
 
 // Contact is a CRM customer.

@@ -70,10 +70,23 @@ type Sessions interface {
 	DeleteStaleSessions(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
+// Colleagues finds the people behind extensions in the directory
+// (gateway/ldap), so that a call from or to a colleague shows her name
+// (B13). A Directory that also implements it names colleagues.
+type Colleagues interface {
+	// AgentsByExtension are the users whose extension attribute is ext
+	// (CTI enabled or not).
+	AgentsByExtension(ctx context.Context, ext string) ([]Agent, error)
+	// AgentByUsername returns ErrNotFound for a name the directory lacks.
+	AgentByUsername(ctx context.Context, username string) (Agent, error)
+}
+
 // Agents holds what an admin set for an agent beyond the directory.
 type Agents interface {
 	// AgentOverride returns the zero override for an agent never set.
 	AgentOverride(ctx context.Context, username string) (AgentOverride, error)
+	// UsernamesByExtension are the agents an admin gave the extension ext.
+	UsernamesByExtension(ctx context.Context, ext string) ([]string, error)
 }
 
 // Contacts finds the CRM's customers: by phone number to identify a

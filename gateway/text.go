@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -67,4 +68,20 @@ func CleanText(s string) string {
 	}
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
+}
+
+// CheckNote is CheckText for an after-call note, which may run over
+// several lines: a line feed is allowed, every other control character is
+// not.
+func CheckNote(s string) error {
+	return CheckText(strings.ReplaceAll(s, "\n", " "), MaxNoteChars)
+}
+
+// CleanNote is CleanText for a note: its line feeds are kept.
+func CleanNote(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = CleanText(l)
+	}
+	return strings.Join(lines, "\n")
 }

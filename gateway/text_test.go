@@ -64,3 +64,17 @@ func TestCleanText(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckNoteAllowsLineFeedsOnly(t *testing.T) {
+	if err := gateway.CheckNote("Wants a quote.\nCall back Monday"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"a\rb", "a\tb", "a\x00b", strings.Repeat("x", gateway.MaxNoteChars+1)} {
+		if gateway.CheckNote(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if got := gateway.CleanNote("one\ntw\x00o"); got != `one`+"\n"+`tw\x00o` {
+		t.Fatalf("cleaned %q", got)
+	}
+}

@@ -79,6 +79,7 @@ func TestPanelCoversNoCRMContent(t *testing.T) {
 					until(t, page, "collapsed to a badge", `document.getElementById("crmcti-host").getBoundingClientRect().width < 80`)
 					until(t, panel, "badge shows the ringing call", `!document.getElementById("badge").hidden && !document.getElementById("badge-ring").hidden`)
 					check("collapsed")
+					r.b.screenshot(page, fmt.Sprintf("placement-dock-collapsed-%dx%d", size[0], size[1]))
 					do(t, panel, chromedp.Click(chromedp.CSS("#badge")))
 					until(t, page, "open again", `document.getElementById("crmcti-host").getBoundingClientRect().width >= 300`)
 				}
@@ -116,4 +117,7 @@ func TestSidePanelPlacement(t *testing.T) {
 	r.sys.Sim.SetAutoAnswer(0)
 	do(t, page, chromedp.Click(chromedp.CSS("#cc-customer a.crmcti-dial")))
 	until(t, panel, "dialing from the page", `document.querySelector("#calls li.dialing") !== null`)
+	// What the side panel shows, at the width Chrome gives it.
+	do(t, panel, chromedp.EmulateViewport(400, 640))
+	r.b.screenshot(panel, "placement-side-400x640")
 }

@@ -193,6 +193,6 @@ func TestConferenceListsParties(t *testing.T) {
 	}
 	until(t, panel, "conference offered", `document.querySelector(`+"`"+`#calls li.held button[aria-label="Conference"]`+"`"+`) !== null`)
 	do(t, panel, chromedp.Click(chromedp.CSS(`#calls li.held button[aria-label="Conference"]`)))
-	until(t, panel, "one card, a conference with both", `document.querySelectorAll("#calls > li").length === 1 && document.querySelector("#calls > li h2").textContent === "Conference" && document.querySelector("#calls > li .caller").textContent === "You, Andreas Constantinou and Extension 1006"`)
+	until(t, panel, "one card, a conference with both", `document.querySelectorAll("#calls > li").length === 1 && document.querySelector("#calls > li h2").textContent === "Conference" && document.querySelector("#calls > li .caller").textContent === "You, Andreas Constantinou and Frank Fotiou"`)
 	_ = res
 }

@@ -109,6 +109,10 @@ func (st *agentState) merge(call gateway.Call, prev *liveCall) *liveCall {
 		if lc.Remote == "" {
 			lc.Remote, lc.RemoteRaw = prev.Remote, prev.RemoteRaw
 		}
+		if lc.Remote == prev.Remote {
+			lc.RemoteName = prev.RemoteName
+		}
+		lc.Note, lc.Disposition = prev.Note, prev.Disposition
 	}
 	if chosen, ok := st.chosen[call.ID]; ok {
 		lc.Contact = chosen
@@ -175,7 +179,9 @@ func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
 	if ev != "" {
 		s.calllog.add(entry)
 	}
-	if lookup {
+	if lookup && gateway.IsExtension(remote) {
+		go s.nameColleague(call.Device, call.ID, remote)
+	} else if lookup {
 		go s.identify(call.Device, call.ID, remote)
 	}
 	if remote == "" && prev == nil {

@@ -71,6 +71,7 @@ var commands = map[string]handler{
 	wire.TSearch:   handle((*Service).search),
 	wire.TSelect:   handle((*Service).choose),
 	wire.TRecent:   handle((*Service).recent),
+	wire.TNote:     handle((*Service).note),
 }
 
 // empty is the data of a result that says only "done".
@@ -260,6 +261,7 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	}
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {
+		x.RemoteName = s.colleagueName(ctx, x.Remote)
 		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.cfg.Region)))
 	}
 	return res, nil

@@ -70,7 +70,8 @@ func (lc *liveCall) toWire(region string) wire.Call {
 
 func callToWire(c gateway.Call, display string) wire.Call {
 	return wire.Call{ID: c.ID, Device: c.Device, Direction: string(c.Direction), State: string(c.State), Remote: c.Remote,
-		RemoteRaw: c.RemoteRaw, Display: display, Contact: c.Contact, Started: c.Started, Answered: c.Answered, Ended: c.Ended, Cause: c.Cause}
+		RemoteRaw: c.RemoteRaw, Display: display, Contact: c.Contact, Started: c.Started, Answered: c.Answered, Ended: c.Ended, Cause: c.Cause,
+		RemoteName: c.RemoteName, Note: c.Note, Disposition: string(c.Disposition)}
 }
 
 // displayNumber formats a far end for the panel: a subscriber number in

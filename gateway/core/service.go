@@ -123,6 +123,7 @@ type Service struct {
 	devices    deviceLocks
 	calllog    *batcher[gateway.LogEntry]
 	audit      *batcher[gateway.AuditEntry]
+	colleagues colleagueCache // names of extensions (colleagues.go)
 
 	// mu guards the agents' live state below and orders every frame sent
 	// to their connections.

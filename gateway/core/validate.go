@@ -24,6 +24,9 @@ var fieldLimits = map[string]int{
 	"digits":   32,
 	"status":   16,
 	"query":    200,
+	// An after-call note may run over lines (see checkNote).
+	"note":        gateway.MaxNoteChars,
+	"disposition": 32,
 }
 
 // defaultFieldLimit bounds a string field not in fieldLimits.
@@ -53,7 +56,11 @@ func checkFields(typ string, data any) error {
 		if !ok {
 			limit = defaultFieldLimit
 		}
-		if err := gateway.CheckText(v.Field(i).String(), limit); err != nil {
+		check := gateway.CheckText
+		if name == "note" {
+			check = func(s string, _ int) error { return gateway.CheckNote(s) }
+		}
+		if err := check(v.Field(i).String(), limit); err != nil {
 			return gateway.Wrap(gateway.CodeInvalidRequest, err, typ+": "+name+" "+err.Error())
 		}
 	}

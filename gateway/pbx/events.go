@@ -96,6 +96,13 @@ func (t *turn) apply(ev csta.Event) {
 	case *csta.ConferencedEvent:
 		t.conferenced(e)
 	case *csta.DivertedEvent:
+		cause := e.Cause
+		if cause == "" {
+			cause = "diverted"
+		}
+		if t.refused(e.Connection.CallID, e.CallingDevice, e.DivertingDevice, e.Connection.DeviceID, cause) {
+			break
+		}
 		if c := t.call(e.Connection.CallID); c != nil && t.self(e.DivertingDevice, e.Connection.DeviceID) {
 			t.end(c, gateway.CallEnded, "diverted", gateway.EvEnded)
 		}
@@ -326,7 +333,30 @@ func (t *turn) conferenced(e *csta.ConferencedEvent) {
 	}
 }
 
+// refused reports a call the switch turned away from the device without
+// ringing it — do-not-disturb, not ready — when that is the device's
+// first news of the call: it failed there, or was diverted away. The
+// agent's recent calls list it ("Refused while Busy") and the call log
+// keeps it. It returns false for any other event.
+func (t *turn) refused(id string, calling, at, connDevice csta.DeviceID, cause string) bool {
+	if id == "" || t.d.calls[id] != nil || !t.self(at, connDevice) || calling == "" || t.d.is(calling) {
+		return false
+	}
+	if _, ended := t.d.ended[id]; ended {
+		return false
+	}
+	c := t.begin(id, gateway.Inbound)
+	t.remote(c, calling)
+	c.State, c.Cause, c.Ended = gateway.CallFailed, cause, t.now
+	t.emit(c, gateway.EvFailed)
+	t.d.forget(id, t.now)
+	return true
+}
+
 func (t *turn) failed(e *csta.FailedEvent) {
+	if t.refused(e.FailedConnection.CallID, e.CallingDevice, e.FailingDevice, e.FailedConnection.DeviceID, e.Cause) {
+		return
+	}
 	c := t.call(e.FailedConnection.CallID)
 	if c == nil {
 		return

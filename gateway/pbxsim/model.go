@@ -192,7 +192,9 @@ func (s *Sim) offerLocked(c *call, dev string) (string, string) {
 		if cn := c.conn(c.calling); cn != nil {
 			cn.state = csta.StateFail
 		}
-		s.emit(c, nil, func(local string) csta.Event {
+		// The refused device hears of it too, as real switches tell a
+		// monitored device in do-not-disturb.
+		s.emit(c, []string{dev}, func(local string) csta.Event {
 			return &csta.FailedEvent{FailedConnection: s.cid(c, dev), FailingDevice: s.present(dev), CallingDevice: s.present(c.calling),
 				CalledDevice: s.present(dev), LocalConnectionInfo: local, Cause: cause}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,6 +228,12 @@ func TestDoNotDisturbRefusesInboundCall(t *testing.T) {
 	res, err := r.sim.StartInbound("+35722123456", "1002")
 	if err != nil || res.Outcome != pbxsim.OutcomeFailed {
 		t.Fatalf("%+v %v", res, err)
+	}
+	// The refused phone's monitor is told, with who called and why, so
+	// that the agent's panel can list the call.
+	f := r.next("1002", "FailedEvent").(*csta.FailedEvent)
+	if f.FailingDevice != "1002" || f.Cause != "doNotDisturb" || !strings.Contains(string(f.CallingDevice), "35722123456") {
+		t.Fatalf("%+v", f)
 	}
 	r.quiet()
 	d, _ := r.sim.Device("1002")

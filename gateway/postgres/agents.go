@@ -40,3 +40,17 @@ func (db *DB) SetAgentOverride(ctx context.Context, username string, o gateway.A
 	}
 	return nil
 }
+
+// UsernamesByExtension lists the agents whose extension an admin set to
+// ext.
+func (db *DB) UsernamesByExtension(ctx context.Context, ext string) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT username FROM agents WHERE extension_override = $1 ORDER BY username`, ext)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: usernames by extension: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: usernames by extension: %w", err)
+	}
+	return names, nil
+}

@@ -48,6 +48,7 @@ func cleanLogEntry(e gateway.LogEntry) gateway.LogEntry {
 	c := &e.Call
 	c.ID, c.Device, c.Remote, c.Contact, c.Cause = cl(c.ID), cl(c.Device), cl(c.Remote), cl(c.Contact), cl(c.Cause)
 	c.Direction, c.State = gateway.Direction(cl(string(c.Direction))), gateway.CallState(cl(string(c.State)))
+	c.Note, c.Disposition = gateway.CleanNote(c.Note), gateway.Disposition(cl(string(c.Disposition)))
 	return e
 }
 
@@ -65,8 +66,14 @@ func queueLogEntry(batch *pgx.Batch, e gateway.LogEntry) {
 			outcome += ":" + c.Cause
 		}
 	}
-	batch.Queue(`INSERT INTO calls (pbx_call_id, device, username, direction, remote, contact_code, started, answered, ended, outcome, timeline)
-		VALUES ($1, $2, nullif($3, ''), $4, $5, $6, $7, $8, $9, nullif($10, ''), $11)
+	// Only a "noted" step sets the note and the disposition: the steps
+	// before and after it carry the call as the switch sees it.
+	var note, disposition *string
+	if e.Event == gateway.EvNoted {
+		note, disposition = &c.Note, (*string)(&c.Disposition)
+	}
+	batch.Queue(`INSERT INTO calls (pbx_call_id, device, username, direction, remote, contact_code, started, answered, ended, outcome, timeline, note, disposition)
+		VALUES ($1, $2, nullif($3, ''), $4, $5, $6, $7, $8, $9, nullif($10, ''), $11, $12, nullif($13, ''))
 		ON CONFLICT (pbx_call_id, device) DO UPDATE SET
 			username = coalesce(calls.username, EXCLUDED.username),
 			remote = CASE WHEN EXCLUDED.remote <> '' THEN EXCLUDED.remote ELSE calls.remote END,
@@ -74,8 +81,10 @@ func queueLogEntry(batch *pgx.Batch, e gateway.LogEntry) {
 			answered = coalesce(calls.answered, EXCLUDED.answered),
 			ended = coalesce(EXCLUDED.ended, calls.ended),
 			outcome = coalesce(EXCLUDED.outcome, calls.outcome),
-			timeline = CASE WHEN calls.timeline @> EXCLUDED.timeline THEN calls.timeline ELSE calls.timeline || EXCLUDED.timeline END`,
-		c.ID, c.Device, e.Username, string(c.Direction), c.Remote, contact, c.Started, nullTime(c.Answered), nullTime(c.Ended), outcome, step)
+			timeline = CASE WHEN calls.timeline @> EXCLUDED.timeline THEN calls.timeline ELSE calls.timeline || EXCLUDED.timeline END,
+			note = CASE WHEN $12::text IS NULL THEN calls.note ELSE EXCLUDED.note END,
+			disposition = CASE WHEN $12::text IS NULL THEN calls.disposition ELSE EXCLUDED.disposition END`,
+		c.ID, c.Device, e.Username, string(c.Direction), c.Remote, contact, c.Started, nullTime(c.Answered), nullTime(c.Ended), outcome, step, note, disposition)
 }
 
 func nullTime(t time.Time) *time.Time {
@@ -95,7 +104,7 @@ type CallLogRow struct {
 // RecentCalls lists an agent's latest calls, newest first.
 func (db *DB) RecentCalls(ctx context.Context, username string, limit int) ([]gateway.Call, error) {
 	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
-		started, answered, ended, coalesce(outcome, ''), timeline FROM calls WHERE username = $1 ORDER BY started DESC LIMIT $2`, username, limit)
+		started, answered, ended, coalesce(outcome, ''), timeline, coalesce(note, ''), coalesce(disposition, '') FROM calls WHERE username = $1 ORDER BY started DESC LIMIT $2`, username, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: recent calls: %w", err)
 	}
@@ -113,7 +122,7 @@ func (db *DB) RecentCalls(ctx context.Context, username string, limit int) ([]ga
 // CallLog reads one call's rows (one per agent device), for tests and tools.
 func (db *DB) CallLog(ctx context.Context, pbxCallID string) ([]CallLogRow, error) {
 	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
-		started, answered, ended, coalesce(outcome, ''), timeline FROM calls WHERE pbx_call_id = $1 ORDER BY device`, pbxCallID)
+		started, answered, ended, coalesce(outcome, ''), timeline, coalesce(note, ''), coalesce(disposition, '') FROM calls WHERE pbx_call_id = $1 ORDER BY device`, pbxCallID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: call log: %w", err)
 	}
@@ -125,13 +134,13 @@ func scanCalls(rows pgx.Rows) ([]CallLogRow, error) {
 	var out []CallLogRow
 	for rows.Next() {
 		var r CallLogRow
-		var dir, outcome string
+		var dir, outcome, disposition string
 		var answered, ended *time.Time
 		var tl []byte
-		if err := rows.Scan(&r.ID, &r.Device, &r.Username, &dir, &r.Remote, &r.Contact, &r.Started, &answered, &ended, &outcome, &tl); err != nil {
+		if err := rows.Scan(&r.ID, &r.Device, &r.Username, &dir, &r.Remote, &r.Contact, &r.Started, &answered, &ended, &outcome, &tl, &r.Note, &disposition); err != nil {
 			return nil, fmt.Errorf("postgres: scan call: %w", err)
 		}
-		r.Direction = gateway.Direction(dir)
+		r.Direction, r.Disposition = gateway.Direction(dir), gateway.Disposition(disposition)
 		if answered != nil {
 			r.Answered = *answered
 		}
@@ -157,7 +166,7 @@ func scanCalls(rows pgx.Rows) ([]CallLogRow, error) {
 // but not who is on the other end.
 func (db *DB) LoggedCall(ctx context.Context, pbxCallID, device string) (gateway.Call, error) {
 	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
-		started, answered, ended, coalesce(outcome, ''), timeline FROM calls WHERE pbx_call_id = $1 AND device = $2`, pbxCallID, device)
+		started, answered, ended, coalesce(outcome, ''), timeline, coalesce(note, ''), coalesce(disposition, '') FROM calls WHERE pbx_call_id = $1 AND device = $2`, pbxCallID, device)
 	if err != nil {
 		return gateway.Call{}, fmt.Errorf("postgres: logged call: %w", err)
 	}

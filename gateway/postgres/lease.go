@@ -11,7 +11,7 @@ import (
 )
 
 // Leases is the lease of the active gateway (schema
-// 004_gateway_lease.sql) on connections of its own: a renewal must never
+// 005_gateway_lease.sql) on connections of its own: a renewal must never
 // wait behind the agents' queries for a connection of the main pool (a
 // thousand agents resuming at once fill it), or the active gateway would
 // fence itself under load. Every time is the database's now(): the

@@ -27,6 +27,7 @@
 //	<- {"type":"link","data":{"pbx":"down"}}
 //	<- {"type":"heartbeat","data":{"time":"2026-11-28T12:00:20Z"}}
 //	<- {"type":"bye","data":{"code":"session_expired","message":"…"}}
+//	<- {"type":"noted","data":{"callId":"00A1","note":"Wants a quote","disposition":"callback"}}
 //
 // Commands (data → result data):
 //
@@ -46,6 +47,9 @@
 //	search    {"query":"constantinou","page":0,"pageSize":20} → {"contacts":[…],"more":false}
 //	select    {"callId":"…","contact":"C000001"}  → {}
 //	recent    {"limit":20}                        → {"calls":[…]}
+//	note      {"callId":"…","note":"Wants a quote","disposition":"callback"} → {}
+//	          (after-call note and outcome, on a live or ended call of the
+//	          agent's; every tab then gets "noted")
 //	ping      {}                                  → {}
 //
 // Errors carry a stable code (see gateway.Code) and a message for people:
@@ -93,6 +97,7 @@ const (
 	TSearch   = "search"
 	TSelect   = "select"
 	TRecent   = "recent"
+	TNote     = "note"
 	TPing     = "ping"
 )
 
@@ -107,6 +112,7 @@ const (
 	TLink      = "link"
 	THeartbeat = "heartbeat"
 	TBye       = "bye"
+	TNoted     = "noted"
 )
 
 // Envelope is one frame.
@@ -141,6 +147,13 @@ type Call struct {
 	Answered time.Time `json:"answered,omitzero"`
 	Ended    time.Time `json:"ended,omitzero"`
 	Cause    string    `json:"cause,omitempty"`
+	// RemoteName is the colleague's name when Remote is another agent's
+	// extension, from the company directory.
+	RemoteName string `json:"remoteName,omitempty"`
+	// Note and Disposition are the agent's after-call note and outcome
+	// (see Note); in recent calls and "noted".
+	Note        string `json:"note,omitempty"`
+	Disposition string `json:"disposition,omitempty"`
 	// Matches are the contacts whose numbers match Remote, found while
 	// the call rings (B3) and kept for the call.
 	Matches []Match `json:"matches,omitempty"`
@@ -300,6 +313,17 @@ type Recent struct {
 // RecentResult answers "recent".
 type RecentResult struct {
 	Calls []Call `json:"calls"`
+}
+
+// Note is the data of "note" and "noted": what the agent wrote after a
+// call. Disposition is one of a fixed list of stable codes — resolved,
+// follow_up, callback, wrong_number, no_answer — or empty. Note is at
+// most 500 characters; it may hold line feeds, no other control
+// characters. "note" replaces the call's earlier note and disposition.
+type Note struct {
+	CallID      string `json:"callId"`
+	Note        string `json:"note"`
+	Disposition string `json:"disposition,omitempty"`
 }
 
 // CallStarted answers "call".

@@ -138,14 +138,4 @@ func displayNumber(c *wire.Call) string {
 
 // isExtension reports whether a number is a colleague's extension: a few
 // digits, not a subscriber number.
-func isExtension(number string) bool {
-	if number == "" || len(number) > 6 {
-		return false
-	}
-	for _, r := range number {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isExtension(number string) bool { return gateway.IsExtension(number) }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"crmcti/gateway"
@@ -44,6 +45,12 @@ func (c *Core) frame(out *sender, env wire.Envelope) error {
 			c.st.skew = h.Time.Sub(time.Now())
 			c.mu.Unlock()
 		}
+	case wire.TNoted:
+		var n wire.Note
+		if err := wire.DecodeData(env, &n); err != nil {
+			return err
+		}
+		c.update(func(st *state) { st.noted(n) })
 	case wire.TBye:
 		return c.onBye(env)
 	case wire.TError:
@@ -144,6 +151,9 @@ func (c *Core) settle(req Intent) {
 		if req.Type == wire.TCall {
 			st.dialing = false
 		}
+		if req.Type == wire.TNote {
+			st.noting = false
+		}
 	})
 }
 
@@ -175,6 +185,12 @@ func (c *Core) result(req Intent, env wire.Envelope) error {
 		c.update(func(st *state) { st.conference(req.CallID, req.With) })
 	case wire.TDigits:
 		c.update(func(st *state) { st.say("Tones sent: " + req.Digits); st.setToast("Tones " + req.Digits + " sent.") })
+	case wire.TNote:
+		c.update(func(st *state) {
+			st.noted(wire.Note{CallID: req.CallID, Note: strings.TrimSpace(req.Note), Disposition: req.Disposition})
+			st.setToast("Note saved.")
+			st.say("Note saved")
+		})
 	}
 	return nil
 }

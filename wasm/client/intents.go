@@ -9,7 +9,7 @@ import (
 
 // Intent is what the agent asked for in a panel.
 type Intent struct {
-	Type     string `json:"type"` // login, logout, call, answer, hangup, hold, retrieve, transfer, consult, complete, conference, status, search, select, recent, dismiss, ignore
+	Type     string `json:"type"` // login, logout, call, answer, hangup, hold, retrieve, transfer, consult, complete, conference, status, search, select, recent, note, dismiss, ignore, wrap, skip
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
 	Number   string `json:"number,omitempty"`
@@ -21,6 +21,9 @@ type Intent struct {
 	Status   string `json:"status,omitempty"`
 	Query    string `json:"query,omitempty"`
 	Page     int    `json:"page,omitempty"`
+	// Note and Disposition are an after-call note and outcome.
+	Note        string `json:"note,omitempty"`
+	Disposition string `json:"disposition,omitempty"`
 }
 
 // Intents the panel handles without the gateway.
@@ -62,6 +65,9 @@ func (c *Core) intent(out *sender, in Intent) error {
 	switch {
 	case in.Type == intentDismiss || in.Type == intentIgnore:
 		c.local(in)
+		return nil
+	case in.Type == intentWrap || in.Type == intentSkip:
+		c.localNote(in)
 		return nil
 	case in.Type == wire.TLogin:
 		if loggedIn {
@@ -136,6 +142,8 @@ func (c *Core) command(in Intent) (typ string, data any, ok bool) {
 		return c.selectCommand(in)
 	case wire.TRecent:
 		return wire.TRecent, wire.Recent{Limit: 10}, true
+	case wire.TNote:
+		return c.noteCommand(in)
 	}
 	return "", nil, false
 }

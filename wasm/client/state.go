@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -87,6 +88,10 @@ type state struct {
 	heldAt map[string]time.Time
 	search searchState
 	recent []wire.Call
+	// wrap is the call whose after-call note form is open ("" for
+	// none); noting while its note is being saved.
+	wrap   string
+	noting bool
 	// skew is the gateway's clock minus ours, from heartbeats, so that
 	// call timers count from the right moment.
 	skew time.Duration
@@ -302,9 +307,12 @@ func (s *state) trackHold(c *wire.Call, now time.Time) {
 // endCall moves a call from the live ones to the recent ones.
 func (s *state) endCall(c wire.Call) {
 	s.forget(c.ID)
-	s.recent = append([]wire.Call{c}, s.recent...)
+	s.recent = append([]wire.Call{c}, slices.DeleteFunc(s.recent, func(r wire.Call) bool { return r.ID == c.ID })...)
 	if len(s.recent) > 10 {
 		s.recent = s.recent[:10]
+	}
+	if wantsNote(c) && (s.wrap == "" || !s.noting) {
+		s.wrap, s.noting = c.ID, false
 	}
 	if len(s.calls) == 0 && s.notice.kind == "error" {
 		s.notice = notice{} // it was about a call that is over
@@ -338,6 +346,10 @@ func (s *state) announceCall(event string, c wire.Call) {
 		}
 	case string(gateway.EvEnded):
 		s.say("Call ended")
+	case string(gateway.EvFailed):
+		if domainCall(&c).Refused() {
+			s.say("Call from " + callerLine(c) + " refused while you were Busy")
+		}
 	}
 }
 
@@ -392,6 +404,9 @@ func (s *state) setRecent(calls []wire.Call) {
 	for _, c := range s.recent {
 		seen[c.ID] = c.Matches
 	}
+	// A call still going on is in the call log too, half written: it
+	// joins the recent calls when it ends, not as a "missed" one now.
+	calls = slices.DeleteFunc(calls, func(c wire.Call) bool { _, live := s.calls[c.ID]; return live })
 	for i := range calls {
 		if len(calls[i].Matches) == 0 {
 			calls[i].Matches = seen[calls[i].ID]

@@ -37,9 +37,11 @@ type View struct {
 	Dialing     bool         `json:"dialing"`
 	Search      SearchView   `json:"search"`
 	Recent      []RecentView `json:"recent"`
-	Announce    string       `json:"announce,omitempty"`
-	AnnounceN   int          `json:"announceN"`
-	Settings    Settings     `json:"settings"`
+	// Wrap is the after-call note form, nil when closed.
+	Wrap      *WrapView `json:"wrap,omitempty"`
+	Announce  string    `json:"announce,omitempty"`
+	AnnounceN int       `json:"announceN"`
+	Settings  Settings  `json:"settings"`
 }
 
 // CallView is one call card.
@@ -88,8 +90,12 @@ type RecentView struct {
 	// Seconds the talk time.
 	When    string `json:"when"`
 	Seconds int    `json:"seconds"`
-	// Missed is an inbound call that was never answered.
-	Missed bool `json:"missed"`
+	// Missed is an inbound call that rang and was never answered;
+	// Refused one the switch turned away while the agent was Busy.
+	Missed  bool `json:"missed"`
+	Refused bool `json:"refused"`
+	// Outcome words the call's disposition ("Callback requested").
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // SearchView is the manual search box's state.
@@ -112,7 +118,7 @@ func (s *state) view(now time.Time) View {
 	v := View{Connection: s.conn, ConnError: s.connErr, Gateway: s.gateway, PBX: s.pbx, LoggedIn: s.agent != nil, Agent: s.agent, Status: s.status,
 		LoginBusy: s.loginBusy, LoginError: s.loginErr, Fault: s.fault, Problems: s.problems,
 		Notice: s.notice.text, NoticeKind: s.notice.kind, Calls: []CallView{}, Recent: s.recentViews(now),
-		Dialing: s.dialing, Announce: s.announce, AnnounceN: s.announceN, Settings: s.settings,
+		Dialing: s.dialing, Wrap: s.wrapView(), Announce: s.announce, AnnounceN: s.announceN, Settings: s.settings,
 		Search: SearchView{Query: s.search.query, Page: s.search.page, Busy: s.search.busy, Results: s.search.results, More: s.search.more, Error: s.search.err}}
 	if v.Problems == nil {
 		v.Problems = []Problem{}
@@ -188,6 +194,9 @@ func (s *state) callerName(c *wire.Call) string {
 	if len(c.Matches) > 0 {
 		return c.Matches[0].Contact.FullName // the best match
 	}
+	if c.RemoteName != "" {
+		return c.RemoteName // a colleague, named by the directory
+	}
 	if isExtension(c.Remote) {
 		return "Extension " + c.Remote
 	}
@@ -215,8 +224,9 @@ func (s *state) recentViews(now time.Time) []RecentView {
 	out := make([]RecentView, 0, len(s.recent))
 	for i := range s.recent {
 		c := &s.recent[i]
-		r := RecentView{Call: *c, Name: s.callerName(c), Number: displayNumber(c),
-			Missed: c.Direction == string(gateway.Inbound) && c.Answered.IsZero()}
+		r := RecentView{Call: *c, Name: s.callerName(c), Number: displayNumber(c), Refused: domainCall(c).Refused(),
+			Outcome: dispositionLabels[gateway.Disposition(c.Disposition)]}
+		r.Missed = c.Direction == string(gateway.Inbound) && c.Answered.IsZero() && !r.Refused
 		if c.Matches == nil && c.Contact != "" && r.Name == r.Number {
 			r.Name = c.Contact
 		}

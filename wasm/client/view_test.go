@@ -107,3 +107,28 @@ func TestNoticesDoNotOutliveTheirCause(t *testing.T) {
 		t.Fatalf("notice %q never expired", v.Notice)
 	}
 }
+
+// Recent calls fetched while a call is going on do not list it (the call
+// log holds it half written, unanswered: it would read "Missed"); when it
+// ends it is listed once.
+func TestRecentFetchedDuringACallListsItOnceWhenItEnds(t *testing.T) {
+	s := newState(DefaultSettings())
+	s.agent = &wire.Agent{Username: "alice", Extension: "1001"}
+	now := time.Now()
+	live := wire.Call{ID: "L1", Direction: "inbound", State: "connected", Remote: "+35722123456", Started: now, Answered: now}
+	s.applyCall(wire.CallEvent{Event: "answered", Call: live}, now)
+	half := live
+	half.Answered = time.Time{}
+	s.setRecent([]wire.Call{half, {ID: "OLD", Direction: "outbound", State: "ended", Started: now.Add(-time.Hour)}})
+	if v := s.view(now); len(v.Recent) != 1 || v.Recent[0].ID != "OLD" {
+		t.Fatalf("recent during the call %+v", v.Recent)
+	}
+	ended := live
+	ended.State, ended.Ended = "ended", now.Add(time.Minute)
+	s.applyCall(wire.CallEvent{Event: "ended", Call: ended}, now)
+	s.endCall(ended) // told twice (two events, or a refetch): still once
+	v := s.view(now)
+	if len(v.Recent) != 2 || v.Recent[0].ID != "L1" || v.Recent[0].Missed || v.Recent[1].ID != "OLD" {
+		t.Fatalf("recent after the call %+v", v.Recent)
+	}
+}

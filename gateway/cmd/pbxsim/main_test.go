@@ -289,6 +289,11 @@ func TestIndependentClientAgainstBinary(t *testing.T) {
 	if res := post("/calls", `{"from":"+35722123456","to":"1002"}`); res["outcome"] != "failed" {
 		t.Fatalf("call to DND device: %v", res)
 	}
+	// 1002 is told the call failed there (so that its agent's panel can
+	// list it as refused), and is never offered it.
+	if e := cl.event("FailedEvent", xref["1002"]); e.path("cause") != "doNotDisturb" {
+		t.Fatalf("%+v", e)
+	}
 	nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	if b, err := cl.r.Peek(1); err == nil {
 		t.Fatalf("1002 was offered the call anyway: % x", b)

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,9 @@ type Directory struct {
 	mu     sync.Mutex
 	agents map[string]directoryEntry
 	down   bool
+	// lookups counts the colleague lookups (AgentsByExtension,
+	// AgentByUsername), for tests of caching.
+	lookups int
 }
 
 type directoryEntry struct {
@@ -40,6 +44,45 @@ func (d *Directory) SetDown(down bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.down = down
+}
+
+// Lookups is how many colleague lookups the directory answered.
+func (d *Directory) Lookups() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lookups
+}
+
+// AgentsByExtension implements gateway.Colleagues.
+func (d *Directory) AgentsByExtension(ctx context.Context, ext string) ([]gateway.Agent, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.down {
+		return nil, gateway.Errorf(gateway.CodeDirectoryDown, "directory down")
+	}
+	d.lookups++
+	var out []gateway.Agent
+	for _, e := range d.agents {
+		if e.agent.Extension == ext {
+			out = append(out, e.agent)
+		}
+	}
+	return out, nil
+}
+
+// AgentByUsername implements gateway.Colleagues.
+func (d *Directory) AgentByUsername(ctx context.Context, username string) (gateway.Agent, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.down {
+		return gateway.Agent{}, gateway.Errorf(gateway.CodeDirectoryDown, "directory down")
+	}
+	d.lookups++
+	e, ok := d.agents[username]
+	if !ok {
+		return gateway.Agent{}, gateway.ErrNotFound
+	}
+	return e.agent, nil
 }
 
 // Authenticate implements gateway.Directory.
@@ -188,6 +231,22 @@ func (s *Store) AgentOverride(ctx context.Context, username string) (gateway.Age
 	}
 	defer s.mu.Unlock()
 	return s.overrides[username], nil
+}
+
+// UsernamesByExtension implements gateway.Agents.
+func (s *Store) UsernamesByExtension(ctx context.Context, ext string) ([]string, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []string
+	for u, o := range s.overrides {
+		if o.Extension == ext {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // CreateSession implements gateway.Sessions.
