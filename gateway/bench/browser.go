@@ -27,6 +27,19 @@ type ExtensionTiming struct {
 	FirstRenderMs float64   `json:"firstRenderMs"`
 	ColdStarts    []float64 `json:"coldStarts"`
 	FirstRenders  []float64 `json:"firstRenders"`
+	// Phases split each cold start (where the worker reports them).
+	Phases []ColdPhases `json:"coldStartPhases,omitempty"`
+	// FirstRings are, per browser start, the switch's first ring to the
+	// panel showing it (where measured).
+	FirstRings []float64 `json:"firstRingsMs,omitempty"`
+}
+
+// ColdPhases is where a cold start's time went: fetching and compiling
+// core.wasm, instantiating it, and Go's start-up until the core runs.
+type ColdPhases struct {
+	CompileMs     float64 `json:"compileMs"`
+	InstantiateMs float64 `json:"instantiateMs"`
+	GoStartMs     float64 `json:"goStartMs"`
 }
 
 // MeasureExtension loads the unpacked extension in extDir into headless
