@@ -118,6 +118,10 @@ func (r *Report) onceRows(row func(name, med, worst, target, v string)) {
 	row("gateway RSS, all agents idle", fmt.Sprintf("%.1f MiB", float64(r.GatewayRSSBytes)/(1<<20)), "", "", "")
 	row("RSS per idle connected agent", fmt.Sprintf("%.1f KiB", r.RSSPerAgentBytes/1024), "", fmt.Sprintf("≤ %.0f KiB", targetRSSPerAgentKi),
 		verdict(r.RSSPerAgentBytes <= targetRSSPerAgentKi*1024))
+	if r.IdleHeapInuseBytes > 0 {
+		n := float64(max(r.Config.Agents, 1)) * 1024
+		row("· of which Go heap in use / goroutine stacks, per agent", fmt.Sprintf("%.1f KiB / %.1f KiB", float64(r.IdleHeapInuseBytes)/n, float64(r.IdleStackInuseBytes)/n), "", "", "")
+	}
 	if r.IdleGoroutines > 0 {
 		row("gateway goroutines, all agents idle", fmt.Sprintf("%d (%.2f per agent)", r.IdleGoroutines, float64(r.IdleGoroutines)/float64(max(r.Config.Agents, 1))), "", "", "")
 	}

@@ -58,25 +58,29 @@ type WasmSize struct {
 
 // Report is what a benchmark run found.
 type Report struct {
-	Config           Config          `json:"-"`
-	Started          time.Time       `json:"started"`
-	Finished         time.Time       `json:"finished"`
-	Machine          string          `json:"machine"`
-	Command          string          `json:"command"`
-	Login            Summary         `json:"login"`
-	Storm            Storm           `json:"loginStorm"`
-	Lookup           Summary         `json:"lookup"`
-	SeedSeconds      float64         `json:"seedSeconds"`
-	GatewayRSSBytes  int64           `json:"gatewayRssBytes"`
-	RSSPerAgentBytes float64         `json:"rssPerIdleAgentBytes"`
-	IdleGoroutines   int             `json:"idleGoroutines"`
-	Runs             []LoadRun           `json:"runs"`
-	Profiles         []string        `json:"profiles,omitempty"`
-	Wasm             WasmSize        `json:"wasm"`
-	Extension        ExtensionTiming `json:"extension"`
-	Agents           int             `json:"agents"`
-	Rate             float64         `json:"callsPerSecond"`
-	Contacts         int             `json:"contacts"`
+	Config           Config    `json:"-"`
+	Started          time.Time `json:"started"`
+	Finished         time.Time `json:"finished"`
+	Machine          string    `json:"machine"`
+	Command          string    `json:"command"`
+	Login            Summary   `json:"login"`
+	Storm            Storm     `json:"loginStorm"`
+	Lookup           Summary   `json:"lookup"`
+	SeedSeconds      float64   `json:"seedSeconds"`
+	GatewayRSSBytes  int64     `json:"gatewayRssBytes"`
+	RSSPerAgentBytes float64   `json:"rssPerIdleAgentBytes"`
+	IdleGoroutines   int       `json:"idleGoroutines"`
+	// IdleHeapInuseBytes and IdleStackInuseBytes are the gateway's
+	// runtime.MemStats with every agent idle, after a collection.
+	IdleHeapInuseBytes  int64           `json:"idleHeapInuseBytes"`
+	IdleStackInuseBytes int64           `json:"idleStackInuseBytes"`
+	Runs                []LoadRun       `json:"runs"`
+	Profiles            []string        `json:"profiles,omitempty"`
+	Wasm                WasmSize        `json:"wasm"`
+	Extension           ExtensionTiming `json:"extension"`
+	Agents              int             `json:"agents"`
+	Rate                float64         `json:"callsPerSecond"`
+	Contacts            int             `json:"contacts"`
 }
 
 func gzipLen(b []byte) int {

@@ -188,16 +188,31 @@ func fetchTo(ctx context.Context, url, path string) error {
 	return f.Close()
 }
 
-// saveGoroutines counts the gateway's goroutines with every agent idle
-// (the first line of /debug/pprof/goroutine?debug=1).
+// saveGoroutines reads, with every agent idle, the gateway's goroutines
+// (the first line of /debug/pprof/goroutine?debug=1) and its heap and
+// stacks in use (runtime.MemStats, at the end of heap?debug=1).
 func (cfg *Config) saveGoroutines(ctx context.Context, addr string, rep *Report) {
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("crmcti-bench-goroutines-%d.txt", os.Getpid()))
-	if err := fetchTo(ctx, "http://"+addr+"/debug/pprof/goroutine?debug=1", path); err != nil {
+	if b, err := fetchText(ctx, "http://"+addr+"/debug/pprof/goroutine?debug=1"); err == nil {
+		fmt.Sscanf(b, "goroutine profile: total %d", &rep.IdleGoroutines)
+	}
+	b, err := fetchText(ctx, "http://"+addr+"/debug/pprof/heap?debug=1")
+	if err != nil {
 		return
 	}
+	for _, line := range strings.Split(b, "\n") {
+		fmt.Sscanf(line, "# HeapInuse = %d", &rep.IdleHeapInuseBytes)
+		fmt.Sscanf(line, "# Stack = %d", &rep.IdleStackInuseBytes)
+	}
+}
+
+func fetchText(ctx context.Context, url string) (string, error) {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("crmcti-bench-%d.txt", os.Getpid()))
 	defer os.Remove(path)
-	b, _ := os.ReadFile(path)
-	fmt.Sscanf(string(b), "goroutine profile: total %d", &rep.IdleGoroutines)
+	if err := fetchTo(ctx, url, path); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	return string(b), err
 }
 
 // profiledRun drives the load once more, not counted, while the gateway's
