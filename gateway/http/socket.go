@@ -190,19 +190,24 @@ func (h *heartbeats) beat(now time.Time) {
 	}
 }
 
-// Read buffer of a hijacked connection: what an agent sends is a few
-// hundred bytes at a time, and larger frames are read past the buffer.
-const readBuffer = 1024
+// Buffers of a hijacked connection, instead of net/http's 4 KiB each,
+// which every idle agent would keep for the life of her socket. What an
+// agent sends is a few hundred bytes at a time, and larger frames are
+// read past the buffer; a call event is under 2 KiB, so that it still
+// leaves in one write (a larger frame, a snapshot, takes two).
+const (
+	readBuffer  = 1024
+	writeBuffer = 2048
+)
 
-// smallReads hands coder/websocket a hijacked connection whose read
-// buffer is readBuffer bytes instead of net/http's 4 KiB, which each idle
-// agent would otherwise keep for the life of her socket.
+// smallReads hands coder/websocket a hijacked connection with buffers of
+// readBuffer and writeBuffer bytes.
 type smallReads struct{ http.ResponseWriter }
 
 func (w smallReads) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil || brw.Reader.Buffered() > 0 {
+	if err != nil || brw.Reader.Buffered() > 0 || brw.Writer.Buffered() > 0 {
 		return conn, brw, err // the client has sent ahead: keep what is read
 	}
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBuffer), brw.Writer), nil
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBuffer), bufio.NewWriterSize(conn, writeBuffer)), nil
 }

@@ -44,6 +44,11 @@ type Config struct {
 	ExtensionAttr        string // the phone extension: telephoneNumber, ipPhone (default telephoneNumber)
 	DisplayAttr          string // the name shown: cn, displayName (default cn)
 	Timeout              time.Duration
+	// MaxConcurrent caps the logins checked at once (default 32): in a
+	// login storm, ten thousand connections to the directory at once would
+	// exhaust its connection table and slow every one of them; the others
+	// wait their turn, within their context's deadline.
+	MaxConcurrent int
 }
 
 // Directory authenticates agents.
@@ -51,6 +56,7 @@ type Directory struct {
 	cfg    Config
 	tls    *tls.Config // nil for plain ldap://
 	tlsErr error       // a bad CAFile, reported by every dial
+	slots  chan struct{}
 }
 
 // New returns a Directory; it does not connect until asked.
@@ -70,7 +76,10 @@ func New(cfg Config) *Directory {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	d := &Directory{cfg: cfg}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 32
+	}
+	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
 	d.tls, d.tlsErr = tlsConfig(cfg)
 	return d
 }
@@ -172,6 +181,12 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	// servers accept as success: never send one.
 	if !validUsername(username) || password == "" {
 		return gateway.Agent{}, badCredentials
+	}
+	select {
+	case d.slots <- struct{}{}:
+		defer func() { <-d.slots }()
+	case <-ctx.Done():
+		return gateway.Agent{}, unavailable(fmt.Errorf("waiting for a connection: %w", ctx.Err()))
 	}
 	c, err := d.dial(ctx)
 	if err != nil {
