@@ -141,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // directory, and the switch with the clock of every event it writes.
 type environment struct {
 	pgURL, ldapURL, pbxAddr string
+	pgGroup, ldapGroup      int // process groups, for their CPU time
 	sim                     *pbxsim.Sim
 	written                 *clock
 	closers                 []func()
@@ -162,13 +163,13 @@ func startEnvironment(ctx context.Context, cfg *Config, rep *Report) (*environme
 		return env, err
 	}
 	env.closers = append(env.closers, func() { pg.Close() })
-	env.pgURL = pg.URL()
+	env.pgURL, env.pgGroup = pg.URL(), pg.ProcessGroup()
 	dir, err := devstack.StartLDAP(ctx, devstack.LDAPOptions{LDIF: agentsLDIF(cfg.Agents)})
 	if err != nil {
 		return env, err
 	}
 	env.closers = append(env.closers, func() { dir.Close() })
-	env.ldapURL = dir.URL()
+	env.ldapURL, env.ldapGroup = dir.URL(), dir.ProcessGroup()
 	if err := seed(ctx, cfg, env.pgURL, rep); err != nil {
 		return env, err
 	}
@@ -226,7 +227,9 @@ func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Repo
 	rssIdle0, _ := procRSS(gw.pid)
 
 	cfg.say("logging in %d agents, %d at once", cfg.Agents, cfg.StormWidth)
+	cpu0 := stormCPU(env, gw.pid)
 	agents, err := cfg.loginStorm(ctx, gw.url, rep)
+	rep.Storm.CPU = stormCPU(env, gw.pid).minus(cpu0, len(agents))
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,9 @@ func (r *Report) onceRows(row func(name, med, worst, target, v string)) {
 		fmt.Sprintf("%.0f logins/s (%.1f s); %s; refused %d, timed out %d", st.PerSec, st.Seconds, lat(st.Latency), st.Refused, st.TimedOut), "",
 		fmt.Sprintf("all at once, ≥ %d/s, none refused or timed out", targetStormPerSec),
 		verdict(st.AtOnce == st.Agents && st.PerSec >= targetStormPerSec && st.Refused == 0 && st.TimedOut == 0))
+	if c := st.CPU; c.Gateway > 0 {
+		row("· CPU per storm login: gateway / directory / database / simulated browsers and PBX", fmt.Sprintf("%.2f / %.2f / %.2f / %.2f ms", c.Gateway, c.Directory, c.Database, c.Bench), "", "", "")
+	}
 	for _, e := range st.Errors {
 		row("· a failed storm login", e, "", "", "")
 	}

@@ -34,6 +34,30 @@ type Storm struct {
 	Refused  int      `json:"refused"`  // answered with an error (or the socket refused)
 	TimedOut int      `json:"timedOut"` // no answer in time
 	Errors   []string `json:"errors,omitempty"`
+	// CPU is the CPU time each side spent per login during the storm:
+	// on two shared cores, what bounds the rate.
+	CPU StormCPU `json:"cpuMsPerLogin"`
+}
+
+// StormCPU is CPU time in milliseconds (per login, once minus is done).
+type StormCPU struct {
+	Gateway   float64 `json:"gateway"`
+	Directory float64 `json:"directory"`
+	Database  float64 `json:"database"`
+	Bench     float64 `json:"bench"` // this process: the simulated browsers and the PBX
+}
+
+func stormCPU(env *environment, gwPid int) StormCPU {
+	gw, _ := procCPU(gwPid)
+	self, _ := procCPU(os.Getpid())
+	return StormCPU{Gateway: 1000 * gw, Directory: 1000 * groupCPU(env.ldapGroup), Database: 1000 * groupCPU(env.pgGroup), Bench: 1000 * self}
+}
+
+// minus is the CPU spent since before, per login of n.
+func (c StormCPU) minus(before StormCPU, n int) StormCPU {
+	k := float64(max(n, 1))
+	return StormCPU{Gateway: (c.Gateway - before.Gateway) / k, Directory: (c.Directory - before.Directory) / k,
+		Database: (c.Database - before.Database) / k, Bench: (c.Bench - before.Bench) / k}
 }
 
 // stormFrom is the loopback address agent i's browser connects from: each
