@@ -37,6 +37,7 @@ type ExtensionTiming struct {
 // ColdPhases is where a cold start's time went: fetching and compiling
 // core.wasm, instantiating it, and Go's start-up until the core runs.
 type ColdPhases struct {
+	ScriptMs      float64 `json:"scriptMs"` // the worker's start until the fetch
 	CompileMs     float64 `json:"compileMs"`
 	InstantiateMs float64 `json:"instantiateMs"`
 	GoStartMs     float64 `json:"goStartMs"`
@@ -63,6 +64,11 @@ func MeasureExtension(ctx context.Context, extDir string, starts, loads int) (Ex
 			return t, err
 		}
 		cold, err := coldStart(bctx)
+		if err == nil {
+			if p, perr := coldPhases(bctx); perr == nil && p.CompileMs > 0 {
+				t.Phases = append(t.Phases, p)
+			}
+		}
 		if err == nil && i == starts-1 {
 			t.FirstRenders, err = firstRenders(bctx, crm.URL, loads)
 		}
@@ -136,6 +142,19 @@ func coldStart(bctx context.Context) (float64, error) {
 		return 0, err
 	}
 	return pollNumber(sw, `globalThis.crmctiColdStartMs || 0`)
+}
+
+// coldPhases reads how the worker's cold start split (set with
+// crmctiColdStartMs).
+func coldPhases(bctx context.Context) (ColdPhases, error) {
+	var p ColdPhases
+	sw, err := pollTarget(bctx, func(in *target.Info) bool {
+		return in.Type == "service_worker" && strings.Contains(in.URL, "background.js")
+	})
+	if err != nil {
+		return p, err
+	}
+	return chromedp.Run(sw, chromedp.Evaluate[ColdPhases](`globalThis.crmctiColdStartPhases || {}`))
 }
 
 func firstRenders(bctx context.Context, url string, n int) ([]float64, error) {
