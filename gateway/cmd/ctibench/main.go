@@ -76,7 +76,7 @@ func main() {
 	out := rep.Markdown()
 	fmt.Print(out)
 	if *md != "" {
-		doc := "# Benchmarks\n\nThe latest figures of `make bench` (gateway/cmd/ctibench). Speed is measured here, never asserted in tests.\n\n" + out
+		doc := "# Benchmarks\n\nThe latest figures of `make bench` (gateway/cmd/ctibench). Speed is measured here, never asserted in tests.\n\n" + out + keptNotes(*md)
 		if err := os.WriteFile(*md, []byte(doc), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -120,4 +120,18 @@ func runFaults(ctx context.Context, fc bench.FaultConfig, md, js string) int {
 		return 1
 	}
 	return 0
+}
+
+// keepMarker divides the figures a run writes from the notes people wrote
+// under them (before and after, where the time goes), which a run keeps.
+const keepMarker = "<!-- ctibench keeps everything below this line when it rewrites the figures above -->"
+
+// keptNotes is the marker and what follows it in the existing file at
+// path, or just the marker.
+func keptNotes(path string) string {
+	b, _ := os.ReadFile(path)
+	if i := strings.Index(string(b), keepMarker); i >= 0 {
+		return "\n" + string(b[i:])
+	}
+	return "\n" + keepMarker + "\n"
 }
