@@ -96,8 +96,8 @@ func Encode(msg Message, ns string) ([]byte, error) {
 // *Unknown with a nil error. DTDs are refused outright: CSTA has none, and
 // entity tricks are the classic hostile-XML attack.
 func Decode(body []byte) (msg Message, ns string, err error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(body); err != nil {
+	doc, err := parseDocument(body)
+	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrNotCSTA, err)
 	}
 	var root *etree.Element
