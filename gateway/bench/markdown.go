@@ -40,7 +40,7 @@ func spreadOf(xs []float64, higherIsWorse bool) spread {
 	if !higherIsWorse {
 		w = s[0]
 	}
-	return spread{median: s[len(s)/2], worst: w}
+	return spread{median: median(s), worst: w}
 }
 
 func (r *Report) each(f func(LoadRun) float64) []float64 {
