@@ -57,6 +57,10 @@ type Directory struct {
 	tls    *tls.Config // nil for plain ldap://
 	tlsErr error       // a bad CAFile, reported by every dial
 	slots  chan struct{}
+	// idle keeps connections bound as the service account after a
+	// successful login, for the next: a login then skips the dial and the
+	// first bind (and the directory its connection set-up).
+	idle chan *ldap.Conn
 }
 
 // New returns a Directory; it does not connect until asked.
@@ -79,7 +83,7 @@ func New(cfg Config) *Directory {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 32
 	}
-	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
+	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), idle: make(chan *ldap.Conn, cfg.MaxConcurrent)}
 	d.tls, d.tlsErr = tlsConfig(cfg)
 	return d
 }
@@ -188,22 +192,73 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	case <-ctx.Done():
 		return gateway.Agent{}, unavailable(fmt.Errorf("waiting for a connection: %w", ctx.Err()))
 	}
+	if c := d.reuse(ctx); c != nil {
+		a, err := d.check(c, username, password, false)
+		if gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
+			return a, err
+		}
+		// The kept connection may have died with the directory's restart:
+		// try once more on a new one.
+	}
 	c, err := d.dial(ctx)
 	if err != nil {
 		return gateway.Agent{}, unavailable(err)
 	}
-	defer c.Close()
-	entry, err := d.login(c, username, password)
-	if err != nil {
-		return gateway.Agent{}, err
-	}
-	return d.agent(c, entry)
+	return d.check(c, username, password, true)
 }
 
-// login finds the user's entry and binds as the user.
-func (d *Directory) login(c *ldap.Conn, username, password string) (*ldap.Entry, error) {
-	if err := d.serviceBind(c); err != nil {
-		return nil, unavailable(fmt.Errorf("service bind: %w", err))
+// check logs username in on c and reads the agent; fresh says c is not
+// yet bound as the service account. A connection that did it all ends
+// bound as the service account and is kept for the next login; any other
+// is closed (after a failed bind it is anonymous).
+func (d *Directory) check(c *ldap.Conn, username, password string, fresh bool) (gateway.Agent, error) {
+	entry, err := d.login(c, username, password, fresh)
+	if err != nil {
+		c.Close()
+		return gateway.Agent{}, err
+	}
+	a, err := d.agent(c, entry)
+	if err != nil {
+		c.Close()
+		return a, err
+	}
+	select {
+	case d.idle <- c:
+	default:
+		c.Close()
+	}
+	return a, nil
+}
+
+// reuse takes a kept connection, with its timeout set for this login, or
+// returns nil.
+func (d *Directory) reuse(ctx context.Context) *ldap.Conn {
+	for {
+		select {
+		case c := <-d.idle:
+			if c.IsClosing() {
+				c.Close()
+				continue
+			}
+			dl := time.Now().Add(d.cfg.Timeout)
+			if t, ok := ctx.Deadline(); ok && t.Before(dl) {
+				dl = t
+			}
+			c.SetTimeout(time.Until(dl))
+			return c
+		default:
+			return nil
+		}
+	}
+}
+
+// login finds the user's entry and binds as the user; on a fresh
+// connection it binds as the service account first.
+func (d *Directory) login(c *ldap.Conn, username, password string, fresh bool) (*ldap.Entry, error) {
+	if fresh {
+		if err := d.serviceBind(c); err != nil {
+			return nil, unavailable(fmt.Errorf("service bind: %w", err))
+		}
 	}
 	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.UserAttr), ldap.EscapeFilter(username))
 	res, err := c.Search(ldap.NewSearchRequest(d.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
