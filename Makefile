@@ -47,7 +47,7 @@ test: deps build
 # bench runs the Go benchmarks of the hot paths, then the load command at
 # full scale (10,000 agents, 1,000,000 customers); it writes BENCHMARKS.md
 # and test-output/bench.json. BENCH_FLAGS overrides ctibench's flags.
-BENCH_FLAGS ?= -agents 10000 -rate 80 -duration 60s -contacts 1000000
+BENCH_FLAGS ?= -agents 10000 -rate 80 -duration 60s -contacts 1000000 -runs 3
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
 	mkdir -p test-output

@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +43,16 @@ type Config struct {
 	Talk     time.Duration // ring-to-hangup pace: answer, then hold, retrieve, hang up a third of it apart
 	Contacts int           // customers in the directory (two numbers each) for the lookup figures
 	Lookups  int           // lookups measured
+	// Runs is how many times the load phase runs, through the gateway and
+	// through the floor; the report gives each figure's median and worst
+	// run, and judges the worst (default 1).
+	Runs int
+	// ProfileDir, when set, receives the gateway's profiles: CPU and
+	// allocations under load, the heap with every agent idle.
+	ProfileDir string
+	// StormWidth is how many agents log in at once in the login storm
+	// (0: all of them).
+	StormWidth int
 	// GatewayBin is the ctigateway binary, run as its own process.
 	GatewayBin string
 	// RelayBin, when set, runs the floor's relay as its own process
@@ -81,6 +90,12 @@ func (c *Config) defaults() {
 	}
 	if c.Lookups <= 0 {
 		c.Lookups = 2000
+	}
+	if c.Runs <= 0 {
+		c.Runs = 1
+	}
+	if c.StormWidth <= 0 || c.StormWidth > c.Agents {
+		c.StormWidth = c.Agents
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -126,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // directory, and the switch with the clock of every event it writes.
 type environment struct {
 	pgURL, ldapURL, pbxAddr string
+	pgGroup, ldapGroup      int // process groups, for their CPU time
 	sim                     *pbxsim.Sim
 	written                 *clock
 	closers                 []func()
@@ -147,13 +163,13 @@ func startEnvironment(ctx context.Context, cfg *Config, rep *Report) (*environme
 		return env, err
 	}
 	env.closers = append(env.closers, func() { pg.Close() })
-	env.pgURL = pg.URL()
+	env.pgURL, env.pgGroup = pg.URL(), pg.ProcessGroup()
 	dir, err := devstack.StartLDAP(ctx, devstack.LDAPOptions{LDIF: agentsLDIF(cfg.Agents)})
 	if err != nil {
 		return env, err
 	}
 	env.closers = append(env.closers, func() { dir.Close() })
-	env.ldapURL = dir.URL()
+	env.ldapURL, env.ldapGroup = dir.URL(), dir.ProcessGroup()
 	if err := seed(ctx, cfg, env.pgURL, rep); err != nil {
 		return env, err
 	}
@@ -195,25 +211,35 @@ func seed(ctx context.Context, cfg *Config, url string, rep *Report) error {
 }
 
 // gatewayPhase logs every agent in through the gateway (a storm, then
-// one at a time) and drives the calls through it.
+// one at a time) and drives the calls through it, Runs times and once
+// more under the profiler.
 func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Report) error {
-	gw, err := startGateway(ctx, cfg.GatewayBin, "127.0.0.1:0", os.Stderr, env.pgURL, env.ldapURL, env.pbxAddr)
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	gw, err := startGatewayWith(ctx, cfg.GatewayBin, "127.0.0.1:0", os.Stderr, []string{"CTI_PPROF_LISTEN=" + pprofAddr},
+		env.pgURL, env.ldapURL, env.pbxAddr)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
 	rssIdle0, _ := procRSS(gw.pid)
 
-	cfg.say("logging in %d agents", cfg.Agents)
-	agents, logins, err := loginAll(ctx, gw.url, cfg.Agents)
+	cfg.say("logging in %d agents, %d at once", cfg.Agents, cfg.StormWidth)
+	cpu0 := stormCPU(env, gw.pid)
+	agents, err := cfg.loginStorm(ctx, gw.url, rep)
+	rep.Storm.CPU = stormCPU(env, gw.pid).minus(cpu0, len(agents))
 	if err != nil {
 		return err
 	}
-	rep.LoginStorm = summarize(logins)
+	defer hangUpAll(agents)
 	time.Sleep(time.Second)
 	rssIdle1, _ := procRSS(gw.pid)
 	rep.GatewayRSSBytes = rssIdle1
 	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
+	cfg.saveProfile(ctx, pprofAddr, "heap?gc=1", "gateway-idle-heap.pb.gz", &rep.Profiles)
+	cfg.saveGoroutines(ctx, pprofAddr, rep)
 
 	// One login at a time, on top of the logged-in crowd: the latency an
 	// agent sees when not everybody logs in in the same second.
@@ -228,15 +254,19 @@ func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Repo
 	}
 	rep.Login = summarize(single)
 
-	cfg.say("driving %.0f calls/s for %s through the gateway", cfg.Rate, cfg.Duration)
-	rep.Gateway, err = drive(ctx, *cfg, env.sim, env.written, agents, gatewayActions, gw.pid)
-	return err
+	rep.Runs = make([]LoadRun, cfg.Runs)
+	for i := range rep.Runs {
+		cfg.say("run %d of %d: driving %.0f calls/s for %s through the gateway", i+1, cfg.Runs, cfg.Rate, cfg.Duration)
+		env.written.reset()
+		if rep.Runs[i].Gateway, err = drive(ctx, *cfg, env.sim, env.written, agents, gatewayActions, gw.pid); err != nil {
+			return err
+		}
+	}
+	return cfg.profiledRun(ctx, env, agents, gw.pid, pprofAddr, rep)
 }
 
-// floorPhase drives the same load through the bare relay.
+// floorPhase drives the same load through the bare relay, Runs times.
 func (cfg *Config) floorPhase(ctx context.Context, env *environment, rep *Report) error {
-	cfg.say("driving the same load through the bare relay (the floor)")
-	env.written.reset()
 	devices := make([]string, cfg.Agents)
 	for i := range devices {
 		devices[i] = fmt.Sprint(firstExtension + i)
@@ -247,6 +277,7 @@ func (cfg *Config) floorPhase(ctx context.Context, env *environment, rep *Report
 	}
 	defer stopRelay()
 	floorAgents := make([]*agent, 0, cfg.Agents)
+	defer func() { hangUpAll(floorAgents) }()
 	for _, d := range devices {
 		a, err := relayAgent(ctx, relayURL, d)
 		if err != nil {
@@ -255,8 +286,14 @@ func (cfg *Config) floorPhase(ctx context.Context, env *environment, rep *Report
 		floorAgents = append(floorAgents, a)
 	}
 	time.Sleep(200 * time.Millisecond)
-	rep.Floor, err = drive(ctx, *cfg, env.sim, env.written, floorAgents, phoneActions(env.sim), 0)
-	return err
+	for i := range rep.Runs {
+		cfg.say("run %d of %d: driving the same load through the bare relay (the floor)", i+1, len(rep.Runs))
+		env.written.reset()
+		if rep.Runs[i].Floor, err = drive(ctx, *cfg, env.sim, env.written, floorAgents, phoneActions(env.sim), 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // benchContact is customer i: two numbers, mobile and work.
@@ -322,8 +359,13 @@ type gatewayProc struct {
 // startGateway runs bin serve listening on listen, its log to stderr,
 // and waits until /readyz says the PBX link is up.
 func startGateway(ctx context.Context, bin, listen string, stderr io.Writer, dbURL, ldapURL, pbxAddr string) (*gatewayProc, error) {
+	return startGatewayWith(ctx, bin, listen, stderr, nil, dbURL, ldapURL, pbxAddr)
+}
+
+// startGatewayWith is startGateway with more CTI_* settings in env.
+func startGatewayWith(ctx context.Context, bin, listen string, stderr io.Writer, env []string, dbURL, ldapURL, pbxAddr string) (*gatewayProc, error) {
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"CTI_LISTEN="+listen, "CTI_PBX_ADDR="+pbxAddr, "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
 		"CTI_LDAP_BIND_DN="+devstack.DemoBindDN, "CTI_LDAP_BIND_PASSWORD=bench", "CTI_LDAP_USER_BASE="+devstack.DemoPeople,
 		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=warn",
@@ -377,33 +419,6 @@ func (g *gatewayProc) stop() {
 	})
 }
 
-func loginAll(ctx context.Context, url string, n int) ([]*agent, []time.Duration, error) {
-	agents := make([]*agent, n)
-	lat := make([]time.Duration, n)
-	var firstErr atomic.Value
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			a, d, err := dialAgent(ctx, url, fmt.Sprintf("agent%05d", i), "bench", fmt.Sprint(firstExtension+i))
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				return
-			}
-			agents[i], lat[i] = a, d
-		}()
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return nil, nil, err
-	}
-	return agents, lat, nil
-}
-
 // actions is how a run answers, holds, retrieves and ends a call: through
 // the gateway (the agent's commands) or on the phone (the floor, which has
 // no commands).
@@ -445,13 +460,9 @@ type phaseRun struct {
 
 // drive starts calls at the configured rate on idle agents and lets each
 // agent work its call; then it pairs every decoded event with its write.
+// The agents stay connected for the next run.
 func drive(ctx context.Context, cfg Config, sim *pbxsim.Sim, written *clock, agents []*agent, act actions, gwPid int) (Phase, error) {
 	p := &phaseRun{idle: append([]*agent(nil), agents...), got: map[string][]string{}, seen: map[string]struct{}{}}
-	defer func() {
-		for _, a := range agents {
-			a.hangUp()
-		}
-	}()
 	for _, a := range agents {
 		p.react(a, act, cfg.Talk/3)
 	}

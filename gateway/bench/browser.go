@@ -27,6 +27,20 @@ type ExtensionTiming struct {
 	FirstRenderMs float64   `json:"firstRenderMs"`
 	ColdStarts    []float64 `json:"coldStarts"`
 	FirstRenders  []float64 `json:"firstRenders"`
+	// Phases split each cold start (where the worker reports them).
+	Phases []ColdPhases `json:"coldStartPhases,omitempty"`
+	// FirstRings are, per browser start, the switch's first ring to the
+	// panel showing it (where measured).
+	FirstRings []float64 `json:"firstRingsMs,omitempty"`
+}
+
+// ColdPhases is where a cold start's time went: fetching and compiling
+// core.wasm, instantiating it, and Go's start-up until the core runs.
+type ColdPhases struct {
+	ScriptMs      float64 `json:"scriptMs"` // the worker's start until the fetch
+	CompileMs     float64 `json:"compileMs"`
+	InstantiateMs float64 `json:"instantiateMs"`
+	GoStartMs     float64 `json:"goStartMs"`
 }
 
 // MeasureExtension loads the unpacked extension in extDir into headless
@@ -50,6 +64,11 @@ func MeasureExtension(ctx context.Context, extDir string, starts, loads int) (Ex
 			return t, err
 		}
 		cold, err := coldStart(bctx)
+		if err == nil {
+			if p, perr := coldPhases(bctx); perr == nil && p.CompileMs > 0 {
+				t.Phases = append(t.Phases, p)
+			}
+		}
 		if err == nil && i == starts-1 {
 			t.FirstRenders, err = firstRenders(bctx, crm.URL, loads)
 		}
@@ -125,6 +144,19 @@ func coldStart(bctx context.Context) (float64, error) {
 	return pollNumber(sw, `globalThis.crmctiColdStartMs || 0`)
 }
 
+// coldPhases reads how the worker's cold start split (set with
+// crmctiColdStartMs).
+func coldPhases(bctx context.Context) (ColdPhases, error) {
+	var p ColdPhases
+	sw, err := pollTarget(bctx, func(in *target.Info) bool {
+		return in.Type == "service_worker" && strings.Contains(in.URL, "background.js")
+	})
+	if err != nil {
+		return p, err
+	}
+	return chromedp.Run(sw, chromedp.Evaluate[ColdPhases](`globalThis.crmctiColdStartPhases || {}`))
+}
+
 func firstRenders(bctx context.Context, url string, n int) ([]float64, error) {
 	seen := map[target.ID]bool{}
 	var out []float64
@@ -166,5 +198,8 @@ func median(xs []float64) float64 {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }

@@ -40,3 +40,33 @@ func procRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS")
 }
+
+// groupCPU is the CPU time, in seconds, of every process in process group
+// pgid, with what its ended children used (PostgreSQL forks a backend per
+// connection).
+func groupCPU(pgid int) float64 {
+	if pgid <= 0 {
+		return 0
+	}
+	dirs, _ := os.ReadDir("/proc")
+	total := 0.0
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 15 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+			v, _ := strconv.ParseFloat(f[i], 64)
+			total += v / 100
+		}
+	}
+	return total
+}

@@ -11,15 +11,22 @@ import (
 
 // Conn is the gateway's end of one WebSocket of an agent's browser (the
 // browser's end is wasm/client's Core). The transport feeds it frames
-// with Handle and writes what Out yields; when Done closes, the transport
-// says CloseReason and hangs up, then calls Close.
+// with Handle, and writes what Take yields whenever the function given to
+// Wake is called; when Done closes, the transport says CloseReason and
+// hangs up, then calls Close.
 type Conn struct {
 	s      *Service
 	addr   string
-	out    chan []byte
 	done   chan struct{}
 	once   sync.Once
 	closed sync.Once
+
+	// The frames waiting to be written. A slice that grows with use
+	// rather than a channel of ClientQueue slots: an idle connection
+	// (most of ten thousand) holds no queue memory at all.
+	qmu   sync.Mutex
+	queue [][]byte
+	wake  func()
 
 	mu     sync.Mutex
 	st     *agentState
@@ -48,13 +55,42 @@ func (c *Conn) setVersion(v string) {
 func (s *Service) NewConn(addr string) *Conn {
 	s.conns.Add(1)
 	s.obs.Clients(1)
-	c := &Conn{s: s, addr: addr, out: make(chan []byte, s.cfg.ClientQueue), done: make(chan struct{})}
+	c := &Conn{s: s, addr: addr, done: make(chan struct{})}
 	s.admitUnauthenticated(c)
 	return c
 }
 
-// Out yields frames to write, in order.
-func (c *Conn) Out() <-chan []byte { return c.out }
+// Wake registers f, which the connection calls whenever it queues a
+// frame or ends, and calls it once now for what came before. f must not
+// block: it runs under the fan-out's lock.
+func (c *Conn) Wake(f func()) {
+	c.qmu.Lock()
+	c.wake = f
+	c.qmu.Unlock()
+	f()
+}
+
+// Take returns the frames queued since the last Take, in order, and
+// keeps spare (emptied) for the next ones: a writer that hands back the
+// slice it has written saves the queue growing again.
+func (c *Conn) Take(spare [][]byte) [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	out := c.queue
+	clear(spare)
+	c.queue = spare[:0]
+	return out
+}
+
+// notify calls the transport's wake function, if it has given one.
+func (c *Conn) notify() {
+	c.qmu.Lock()
+	f := c.wake
+	c.qmu.Unlock()
+	if f != nil {
+		f()
+	}
+}
 
 // Done is closed when the gateway ends the connection.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -120,11 +156,20 @@ func (c *Conn) send(b []byte) {
 		return
 	default:
 	}
-	select {
-	case c.out <- b:
-	default:
+	c.qmu.Lock()
+	full := len(c.queue) >= c.s.cfg.ClientQueue
+	if !full {
+		c.queue = append(c.queue, b)
+	}
+	wake := c.wake
+	c.qmu.Unlock()
+	if full {
 		c.s.obs.ClientDropped("slow")
 		c.close(wire.Error{Code: "too_slow", Message: "the connection fell behind; reconnecting"})
+		return
+	}
+	if wake != nil {
+		wake()
 	}
 }
 
@@ -135,6 +180,7 @@ func (c *Conn) close(reason wire.Error) {
 		c.reason = reason
 		c.mu.Unlock()
 		close(c.done)
+		c.notify()
 	})
 }
 

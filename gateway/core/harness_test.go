@@ -86,6 +86,10 @@ type tab struct {
 	c      *Conn
 	n      int
 	unread []wire.Envelope
+	// woke is signalled when the connection queues a frame or ends;
+	// pending are frames taken and not yet read.
+	woke    chan struct{}
+	pending [][]byte
 }
 
 func (h *harness) dial() *tab {
@@ -109,13 +113,35 @@ func (tb *tab) send(typ string, data any) string {
 
 // read takes the next frame, waiting for asynchronous ones.
 func (tb *tab) read() (wire.Envelope, error) {
-	select {
-	case b := <-tb.c.Out():
-		return wire.Decode(b)
-	case <-tb.c.Done():
-		return wire.Envelope{}, fmt.Errorf("connection ended: %+v", tb.c.CloseReason())
-	case <-time.After(5 * time.Second):
-		return wire.Envelope{}, fmt.Errorf("no frame (unread %d)", len(tb.unread))
+	if tb.woke == nil {
+		tb.woke = make(chan struct{}, 1)
+		tb.c.Wake(func() {
+			select {
+			case tb.woke <- struct{}{}:
+			default:
+			}
+		})
+	}
+	timeout := time.After(5 * time.Second)
+	for {
+		if len(tb.pending) == 0 {
+			tb.pending = tb.c.Take(nil)
+		}
+		if len(tb.pending) > 0 {
+			b := tb.pending[0]
+			tb.pending = tb.pending[1:]
+			return wire.Decode(b)
+		}
+		select {
+		case <-tb.woke:
+		case <-tb.c.Done():
+			if tb.pending = tb.c.Take(nil); len(tb.pending) > 0 {
+				continue
+			}
+			return wire.Envelope{}, fmt.Errorf("connection ended: %+v", tb.c.CloseReason())
+		case <-timeout:
+			return wire.Envelope{}, fmt.Errorf("no frame (unread %d)", len(tb.unread))
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package csta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -83,11 +84,19 @@ func Encode(msg Message, ns string) ([]byte, error) {
 	} else {
 		encodeStruct(root, v)
 	}
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, fmt.Errorf("csta: encode %s: %w", msg.MessageName(), err)
+	return writeDocument(doc), nil
+}
+
+// writeDocument is doc.WriteToBytes without the 4 KiB bufio.Writer etree
+// puts in front of the bytes.Buffer (the same bytes: each token writes
+// itself to the buffer directly).
+func writeDocument(doc *etree.Document) []byte {
+	var buf bytes.Buffer
+	buf.Grow(1024)
+	for _, t := range doc.Child {
+		t.WriteTo(&buf, &doc.WriteSettings)
 	}
-	return b, nil
+	return buf.Bytes()
 }
 
 // Decode parses one CSTA XML document. Elements are matched by local name
@@ -96,8 +105,8 @@ func Encode(msg Message, ns string) ([]byte, error) {
 // *Unknown with a nil error. DTDs are refused outright: CSTA has none, and
 // entity tricks are the classic hostile-XML attack.
 func Decode(body []byte) (msg Message, ns string, err error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(body); err != nil {
+	doc, err := parseDocument(body)
+	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrNotCSTA, err)
 	}
 	var root *etree.Element

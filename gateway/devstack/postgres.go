@@ -218,3 +218,6 @@ func versionOf(binDir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return v
 }
+
+// ProcessGroup is the server's process group, for reading its CPU time.
+func (p *Postgres) ProcessGroup() int { return p.proc.processGroup() }

@@ -129,3 +129,13 @@ func lookBin(pkg string, candidates ...string) (string, error) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// processGroup is the server's process group (its own pid), 0 when not
+// running: the benchmark sums the group's CPU time (PostgreSQL's backends
+// are processes of their own).
+func (p *process) processGroup() int {
+	if p == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}

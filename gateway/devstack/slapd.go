@@ -182,3 +182,6 @@ func (l *LDAP) Close() error {
 	}
 	return err
 }
+
+// ProcessGroup is the server's process group, for reading its CPU time.
+func (l *LDAP) ProcessGroup() int { return l.proc.processGroup() }

@@ -27,11 +27,17 @@ type Service interface {
 }
 
 // Conn is one agent connection as the core sees it. The transport feeds
-// it frames with Handle and writes what Out yields; when Done closes, it
-// says goodbye with CloseReason and hangs up, then calls Close.
+// it frames with Handle, and writes what Take yields whenever the
+// function it gave Wake is called; when Done closes, it says goodbye with
+// CloseReason and hangs up, then calls Close.
 type Conn interface {
 	Handle(ctx context.Context, frame []byte)
-	Out() <-chan []byte
+	// Wake registers f, called without blocking whenever frames are
+	// queued or the connection ends, and once at once.
+	Wake(f func())
+	// Take returns the frames queued, in order, keeping spare for the
+	// next ones.
+	Take(spare [][]byte) [][]byte
 	Done() <-chan struct{}
 	CloseReason() wire.Error
 	Close()
@@ -80,6 +86,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	mux     *http.ServeMux
+	beats   *heartbeats
 }
 
 // New builds the server. Its Metrics are the core's Observer and count
@@ -92,7 +99,7 @@ func New(cfg Config, svc Service, m *Metrics) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, svc: svc, log: log, metrics: m, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, svc: svc, log: log, metrics: m, mux: http.NewServeMux(), beats: &heartbeats{every: cfg.Heartbeat}}
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -185,7 +192,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallReads{w}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
 	})
@@ -202,11 +209,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
-	c := s.svc.Connect(clientIP(r, s.cfg.TrustedProxies))
+	// The socket is read on a goroutine of its own and this handler
+	// returns: net/http's connection (its 4 KiB read buffer, the request)
+	// is then garbage instead of living as long as the agent's socket.
+	go s.readLoop(conn, s.svc.Connect(clientIP(r, s.cfg.TrustedProxies)))
+}
+
+// readLoop reads the agent's frames into the core until the socket ends;
+// writes happen on demand (socket.go).
+func (s *Server) readLoop(conn *websocket.Conn, c Conn) {
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.writeLoop(ctx, conn, c)
+	sock := &socket{conn: conn, c: c, ctx: ctx}
+	s.beats.add(sock)
+	defer s.beats.remove(sock)
+	defer sock.end() // runs first: Close below must not start a writer
+	c.Wake(sock.kick)
 	for {
 		typ, data, err := conn.Read(ctx)
 		if err != nil {
@@ -217,48 +236,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if typ != websocket.MessageText {
-			c.Handle(ctx, []byte(`{"type":"binary"}`))
-			continue
+			data = []byte(`{"type":"binary"}`)
 		}
-		c.Handle(ctx, data)
+		handle(ctx, c, data)
 	}
 }
 
-// writeLoop owns the socket's writes: queued frames, heartbeats, and the
-// goodbye when the core ends the connection.
-func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, c Conn) {
-	hb := time.NewTicker(s.cfg.Heartbeat)
-	defer hb.Stop()
-	write := func(b []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return conn.Write(wctx, websocket.MessageText, b) == nil
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case b := <-c.Out():
-			if !write(b) {
-				conn.CloseNow()
-				return
-			}
-		case t := <-hb.C:
-			b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: t.UTC()})
-			if !write(b) {
-				conn.CloseNow()
-				return
-			}
-		case <-c.Done():
-			reason := c.CloseReason()
-			b, _ := wire.Encode(wire.TBye, "", reason)
-			write(b)
-			status := websocket.StatusGoingAway
-			if reason.Code == "standby" {
-				status = statusStandby
-			}
-			conn.Close(status, reason.Code)
-			return
-		}
-	}
+// handle runs a command on a goroutine of its own and waits for it: a
+// login's deep stack (directory, database, switch) grows and is freed
+// there, so that the reading goroutine an idle agent keeps stays small.
+// Commands still run one at a time, in order.
+func handle(ctx context.Context, c Conn, frame []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Handle(ctx, frame)
+	}()
+	<-done
 }

@@ -28,7 +28,7 @@ type fakeService struct {
 func (f *fakeService) Connect(addr string) Conn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := &fakeConn{svc: f, addr: addr, out: make(chan []byte, 16), done: make(chan struct{})}
+	c := &fakeConn{svc: f, addr: addr, done: make(chan struct{})}
 	f.conns = append(f.conns, c)
 	return c
 }
@@ -42,7 +42,9 @@ func (f *fakeService) Ready(ctx context.Context) map[string]error {
 type fakeConn struct {
 	svc       *fakeService
 	addr      string
-	out       chan []byte
+	mu        sync.Mutex
+	queue     [][]byte
+	wake      func()
 	done      chan struct{}
 	frames    []string
 	closeOnce sync.Once
@@ -58,13 +60,40 @@ func (c *fakeConn) Handle(ctx context.Context, frame []byte) {
 	}
 	if env.Type == "bye" {
 		close(c.done)
+		c.notify()
 		return
 	}
 	b, _ := wire.Encode(wire.TResult, env.ID, map[string]string{"type": env.Type})
-	c.out <- b
+	c.mu.Lock()
+	c.queue = append(c.queue, b)
+	c.mu.Unlock()
+	c.notify()
 }
 
-func (c *fakeConn) Out() <-chan []byte    { return c.out }
+func (c *fakeConn) notify() {
+	c.mu.Lock()
+	f := c.wake
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+func (c *fakeConn) Wake(f func()) {
+	c.mu.Lock()
+	c.wake = f
+	c.mu.Unlock()
+	f()
+}
+
+func (c *fakeConn) Take(spare [][]byte) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.queue
+	c.queue = spare[:0]
+	return out
+}
+
 func (c *fakeConn) Done() <-chan struct{} { return c.done }
 func (c *fakeConn) CloseReason() wire.Error {
 	return wire.Error{Code: "shutdown", Message: "the gateway is restarting"}

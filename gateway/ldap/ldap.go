@@ -44,6 +44,11 @@ type Config struct {
 	ExtensionAttr        string // the phone extension: telephoneNumber, ipPhone (default telephoneNumber)
 	DisplayAttr          string // the name shown: cn, displayName (default cn)
 	Timeout              time.Duration
+	// MaxConcurrent caps the logins checked at once (default 32): in a
+	// login storm, ten thousand connections to the directory at once would
+	// exhaust its connection table and slow every one of them; the others
+	// wait their turn, within their context's deadline.
+	MaxConcurrent int
 }
 
 // Directory authenticates agents.
@@ -51,6 +56,11 @@ type Directory struct {
 	cfg    Config
 	tls    *tls.Config // nil for plain ldap://
 	tlsErr error       // a bad CAFile, reported by every dial
+	slots  chan struct{}
+	// idle keeps connections bound as the service account after a
+	// successful login, for the next: a login then skips the dial and the
+	// first bind (and the directory its connection set-up).
+	idle chan *ldap.Conn
 }
 
 // New returns a Directory; it does not connect until asked.
@@ -70,7 +80,10 @@ func New(cfg Config) *Directory {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	d := &Directory{cfg: cfg}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 32
+	}
+	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), idle: make(chan *ldap.Conn, cfg.MaxConcurrent)}
 	d.tls, d.tlsErr = tlsConfig(cfg)
 	return d
 }
@@ -173,22 +186,79 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if !validUsername(username) || password == "" {
 		return gateway.Agent{}, badCredentials
 	}
+	select {
+	case d.slots <- struct{}{}:
+		defer func() { <-d.slots }()
+	case <-ctx.Done():
+		return gateway.Agent{}, unavailable(fmt.Errorf("waiting for a connection: %w", ctx.Err()))
+	}
+	if c := d.reuse(ctx); c != nil {
+		a, err := d.check(c, username, password, false)
+		if gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
+			return a, err
+		}
+		// The kept connection may have died with the directory's restart:
+		// try once more on a new one.
+	}
 	c, err := d.dial(ctx)
 	if err != nil {
 		return gateway.Agent{}, unavailable(err)
 	}
-	defer c.Close()
-	entry, err := d.login(c, username, password)
-	if err != nil {
-		return gateway.Agent{}, err
-	}
-	return d.agent(c, entry)
+	return d.check(c, username, password, true)
 }
 
-// login finds the user's entry and binds as the user.
-func (d *Directory) login(c *ldap.Conn, username, password string) (*ldap.Entry, error) {
-	if err := d.serviceBind(c); err != nil {
-		return nil, unavailable(fmt.Errorf("service bind: %w", err))
+// check logs username in on c and reads the agent; fresh says c is not
+// yet bound as the service account. A connection that did it all ends
+// bound as the service account and is kept for the next login; any other
+// is closed (after a failed bind it is anonymous).
+func (d *Directory) check(c *ldap.Conn, username, password string, fresh bool) (gateway.Agent, error) {
+	entry, err := d.login(c, username, password, fresh)
+	if err != nil {
+		c.Close()
+		return gateway.Agent{}, err
+	}
+	a, err := d.agent(c, entry)
+	if err != nil {
+		c.Close()
+		return a, err
+	}
+	select {
+	case d.idle <- c:
+	default:
+		c.Close()
+	}
+	return a, nil
+}
+
+// reuse takes a kept connection, with its timeout set for this login, or
+// returns nil.
+func (d *Directory) reuse(ctx context.Context) *ldap.Conn {
+	for {
+		select {
+		case c := <-d.idle:
+			if c.IsClosing() {
+				c.Close()
+				continue
+			}
+			dl := time.Now().Add(d.cfg.Timeout)
+			if t, ok := ctx.Deadline(); ok && t.Before(dl) {
+				dl = t
+			}
+			c.SetTimeout(time.Until(dl))
+			return c
+		default:
+			return nil
+		}
+	}
+}
+
+// login finds the user's entry and binds as the user; on a fresh
+// connection it binds as the service account first.
+func (d *Directory) login(c *ldap.Conn, username, password string, fresh bool) (*ldap.Entry, error) {
+	if fresh {
+		if err := d.serviceBind(c); err != nil {
+			return nil, unavailable(fmt.Errorf("service bind: %w", err))
+		}
 	}
 	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.UserAttr), ldap.EscapeFilter(username))
 	res, err := c.Search(ldap.NewSearchRequest(d.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,

@@ -64,3 +64,28 @@ func TestMisconfiguredGroupIsUnavailableNotDenied(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestKeptConnection: logins one after another (the second on the
+// connection the first kept) all succeed, and once the directory is gone
+// the kept connection gives directory_unavailable, never a wrong answer.
+func TestKeptConnection(t *testing.T) {
+	l := devstack.LDAPForTest(t, devstack.LDAPOptions{})
+	dir := demoDirectory(l)
+	ctx := context.Background()
+	for i, user := range []string{"alice", "alice", "bob", "alice"} {
+		a, err := dir.Authenticate(ctx, user, devstack.DemoPassword)
+		if err != nil || a.Username != user {
+			t.Fatalf("login %d (%s): %+v %v", i+1, user, a, err)
+		}
+	}
+	if _, err := dir.Authenticate(ctx, "alice", "wrong"); gateway.ErrorCode(err) != gateway.CodeBadCredentials {
+		t.Fatalf("wrong password on a kept connection: %v", err)
+	}
+	if a, err := dir.Authenticate(ctx, "bob", devstack.DemoPassword); err != nil || a.Username != "bob" {
+		t.Fatalf("after a wrong password: %+v %v", a, err)
+	}
+	l.Close()
+	if _, err := dir.Authenticate(ctx, "alice", devstack.DemoPassword); gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
+		t.Fatalf("directory down, kept connection: %v", err)
+	}
+}

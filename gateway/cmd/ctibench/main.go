@@ -24,6 +24,9 @@ func main() {
 	flag.DurationVar(&c.Talk, "talk", 3*time.Second, "answer to hang-up time of each call")
 	flag.IntVar(&c.Contacts, "contacts", 1_000_000, "customers in the directory (two numbers each)")
 	flag.IntVar(&c.Lookups, "lookups", 5000, "caller lookups measured")
+	flag.IntVar(&c.Runs, "runs", 3, "times the load phase runs (each figure: median and worst run; targets judged on the worst)")
+	flag.IntVar(&c.StormWidth, "storm-at-once", 0, "agents logging in at once in the login storm (0: all)")
+	flag.StringVar(&c.ProfileDir, "profile-dir", "test-output", "where the gateway's CPU, allocation and idle heap profiles go (empty: none)")
 	flag.StringVar(&c.GatewayBin, "gateway", "bin/ctigateway", "the ctigateway binary to run")
 	flag.StringVar(&c.WasmPath, "wasm", "extension/core.wasm", "core.wasm, for its size")
 	flag.StringVar(&c.ExtensionDir, "extension", ".", "the unpacked extension, for its start-up in headless Chromium (empty: skip)")
@@ -42,7 +45,7 @@ func main() {
 	js := flag.String("json", "", "also write the JSON report to this file")
 	flag.Parse()
 	if *quick {
-		c.Agents, c.Rate, c.Duration, c.Talk, c.Contacts, c.Lookups = 20, 10, 3*time.Second, 600*time.Millisecond, 2000, 200
+		c.Agents, c.Rate, c.Duration, c.Talk, c.Contacts, c.Lookups, c.Runs = 20, 10, 3*time.Second, 600*time.Millisecond, 2000, 200, 1
 	}
 	c.Progress = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -78,7 +81,7 @@ func main() {
 	out := rep.Markdown()
 	fmt.Print(out)
 	if *md != "" {
-		doc := "# Benchmarks\n\nThe latest figures of `make bench` (gateway/cmd/ctibench). Speed is measured here, never asserted in tests.\n\n" + out
+		doc := "# Benchmarks\n\nThe latest figures of `make bench` (gateway/cmd/ctibench). Speed is measured here, never asserted in tests.\n\n" + out + keptNotes(*md)
 		if err := os.WriteFile(*md, []byte(doc), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -122,4 +125,18 @@ func runFaults(ctx context.Context, fc bench.FaultConfig, md, js string) int {
 		return 1
 	}
 	return 0
+}
+
+// keepMarker divides the figures a run writes from the notes people wrote
+// under them (before and after, where the time goes), which a run keeps.
+const keepMarker = "<!-- ctibench keeps everything below this line when it rewrites the figures above -->"
+
+// keptNotes is the marker and what follows it in the existing file at
+// path, or just the marker.
+func keptNotes(path string) string {
+	b, _ := os.ReadFile(path)
+	if i := strings.Index(string(b), keepMarker); i >= 0 {
+		return "\n" + string(b[i:])
+	}
+	return "\n" + keepMarker + "\n"
 }

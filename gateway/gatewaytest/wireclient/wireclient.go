@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +39,23 @@ type Client struct {
 
 // Dial connects to url offering the protocol's subprotocol.
 func Dial(ctx context.Context, url string) (*Client, error) {
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+	return DialFrom(ctx, url, "")
+}
+
+// DialFrom is Dial from the local IP address from (empty: any): the load
+// benchmark gives each simulated browser its own loopback address
+// (127.0.0.0/8), as agents on their own machines have.
+func DialFrom(ctx context.Context, url, from string) (*Client, error) {
+	opts := &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}}
+	if from != "" {
+		ip := net.ParseIP(from)
+		if ip == nil {
+			return nil, fmt.Errorf("dial %s: bad local address %q", url, from)
+		}
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	}
+	conn, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
