@@ -47,7 +47,7 @@ func TestAfterCallNoteThroughTheCore(t *testing.T) {
 	})
 	h.core.Intent(client.Intent{Type: "note", CallID: res.CallID, Note: " Wants a quote ", Disposition: "callback"})
 	v = h.until("saved", func(v client.View) bool {
-		return v.Wrap == nil && len(v.Recent) == 2 && v.Recent[0].Note == "Wants a quote"
+		return v.Wrap == nil && len(v.Recent) == 2 && v.Recent[0].Note == "Wants a quote" && strings.Contains(v.Notice, "Note saved")
 	})
 	if v.Recent[0].Outcome != "Callback requested" || !strings.Contains(v.Notice, "Note saved") {
 		t.Fatalf("recent %+v notice %q", v.Recent[0], v.Notice)
