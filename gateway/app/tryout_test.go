@@ -215,3 +215,27 @@ func TestTryoutLogoutDuringOutageThenFailover(t *testing.T) {
 		t.Errorf("a token logged out during the outage resumed on the new active: %q", code)
 	}
 }
+
+// TestTryoutExpiredTokenRefusedAfterFailover: a session that has expired
+// does not resume on the standby-turned-active.
+func TestTryoutExpiredTokenRefusedAfterFailover(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) {
+		c.Lease, c.Node, c.SessionTTL = 3*time.Second, "gw-a", 2*time.Second
+	}})
+	b := startStandby(t, sys, "gw-b")
+	c := gatewaytest.Dial(t, sys.URL())
+	sess, _ := c.Login("alice", "demo")
+	sys.StopGateway()
+	deadline := time.Now().Add(10 * time.Second)
+	for code, _ := readyz(t, b); code != 200; code, _ = readyz(t, b) {
+		if time.Now().After(deadline) {
+			t.Fatal("no take-over")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Until(sess.ExpiresAt) + 100*time.Millisecond)
+	r := gatewaytest.Dial(t, b.URL)
+	if code := tryCode(r, wire.TResume, wire.Resume{Token: sess.Token}); code != "session_expired" {
+		t.Errorf("an expired token resumed on the new active: %q", code)
+	}
+}
