@@ -138,7 +138,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		sp = dir
 	}
 	metrics := gwhttp.NewMetrics()
-	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
+	svc := core.New(core.Config{SharedSessions: c.Lease > 0, Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
 		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)

@@ -58,9 +58,14 @@ type Config struct {
 	// Spool keeps on local disk what the database could not take (steps
 	// unwritten at shutdown, quarantined rows, revocations not yet
 	// recorded); nil keeps nothing.
-	Spool    gateway.Spool
-	Logger   *slog.Logger
-	Observer gateway.Observer
+	Spool gateway.Spool
+	// SharedSessions: other gateways may serve this database's sessions
+	// (an active/standby pair). A logout the database cannot record then
+	// fails instead of going to the spool: this host's spool never
+	// reaches the gateway that takes over, which would resume the token.
+	SharedSessions bool
+	Logger         *slog.Logger
+	Observer       gateway.Observer
 }
 
 func (cfg *Config) defaults() {
