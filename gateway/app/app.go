@@ -149,10 +149,11 @@ func Start(ctx context.Context, c Config) (*App, error) {
 			OnResync: metrics.Resync, Fence: fence}, svc)
 	}
 	sw := &switchHolder{}
+	svc.SetSwitch(sw)
 	if c.Lease == 0 {
 		sw.set(newSw(nil))
+		takeOverAtStart(ctx, svc, db) // restart.go
 	}
-	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
 	var p *pair // set below, before the listener serves
 	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
