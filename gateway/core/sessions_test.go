@@ -163,9 +163,11 @@ func TestResume(t *testing.T) {
 
 func TestResumeExpired(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(cfg *Config) { cfg.SessionTTL = time.Millisecond })
+	// A TTL long enough for the login itself on a loaded machine, short
+	// enough to wait out.
+	h := newHarness(t, func(cfg *Config) { cfg.SessionTTL = time.Second })
 	sess, _ := h.dial().login("alice")
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(time.Until(sess.ExpiresAt) + 50*time.Millisecond)
 	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
