@@ -150,13 +150,7 @@ func TestTryoutNoteOnStandbyAndRevokedResume(t *testing.T) {
 	c2 := gatewaytest.Dial(t, sys.URL())
 	live, _ := c2.Login("henry", "demo")
 	sys.StopGateway()
-	deadline := time.Now().Add(10 * time.Second)
-	for code, _ := readyz(t, b); code != 200; code, _ = readyz(t, b) {
-		if time.Now().After(deadline) {
-			t.Fatal("no take-over")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	untilActive(t, b, 10*time.Second)
 	r := gatewaytest.Dial(t, b.URL)
 	if code := tryCode(r, wire.TResume, wire.Resume{Token: revoked.Token}); code != "session_expired" {
 		t.Errorf("revoked token resumed on the new active: %q", code)
@@ -208,13 +202,7 @@ func TestTryoutLogoutDuringOutageThenFailover(t *testing.T) {
 	if err := sys.PG.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for code, _ := readyz(t, b); code != 200; code, _ = readyz(t, b) {
-		if time.Now().After(deadline) {
-			t.Fatal("no take-over")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	untilActive(t, b, 20*time.Second)
 	// Told that the logout did not take, the agent logs out again on the
 	// new active, and then the token is refused.
 	r := gatewaytest.Dial(t, b.URL)
@@ -239,16 +227,22 @@ func TestTryoutExpiredTokenRefusedAfterFailover(t *testing.T) {
 	c := gatewaytest.Dial(t, sys.URL())
 	sess, _ := c.Login("alice", "demo")
 	sys.StopGateway()
-	deadline := time.Now().Add(10 * time.Second)
+	untilActive(t, b, 10*time.Second)
+	time.Sleep(time.Until(sess.ExpiresAt) + 100*time.Millisecond)
+	r := gatewaytest.Dial(t, b.URL)
+	if code := tryCode(r, wire.TResume, wire.Resume{Token: sess.Token}); code != "session_expired" {
+		t.Errorf("an expired token resumed on the new active: %q", code)
+	}
+}
+
+// untilActive waits for the standby b to take over (its /readyz 200).
+func untilActive(t *testing.T, b *app.App, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for code, _ := readyz(t, b); code != 200; code, _ = readyz(t, b) {
 		if time.Now().After(deadline) {
 			t.Fatal("no take-over")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(time.Until(sess.ExpiresAt) + 100*time.Millisecond)
-	r := gatewaytest.Dial(t, b.URL)
-	if code := tryCode(r, wire.TResume, wire.Resume{Token: sess.Token}); code != "session_expired" {
-		t.Errorf("an expired token resumed on the new active: %q", code)
 	}
 }
