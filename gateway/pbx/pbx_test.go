@@ -68,14 +68,9 @@ type rig struct {
 func newRig(t *testing.T, mode pbx.StatusMode) *rig {
 	t.Helper()
 	p, _ := csta.LookupProfile("openscape")
-	sim := pbxsim.New(pbxsim.Config{Profile: p, AutoAnswer: 50 * time.Millisecond})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go sim.ServeCSTA(l)
+	sim, addr := serveSim(t, pbxsim.Config{Profile: p, AutoAnswer: 50 * time.Millisecond})
 	s := newSink()
-	a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, StatusMode: mode, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, s)
+	a := pbx.New(pbx.Config{Addr: addr, Profile: p, StatusMode: mode, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, s)
 	t.Cleanup(func() { a.Close(); a.Close(); sim.Close() })
 	s.waitLink(t, true)
 	if err := a.Monitor(context.Background(), "1001"); err != nil {
@@ -223,14 +218,9 @@ func TestUnmonitor(t *testing.T) {
 // resynchronised: the call that ended during the stall ends here too.
 func TestStalledSwitchIsDetectedAndResynced(t *testing.T) {
 	p, _ := csta.LookupProfile("openscape")
-	sim := pbxsim.New(pbxsim.Config{Profile: p, AutoAnswer: 50 * time.Millisecond})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go sim.ServeCSTA(l)
+	sim, addr := serveSim(t, pbxsim.Config{Profile: p, AutoAnswer: 50 * time.Millisecond})
 	s := newSink()
-	a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	a := pbx.New(pbx.Config{Addr: addr, Profile: p, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		Liveness: 900 * time.Millisecond}, s)
 	t.Cleanup(func() { a.Close(); sim.Close() })
 	s.waitLink(t, true)
@@ -247,4 +237,17 @@ func TestStalledSwitchIsDetectedAndResynced(t *testing.T) {
 	if c := s.next(t, gateway.EvEnded, gateway.CallEnded); c.ID != call.CallID || c.Cause != "resync" {
 		t.Fatalf("after the stall: %+v", c)
 	}
+}
+
+// serveSim runs a simulated switch with cfg on a loopback port and
+// returns it with its CSTA address.
+func serveSim(t *testing.T, cfg pbxsim.Config) (*pbxsim.Sim, string) {
+	t.Helper()
+	sim := pbxsim.New(cfg)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sim.ServeCSTA(l)
+	return sim, l.Addr().String()
 }

@@ -2,7 +2,6 @@ package pbx_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -28,14 +27,9 @@ func TestRefusedWhileBusyIsReported(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := csta.LookupProfile("openscape")
-			sim := pbxsim.New(pbxsim.Config{Profile: p, DivertTo: tc.divertTo})
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go sim.ServeCSTA(l)
+			sim, addr := serveSim(t, pbxsim.Config{Profile: p, DivertTo: tc.divertTo})
 			s := newSink()
-			a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, StatusMode: tc.mode, MinBackoff: 20 * time.Millisecond}, s)
+			a := pbx.New(pbx.Config{Addr: addr, Profile: p, StatusMode: tc.mode, MinBackoff: 20 * time.Millisecond}, s)
 			t.Cleanup(func() { a.Close(); sim.Close() })
 			s.waitLink(t, true)
 			ctx := context.Background()

@@ -2,7 +2,6 @@ package pbx_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -16,14 +15,9 @@ import (
 func stallRig(t *testing.T, audit time.Duration) *rig {
 	t.Helper()
 	p, _ := csta.LookupProfile("openscape")
-	sim := pbxsim.New(pbxsim.Config{Profile: p})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go sim.ServeCSTA(l)
+	sim, addr := serveSim(t, pbxsim.Config{Profile: p})
 	s := newSink()
-	a := pbx.New(pbx.Config{Addr: l.Addr().String(), Profile: p, Timeout: 2 * time.Second, Audit: audit,
+	a := pbx.New(pbx.Config{Addr: addr, Profile: p, Timeout: 2 * time.Second, Audit: audit,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, s)
 	t.Cleanup(func() { a.Close(); sim.Close() })
 	s.waitLink(t, true)
