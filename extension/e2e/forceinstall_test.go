@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,40 @@ func writablePolicyDir(t *testing.T) {
 	}
 	f.Close()
 	os.Remove(f.Name())
+	holdPolicyDir(t)
+}
+
+// holdPolicyDir makes this test process the only writer of e2e policy
+// until the test ends, and clears what an earlier run left behind.
+// Chromium reads every file of the directory, and where two set
+// ExtensionSettings it takes one of them: a file left by a killed run (or
+// written by a run in another checkout at the same time) silently
+// replaced this test's force-install, and the panel never came.
+func holdPolicyDir(t *testing.T) {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(filepath.Dir(chromiumPolicyDir), ".crmcti-e2e.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("policy lock: %v", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("policy lock: %v", err)
+	}
+	t.Cleanup(func() { lock.Close() }) // closing releases the lock
+	entries, err := os.ReadDir(chromiumPolicyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := filepath.Join(chromiumPolicyDir, e.Name())
+		if strings.HasPrefix(e.Name(), "crmcti-e2e-") {
+			t.Logf("removing %s, left by an earlier run", name)
+			os.Remove(name)
+			continue
+		}
+		if b, err := os.ReadFile(name); err == nil && strings.Contains(string(b), `"ExtensionSettings"`) {
+			t.Fatalf("%s sets ExtensionSettings too, and Chromium would take one of the two files: move it away to run this test", name)
+		}
+	}
 }
 
 // publish builds a release of the checkout signed with a key of this test
