@@ -310,7 +310,12 @@ func TestConsultAndConferenceThroughTheCore(t *testing.T) {
 	// The colleague at 1006 is named from the directory (Frank Fotiou in
 	// the demo LDIF) when the lookup, made in the background, answered
 	// before the consultation call was joined; otherwise by extension.
-	v = h.until("the conference lists its parties", func(v client.View) bool { c := callIn(v, "connected"); return c != nil && len(c.Parties) == 2 })
+	// The caller is looked up in the background too: when the answer
+	// comes after the join, the card names the caller then.
+	v = h.until("the conference lists its parties, the caller named", func(v client.View) bool {
+		c := callIn(v, "connected")
+		return c != nil && len(c.Parties) == 2 && c.Parties[0] == "Andreas Constantinou"
+	})
 	if c := callIn(v, "connected"); c.Heading != "Conference" || c.Parties[0] != "Andreas Constantinou" ||
 		(c.Parties[1] != "Frank Fotiou" && c.Parties[1] != "Extension 1006") {
 		t.Fatalf("conference card %+v", c)

@@ -81,9 +81,11 @@ type state struct {
 	// told them, so that recent calls from the call log (which carry
 	// only the code) are named.
 	names map[string]string
-	// parties are the far ends of a conference the agent made, by the
-	// IDs of the calls joined (the switch keeps one of them).
-	parties map[string][]string
+	// parties are the calls joined into a conference the agent made, by
+	// the IDs of those calls (the switch keeps one of them). The calls,
+	// not their names, are kept: a caller identified after the join (the
+	// lookup answers in the background) is named on the card then.
+	parties map[string][]wire.Call
 	// heldAt is when each held call was put on hold, for its own timer.
 	heldAt map[string]time.Time
 	search searchState
@@ -110,7 +112,7 @@ type state struct {
 func newState(s Settings) state {
 	return state{settings: s, conn: connIdle, calls: map[string]*wire.Call{}, ignored: map[string]bool{},
 		pending: map[string]string{}, chosen: map[string]wire.Contact{},
-		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]string{}, unconfirmed: map[string]time.Time{}}
+		heldAt: map[string]time.Time{}, names: map[string]string{}, parties: map[string][]wire.Call{}, unconfirmed: map[string]time.Time{}}
 }
 
 // reset forgets the agent (logout, dead session).
@@ -418,13 +420,27 @@ func (s *state) setRecent(calls []wire.Call) {
 // conference records who is in a conference made of two calls, so that
 // the call the switch keeps lists them.
 func (s *state) conference(held, consult string) {
-	var who []string
+	var joined []wire.Call
 	for _, id := range []string{held, consult} {
 		if c := s.findCall(id); c != nil {
-			who = append(who, s.callerName(c))
+			joined = append(joined, *c)
 		}
 	}
-	s.parties[held], s.parties[consult] = who, who
+	s.parties[held], s.parties[consult] = joined, joined
+}
+
+// partyNames names the calls joined into a conference, each as the panel
+// knows it now (live or recent), else as it was when joined.
+func (s *state) partyNames(joined []wire.Call) []string {
+	names := make([]string, 0, len(joined))
+	for i := range joined {
+		c := &joined[i]
+		if now := s.findCall(c.ID); now != nil {
+			c = now
+		}
+		names = append(names, s.callerName(c))
+	}
+	return names
 }
 
 // findCall is a live or recently ended call.

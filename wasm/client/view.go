@@ -152,7 +152,7 @@ func (s *state) callView(c *wire.Call, live []gateway.Call, linkReason string, n
 	}
 	cv.Caller = s.callerName(c)
 	if p := s.parties[c.ID]; len(p) > 0 && c.State != string(gateway.CallRinging) {
-		cv.Parties, cv.Heading = p, "Conference"
+		cv.Parties, cv.Heading = s.partyNames(p), "Conference"
 	}
 	cv.NoMatch = len(c.Matches) == 0 && c.Remote != "" && c.Contact == "" && !cv.Colleague
 	since := c.Started
