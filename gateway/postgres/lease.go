@@ -106,7 +106,7 @@ func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 // OpenCalls implements gateway.Takeover.
 func (db *DB) OpenCalls(ctx context.Context, devices []string) ([]gateway.Call, error) {
 	rows, err := db.pool.Query(ctx, `SELECT pbx_call_id, device, coalesce(username, ''), direction, remote, coalesce(contact_code, ''),
-		started, answered, ended, coalesce(outcome, ''), timeline FROM calls
+		started, answered, ended, coalesce(outcome, ''), timeline, coalesce(note, ''), coalesce(disposition, '') FROM calls
 		WHERE device = ANY($1) AND ended IS NULL AND started > now() - interval '1 day'`, devices)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open calls: %w", err)
