@@ -138,7 +138,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		sp = dir
 	}
 	metrics := gwhttp.NewMetrics()
-	svc := core.New(core.Config{Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
+	svc := core.New(core.Config{SharedSessions: c.Lease > 0, Region: c.Region, SessionTTL: c.SessionTTL, ClientQueue: c.ClientQueue,
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
 		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
@@ -149,10 +149,11 @@ func Start(ctx context.Context, c Config) (*App, error) {
 			OnResync: metrics.Resync, Fence: fence}, svc)
 	}
 	sw := &switchHolder{}
+	svc.SetSwitch(sw)
 	if c.Lease == 0 {
 		sw.set(newSw(nil))
+		takeOverAtStart(ctx, svc, db) // restart.go
 	}
-	svc.SetSwitch(sw)
 	metrics.WatchService(coreService{svc}.Stats)
 	var p *pair // set below, before the listener serves
 	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,

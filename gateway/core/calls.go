@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"crmcti/gateway"
-	"crmcti/gateway/phone"
 )
 
 // Call events the core adds to the switch's. They are not steps of a
@@ -252,7 +251,7 @@ func (s *Service) identify(device, callID, number string) {
 // lookup finds the contacts whose numbers match number, each number
 // formatted for display.
 func (s *Service) lookup(ctx context.Context, number string) ([]gateway.Match, error) {
-	n := phone.Normalize(number, s.cfg.Region)
+	n := s.phones.Normalize(number)
 	if n.E164 == "" && len(n.National) < 4 {
 		return []gateway.Match{}, nil // an extension or garbage: not a customer
 	}
@@ -262,7 +261,7 @@ func (s *Service) lookup(ctx context.Context, number string) ([]gateway.Match, e
 	}
 	out := make([]gateway.Match, 0, len(ms))
 	for _, m := range ms {
-		m.Number = phone.Display(m.Number, s.cfg.Region)
+		m.Number = s.phones.Display(m.Number)
 		out = append(out, m)
 	}
 	return out, nil

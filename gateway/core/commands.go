@@ -262,7 +262,7 @@ func (s *Service) recent(ctx context.Context, r request, req wire.Recent) (any, 
 	res := wire.RecentResult{Calls: []wire.Call{}}
 	for _, x := range calls {
 		x.RemoteName = s.colleagueName(ctx, x.Remote)
-		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.cfg.Region)))
+		res.Calls = append(res.Calls, callToWire(x, displayNumber(x.Remote, s.phones)))
 	}
 	return res, nil
 }

@@ -37,9 +37,15 @@ type Conn struct {
 	expires time.Time
 	expiry  *time.Timer
 	// counted is set while the connection counts as not logged in for its
-	// address; deadline ends it if it does not log in in time.
-	counted  bool
-	deadline *time.Timer
+	// address; deadline ends it if it does not log in by deadlineAt. Its
+	// clock stops while a login runs (loginsRunning), with deadlineLeft
+	// to go when it starts again.
+	counted        bool
+	deadline       *time.Timer
+	deadlineAt     time.Time
+	deadlineLeft   time.Duration
+	deadlinePaused bool
+	loginsRunning  int
 	// version is the extension's, as sent with login or resume.
 	version string
 }
@@ -265,6 +271,9 @@ func (s *Service) dispatch(ctx context.Context, c *Conn, env wire.Envelope) (any
 	}
 	if !known {
 		return nil, gateway.Errorf(gateway.CodeInvalidRequest, "unknown message type %q", env.Type)
+	}
+	if env.Type == wire.TLogin || env.Type == wire.TResume {
+		defer c.pauseLoginDeadline()()
 	}
 	return h.run(s, ctx, r, env)
 }

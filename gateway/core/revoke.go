@@ -19,7 +19,9 @@ import (
 // database nor the spool can take it does the logout fail with
 // database_unavailable: the session is still ended on this gateway and
 // retried while it runs, but a restart before the database returns
-// would forget the logout, and the agent is told.
+// would forget the logout, and the agent is told. With SharedSessions
+// (an active/standby pair) the spool is not used for logouts: it stays on
+// this host, and the gateway that takes over would resume the token.
 
 // revocation is a logout not yet recorded in the database.
 type revocation struct {
@@ -53,7 +55,7 @@ func (s *Service) recordRevocation(ctx context.Context, h []byte, expires time.T
 		delete(s.revoked, string(h))
 		s.mu.Unlock()
 		return nil
-	} else if s.cfg.Spool == nil {
+	} else if s.cfg.Spool == nil || s.cfg.SharedSessions {
 		return gateway.Wrap(gateway.CodeDatabaseDown, err, "you are logged out here, but the gateway could not record it yet; it keeps trying")
 	}
 	s.revMu.Lock()

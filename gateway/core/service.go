@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"crmcti/gateway"
+	"crmcti/gateway/phone"
 	"crmcti/gateway/wire"
 )
 
@@ -57,9 +58,14 @@ type Config struct {
 	// Spool keeps on local disk what the database could not take (steps
 	// unwritten at shutdown, quarantined rows, revocations not yet
 	// recorded); nil keeps nothing.
-	Spool    gateway.Spool
-	Logger   *slog.Logger
-	Observer gateway.Observer
+	Spool gateway.Spool
+	// SharedSessions: other gateways may serve this database's sessions
+	// (an active/standby pair). A logout the database cannot record then
+	// fails instead of going to the spool: this host's spool never
+	// reaches the gateway that takes over, which would resume the token.
+	SharedSessions bool
+	Logger         *slog.Logger
+	Observer       gateway.Observer
 }
 
 func (cfg *Config) defaults() {
@@ -118,7 +124,8 @@ type Service struct {
 	sw    gateway.Switch
 
 	limiter    *limiter
-	minVersion []int // parsed MinExtensionVersion, nil for none
+	phones     *phone.Cache // the callers' numbers, normalised and formatted
+	minVersion []int        // parsed MinExtensionVersion, nil for none
 	unauth     unauthCount
 	devices    deviceLocks
 	calllog    *batcher[gateway.LogEntry]
@@ -154,8 +161,8 @@ func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 		cfg.Logger.Error("core: minimum extension version ignored: not a dotted number", "version", cfg.MinExtensionVersion)
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, dir: dir, store: store, minVersion: minVersion,
-		limiter: newLimiter(cfg.LoginWindow),
-		agents:  map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
+		limiter: newLimiter(cfg.LoginWindow), phones: phone.NewCache(cfg.Region, phoneCacheSize),
+		agents: map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
 		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
 	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)
 	s.audit = newBatcher("audit", 10_000, s.log, cfg.Spool, store.Audit)

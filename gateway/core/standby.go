@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -66,7 +65,8 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 	s.mu.Unlock()
 	start := time.Now()
 	failed := s.monitorAll(ctx, devices)
-	s.log.Info("core: took over the logged-in agents", "agents", len(devices), "failed", failed, "took", time.Since(start).Round(time.Millisecond).String())
+	devices = s.dropUnmonitored(devices, failed)
+	s.log.Info("core: took over the logged-in agents", "agents", len(devices)+len(failed), "failed", len(failed), "took", time.Since(start).Round(time.Millisecond).String())
 	// Every device is now either resynchronised (monitored on a link that
 	// was up) or waiting for the link, whose LinkChanged(true) comes after
 	// it resynchronised them all.
@@ -79,10 +79,11 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 }
 
 // monitorAll monitors the devices, takeOverParallel at once (on a link
-// already up each is a round trip or two to the switch); it returns how
-// many failed.
-func (s *Service) monitorAll(ctx context.Context, devices []string) int {
-	var failed atomic.Int64
+// already up each is a round trip or two to the switch); it returns those
+// that failed.
+func (s *Service) monitorAll(ctx context.Context, devices []string) map[string]bool {
+	var mu sync.Mutex
+	failed := map[string]bool{}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, takeOverParallel)
 	for _, d := range devices {
@@ -91,13 +92,40 @@ func (s *Service) monitorAll(ctx context.Context, devices []string) int {
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			if err := s.syncMonitor(ctx, d); err != nil {
-				failed.Add(1)
+				mu.Lock()
+				failed[d] = true
+				mu.Unlock()
 				s.log.Warn("core: take over: monitor", "device", d, "err", err)
 			}
 		}()
 	}
 	wg.Wait()
-	return int(failed.Load())
+	return failed
+}
+
+// dropUnmonitored returns devices without the failed ones, and forgets
+// the live state made for a failed one's agent unless a connection has
+// attached since: the agent's own resume is then its first and monitors
+// again, rather than finding a state nobody monitors. A failed device's
+// open call-log rows are left alone: without a snapshot of it, the
+// switch's truth about its calls is unknown.
+func (s *Service) dropUnmonitored(devices []string, failed map[string]bool) []string {
+	if len(failed) == 0 {
+		return devices
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := devices[:0:0]
+	for _, d := range devices {
+		if !failed[d] {
+			kept = append(kept, d)
+			continue
+		}
+		if st, ok := s.byDevice[d]; ok && len(st.conns) == 0 {
+			s.forgetLocked(st)
+		}
+	}
+	return kept
 }
 
 // takeOverParallel bounds the monitors a take-over starts at once.

@@ -53,13 +53,56 @@ func (s *Service) admitUnauthenticated(c *Conn) {
 	}
 	c.mu.Lock()
 	c.counted = true
-	c.deadline = time.AfterFunc(s.cfg.LoginDeadline, func() {
-		if c.state() == nil {
-			s.obs.ClientDropped("login_timeout")
-			c.close(wire.Error{Code: string(gateway.CodeLoginTimeout), Message: "no login in time; reconnecting"})
-		}
-	})
+	c.deadlineAt = time.Now().Add(s.cfg.LoginDeadline)
+	c.deadline = time.AfterFunc(s.cfg.LoginDeadline, c.loginTimedOut)
 	c.mu.Unlock()
+}
+
+// loginTimedOut ends a connection that has not logged in by its deadline.
+func (c *Conn) loginTimedOut() {
+	if c.state() == nil {
+		c.s.obs.ClientDropped("login_timeout")
+		c.close(wire.Error{Code: string(gateway.CodeLoginTimeout), Message: "no login in time; reconnecting"})
+	}
+}
+
+// pauseLoginDeadline stops the login deadline's clock while a login or
+// resume is carried out, and returns what starts it again. In a morning's
+// login storm a login can wait its turn at the directory for longer than
+// the deadline; ending it then would throw the work away and send the
+// browser back to the end of the queue. The deadline bounds the time a
+// socket sits idle without logging in, so a login that fails gets back
+// the time it had left (not a fresh deadline: failing logins must not
+// keep a socket alive), and the connection counts against its address's
+// cap throughout.
+func (c *Conn) pauseLoginDeadline() (restart func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loginsRunning++
+	// Stop reports false when the deadline has fired: the connection is
+	// ending, and there is no clock to start again.
+	if c.loginsRunning == 1 && c.counted && c.deadline != nil && c.deadline.Stop() {
+		c.deadlineLeft = time.Until(c.deadlineAt)
+		c.deadlinePaused = true
+	}
+	return c.restartLoginDeadline
+}
+
+// restartLoginDeadline starts the clock pauseLoginDeadline stopped again,
+// once no login is running on a connection still not logged in.
+func (c *Conn) restartLoginDeadline() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loginsRunning--; c.loginsRunning > 0 || !c.deadlinePaused {
+		return
+	}
+	c.deadlinePaused = false
+	if !c.counted { // logged in: the deadline is done with
+		return
+	}
+	left := max(c.deadlineLeft, 0)
+	c.deadlineAt = time.Now().Add(left)
+	c.deadline.Reset(left)
 }
 
 // authenticated stops counting a connection that has logged in.

@@ -70,3 +70,47 @@ func TestLoginDeadline(t *testing.T) {
 	}
 	active.ok(wire.TPing, nil)
 }
+
+// A login still being carried out when the deadline passes — queued
+// behind a slow directory, as in a morning's login storm — is not ended
+// by the deadline: it logs in. One that fails gets its deadline back and
+// is ended with login_timeout, and while its login runs it still counts
+// against its address's cap.
+func TestLoginDeadlinePausedWhileLoggingIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.LoginDeadline = 100 * time.Millisecond; c.MaxUnauthenticated = 2 })
+	release := make(chan struct{})
+	h.dir.BeforeAuthenticate = func(string) { <-release }
+
+	slow, failing := h.dial(), h.dial()
+	okDone, failDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(okDone); slow.send(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}) }()
+	go func() {
+		defer close(failDone)
+		failing.send(wire.TLogin, wire.Login{Username: "bob", Password: "wrong"})
+	}()
+	time.Sleep(300 * time.Millisecond) // three deadlines pass while the directory holds both logins
+	if over := h.dial(); !ended(over) {
+		t.Error("a third socket was let in while two logins were pending on a cap of 2")
+	}
+	close(release)
+	<-okDone
+	<-failDone
+
+	if ended(slow) {
+		t.Fatalf("a login in progress was ended: %+v", slow.c.CloseReason())
+	}
+	slow.next("the session", func(e wire.Envelope) bool { return e.Type == wire.TSession })
+	if !h.sw.Monitored(alice.Extension) {
+		t.Error("the slow login did not monitor alice's extension")
+	}
+	failing.next("the refusal", func(e wire.Envelope) bool { return e.Type == wire.TError })
+	h.eventually("the failed login's socket ended", func() bool { return ended(failing) })
+	if r := failing.c.CloseReason(); r.Code != string(gateway.CodeLoginTimeout) {
+		t.Errorf("the failed login's socket ended with %+v", r)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if ended(slow) {
+		t.Errorf("the logged-in socket was ended: %+v", slow.c.CloseReason())
+	}
+}

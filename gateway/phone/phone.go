@@ -27,27 +27,42 @@ func Normalize(raw, region string) Number {
 	if raw == "" {
 		return Number{}
 	}
-	if strings.HasPrefix(raw, "00") {
-		raw = "+" + raw[2:]
-	}
-	num, err := phonenumbers.Parse(raw, strings.ToUpper(region))
-	if err == nil && phonenumbers.IsPossibleNumber(num) {
-		return Number{
-			E164:     phonenumbers.Format(num, phonenumbers.E164),
-			National: phonenumbers.GetNationalSignificantNumber(num),
-		}
-	}
-	return Number{National: strings.TrimLeft(Digits(raw), "0")}
+	raw, num := parse(raw, region)
+	return normalized(raw, num)
 }
 
 // Display formats a number for people: international format when it
 // parses, the input otherwise.
 func Display(raw, region string) string {
+	raw, num := parse(raw, region)
+	return displayed(raw, num)
+}
+
+// parse reads raw as a number of region, with a leading "00" taken for
+// "+"; it returns raw so rewritten, and nil when raw is not a possible
+// number.
+func parse(raw, region string) (string, *phonenumbers.PhoneNumber) {
 	if strings.HasPrefix(raw, "00") {
 		raw = "+" + raw[2:]
 	}
 	num, err := phonenumbers.Parse(raw, strings.ToUpper(region))
 	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return raw, nil
+	}
+	return raw, num
+}
+
+// normalized is Normalize's answer for what parse returned.
+func normalized(raw string, num *phonenumbers.PhoneNumber) Number {
+	if num == nil {
+		return Number{National: strings.TrimLeft(Digits(raw), "0")}
+	}
+	return Number{E164: phonenumbers.Format(num, phonenumbers.E164), National: phonenumbers.GetNationalSignificantNumber(num)}
+}
+
+// displayed is Display's answer for what parse returned.
+func displayed(raw string, num *phonenumbers.PhoneNumber) string {
+	if num == nil {
 		return raw
 	}
 	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)

@@ -1,6 +1,7 @@
 package phone_test
 
 import (
+	"fmt"
 	"testing"
 
 	"crmcti/gateway/phone"
@@ -56,5 +57,20 @@ func TestDigits(t *testing.T) {
 		if got := phone.Digits(in); got != want {
 			t.Errorf("Digits(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// BenchmarkCallNumbers is the formatting the gateway does for one inbound
+// call from a caller it has not seen: the panel's display of the caller's
+// number, its normalisation for the customer lookup, and the display of
+// the matched customer's number (the same number as stored).
+func BenchmarkCallNumbers(b *testing.B) {
+	i := 0
+	for b.Loop() {
+		i++
+		raw := fmt.Sprintf("+3579%07d", i%10_000_000)
+		phone.Display(raw, "CY")
+		phone.Normalize(raw, "CY")
+		phone.Display(raw, "CY")
 	}
 }
