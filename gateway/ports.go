@@ -26,6 +26,18 @@ type SwitchEvents interface {
 	LinkChanged(up bool)
 }
 
+// DeviceSync is what a SwitchEvents may also implement to serve an agent
+// before the whole link is resynchronised: after a reconnect or a
+// take-over the adapter resynchronises a thousand phones at the switch's
+// pacing (seconds), and each agent can have her events again as soon as
+// her own phone is monitored and its calls reconciled, not after the last.
+type DeviceSync interface {
+	// DeviceSynced reports the device monitored on the current link and
+	// its calls reconciled with the switch's snapshot; its events flow
+	// from then on. LinkChanged(false) undoes it for every device.
+	DeviceSynced(device string)
+}
+
 // Switch is call control on the PBX, for one agent device at a time.
 // Errors are *Error with codes pbx_unavailable or pbx_refused.
 type Switch interface {

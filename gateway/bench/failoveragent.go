@@ -183,12 +183,18 @@ func (a *failAgent) serve(cl *wireclient.Client, snap wire.Snapshot) {
 	}
 	a.mu.Unlock()
 	cl.Watch(a.onFrame)
-	for { // frames read between the snapshot and Watch wait in the client
-		e, err := cl.Next(wire.TCallEvent, 20*time.Millisecond)
-		if err != nil {
-			break
+	// Frames read between the snapshot and Watch wait in the client: the
+	// calls' events, and the link coming up (the gateway tells each agent
+	// as soon as her phone is resynchronised, often right after her
+	// snapshot).
+	for _, typ := range []string{wire.TCallEvent, wire.TLink} {
+		for {
+			e, err := cl.Next(typ, 20*time.Millisecond)
+			if err != nil {
+				break
+			}
+			a.onFrame(e, time.Now())
 		}
-		a.onFrame(e, time.Now())
 	}
 }
 

@@ -26,7 +26,7 @@ func (s *Service) welcome(c *Conn, id string, sess wire.Session) {
 // snapshotLocked is the agent's whole state; called with s.mu held.
 func (s *Service) snapshotLocked(st *agentState) wire.Snapshot {
 	snap := wire.Snapshot{Protocol: wire.Protocol, Agent: agentToWire(st.agent), Status: string(st.status), PBX: "down", Calls: []wire.Call{}}
-	if s.pbxUp {
+	if s.pbxUp || s.synced[st.agent.Extension] {
 		snap.PBX = "up"
 	}
 	for _, lc := range st.calls {

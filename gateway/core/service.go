@@ -143,7 +143,8 @@ type Service struct {
 	revoked   map[string]time.Time
 	revMu     sync.Mutex // orders the spool's revocation file
 	pbxUp     bool
-	takenOver *takeover // set by TakeOver until the link is up (standby.go)
+	synced    map[string]bool // devices resynchronised while the link is not yet up (devicesync.go)
+	takenOver *takeover       // set by TakeOver until the link is up (standby.go)
 	conns     atomic.Int64
 	stop      chan struct{}
 	swept     chan struct{}
@@ -269,15 +270,22 @@ func (s *Service) LinkChanged(up bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pbxUp == up {
+	// Agents told "up" as their phone was resynchronised (devicesync.go)
+	// are told "up" once, and "down" even if the whole link never was up.
+	synced := s.synced
+	s.synced = nil
+	if s.pbxUp == up && len(synced) == 0 {
 		return
 	}
+	wasUp := s.pbxUp
 	s.pbxUp = up
 	state := "down"
 	if up {
 		state = "up"
 	}
 	for _, a := range s.agents {
-		s.broadcastLocked(a, wire.TLink, wire.Link{PBX: state})
+		if was := wasUp || synced[a.agent.Extension]; was != up {
+			s.broadcastLocked(a, wire.TLink, wire.Link{PBX: state})
+		}
 	}
 }

@@ -26,7 +26,7 @@ func (s *Service) StepDown() {
 		all = append(all, a.connList()...)
 	}
 	s.agents, s.byDevice, s.sessions = map[string]*agentState{}, map[string]*agentState{}, map[string]sessionInfo{}
-	s.pbxUp, s.takenOver = false, nil
+	s.pbxUp, s.synced, s.takenOver = false, nil, nil
 	s.mu.Unlock()
 	for _, c := range all {
 		c.close(standbyBye)

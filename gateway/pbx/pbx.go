@@ -88,6 +88,9 @@ type Adapter struct {
 	log  *slog.Logger
 	sink gateway.SwitchEvents
 
+	// linkMu orders a device's DeviceSynced before the link's loss
+	// (linkLost), so that no agent is told "up" after "down".
+	linkMu  sync.Mutex
 	mu      sync.Mutex
 	conn    *csta.Conn
 	up      bool
@@ -128,7 +131,11 @@ type device struct {
 	// staleXref is the monitor of the lost link, still valid if the
 	// switch resumes the session.
 	staleXref string
-	calls     map[string]*gateway.Call
+	// synced is set once the device is monitored on the current link and
+	// its calls reconciled: its agent is served before the whole resync
+	// ends (gateway.DeviceSync).
+	synced bool
+	calls  map[string]*gateway.Call
 	// ended remembers recently ended calls (ID → when), so that the
 	// events a switch sends after a call's end are not taken for unknown.
 	ended map[string]time.Time
@@ -324,21 +331,30 @@ func (a *Adapter) connectOnce() error {
 	return nil
 }
 
-// resyncParallel is how many devices are re-monitored at once after a
-// reconnect or a take-over: one by one, a thousand phones cost two
-// thousand round trips in a row; the profile's pacing
-// (csta.Profile.RequestsPerSecond) still bounds what the switch gets.
-const resyncParallel = 32
+// resyncWindow is how many devices are resynchronised at once after a
+// reconnect or a take-over: each is a MonitorStart then a SnapshotDevice,
+// so the window is the requests in flight at the switch. One by one, a
+// thousand phones cost two thousand round trips in a row; a fixed window
+// of 32 held a thousand phones to 32 per round trip, far below the
+// profile's pacing once the round trip grows under load. The window is a
+// quarter second of the profile's pacing (csta.Profile.RequestsPerSecond,
+// which alone bounds what the switch gets per second): the requests
+// waiting for their turn then never wait long enough to time out, and the
+// switch never holds more than that outstanding. At least 32, as before.
+func (a *Adapter) resyncWindow() int {
+	return max(32, int(a.cfg.Profile.RequestsPerSecond/4))
+}
 
-// monitorAll monitors and resynchronises devs over c; it returns those
-// that failed.
+// monitorAll monitors and resynchronises devs over c, each as soon as it
+// is monitored (startMonitor: its snapshot right after its monitor, its
+// agent told at once); it returns those that failed.
 func (a *Adapter) monitorAll(c *csta.Conn, devs []*device) []*device {
 	var (
 		mu     sync.Mutex
 		failed []*device
 		wg     sync.WaitGroup
 	)
-	slots := make(chan struct{}, resyncParallel)
+	slots := make(chan struct{}, a.resyncWindow())
 	for _, d := range devs {
 		slots <- struct{}{}
 		wg.Add(1)
@@ -389,13 +405,15 @@ func (a *Adapter) cleanupDelay() time.Duration {
 // linkLost marks every monitor gone, keeping what a resumed session
 // would still honour (the cross-references and the switch-assigned IDs).
 func (a *Adapter) linkLost(c *csta.Conn) {
+	a.linkMu.Lock()
+	defer a.linkMu.Unlock()
 	a.mu.Lock()
 	a.up = false
 	a.conn = nil
 	a.lastSession, a.lostAt = c.SessionID(), time.Now()
 	a.noteLost(c.Err())
 	for _, d := range a.devices {
-		d.staleXref, d.xref = d.xref, ""
+		d.staleXref, d.xref, d.synced = d.xref, "", false
 	}
 	a.byXref = map[string]*device{}
 	closed := a.closed
@@ -457,7 +475,27 @@ func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
 	d.xref, d.staleXref = xref, ""
 	a.byXref[xref] = d
 	a.mu.Unlock()
-	return a.snapshot(ctx, c, d)
+	if err := a.snapshot(ctx, c, d); err != nil {
+		return err
+	}
+	a.synced(c, d)
+	return nil
+}
+
+// synced marks d resynchronised on c and tells the sink, so that its
+// agent has her events and commands while other phones still resync.
+func (a *Adapter) synced(c *csta.Conn, d *device) {
+	a.linkMu.Lock()
+	defer a.linkMu.Unlock()
+	a.mu.Lock()
+	current := a.conn == c && a.devices[d.ext] == d
+	if current {
+		d.synced = true
+	}
+	a.mu.Unlock()
+	if ds, ok := a.sink.(gateway.DeviceSync); ok && current {
+		ds.DeviceSynced(d.ext)
+	}
 }
 
 // snapshot asks the switch for the device's calls and reconciles the
@@ -705,8 +743,22 @@ func (a *Adapter) link() (*csta.Conn, error) {
 	return a.conn, nil
 }
 
-func (a *Adapter) do(ctx context.Context, op string, req csta.Message) (csta.Message, error) {
-	c, err := a.link()
+// linkFor is the link for commands on dev: up, or dev already
+// resynchronised while the others still are (its agent is served).
+func (a *Adapter) linkFor(dev string) (*csta.Conn, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.devices[dev]; ok && d.synced && a.conn != nil {
+		return a.conn, nil
+	}
+	if a.conn == nil || !a.up {
+		return nil, gateway.Errorf(gateway.CodePBXUnavailable, "the telephone system is not reachable; try again shortly")
+	}
+	return a.conn, nil
+}
+
+func (a *Adapter) do(ctx context.Context, dev, op string, req csta.Message) (csta.Message, error) {
+	c, err := a.linkFor(dev)
 	if err != nil {
 		return nil, err
 	}
@@ -746,7 +798,7 @@ func (a *Adapter) connection(ext, callID string) csta.ConnectionID {
 
 // MakeCall calls number from device and returns the new call's ID.
 func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, error) {
-	m, err := a.do(ctx, "make call", &csta.MakeCall{CallingDevice: a.target(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
+	m, err := a.do(ctx, dev, "make call", &csta.MakeCall{CallingDevice: a.target(dev), CalledDirectoryNumber: csta.DeviceID(number), AutoOriginate: "doNotPrompt"})
 	if err != nil {
 		return "", err
 	}
@@ -759,7 +811,7 @@ func (a *Adapter) MakeCall(ctx context.Context, dev, number string) (string, err
 
 // Answer answers a ringing call at device.
 func (a *Adapter) Answer(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "answer", &csta.AnswerCall{CallToBeAnswered: a.connection(dev, callID)})
+	_, err := a.do(ctx, dev, "answer", &csta.AnswerCall{CallToBeAnswered: a.connection(dev, callID)})
 	return err
 }
 
@@ -778,7 +830,7 @@ func (a *Adapter) Clear(ctx context.Context, dev, callID string) error {
 		case <-ctx.Done():
 		}
 	}()
-	_, err := a.do(ctx, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: a.connection(dev, callID)})
+	_, err := a.do(ctx, dev, "clear connection", &csta.ClearConnection{ConnectionToBeCleared: a.connection(dev, callID)})
 	select {
 	case <-ended:
 		return nil
@@ -801,19 +853,19 @@ func (a *Adapter) watchEnd(ext, callID string) <-chan struct{} {
 
 // Hold holds the call at device.
 func (a *Adapter) Hold(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "hold", &csta.HoldCall{CallToBeHeld: a.connection(dev, callID)})
+	_, err := a.do(ctx, dev, "hold", &csta.HoldCall{CallToBeHeld: a.connection(dev, callID)})
 	return err
 }
 
 // Retrieve takes the held call back.
 func (a *Adapter) Retrieve(ctx context.Context, dev, callID string) error {
-	_, err := a.do(ctx, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: a.connection(dev, callID)})
+	_, err := a.do(ctx, dev, "retrieve", &csta.RetrieveCall{CallToBeRetrieved: a.connection(dev, callID)})
 	return err
 }
 
 // Transfer hands the call over to another number (blind transfer).
 func (a *Adapter) Transfer(ctx context.Context, dev, callID, to string) error {
-	_, err := a.do(ctx, "transfer", &csta.SingleStepTransferCall{ActiveCall: a.connection(dev, callID), TransferredTo: csta.DeviceID(to)})
+	_, err := a.do(ctx, dev, "transfer", &csta.SingleStepTransferCall{ActiveCall: a.connection(dev, callID), TransferredTo: csta.DeviceID(to)})
 	return err
 }
 
@@ -830,13 +882,13 @@ func (a *Adapter) SetStatus(ctx context.Context, dev, agentID string, s gateway.
 	} else {
 		req = &csta.SetDoNotDisturb{Device: a.target(dev), DoNotDisturbOn: s == gateway.StatusBusy}
 	}
-	_, err := a.do(ctx, "set status", req)
+	_, err := a.do(ctx, dev, "set status", req)
 	return err
 }
 
 // Consult holds the call and calls another party (ConsultationCall).
 func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, error) {
-	m, err := a.do(ctx, "consultation call", &csta.ConsultationCall{ExistingCall: a.connection(dev, callID), ConsultedDevice: csta.DeviceID(to)})
+	m, err := a.do(ctx, dev, "consultation call", &csta.ConsultationCall{ExistingCall: a.connection(dev, callID), ConsultedDevice: csta.DeviceID(to)})
 	if err != nil {
 		return "", err
 	}
@@ -851,15 +903,15 @@ func (a *Adapter) Consult(ctx context.Context, dev, callID, to string) (string, 
 // ConferenceCall when conference is set.
 func (a *Adapter) Complete(ctx context.Context, dev, heldID, activeID string, conference bool) error {
 	if conference {
-		_, err := a.do(ctx, "conference", &csta.ConferenceCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
+		_, err := a.do(ctx, dev, "conference", &csta.ConferenceCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 		return err
 	}
-	_, err := a.do(ctx, "transfer call", &csta.TransferCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
+	_, err := a.do(ctx, dev, "transfer call", &csta.TransferCall{HeldCall: a.connection(dev, heldID), ActiveCall: a.connection(dev, activeID)})
 	return err
 }
 
 // SendDigits plays DTMF on the call (GenerateDigits).
 func (a *Adapter) SendDigits(ctx context.Context, dev, callID, digits string) error {
-	_, err := a.do(ctx, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: a.connection(dev, callID), CharactersToSend: digits})
+	_, err := a.do(ctx, dev, "generate digits", &csta.GenerateDigits{ConnectionToSendDigits: a.connection(dev, callID), CharactersToSend: digits})
 	return err
 }

@@ -46,6 +46,8 @@ type link struct {
 	sessionEnd  time.Time
 	nextInvoke  int
 	missedBeats int // OpenScape heartbeats sent and not answered
+	flow        flow
+	refused     int // requests refused by flow control (flow.go)
 
 	// DMCC (avaya): the session's user, how long AES keeps the session
 	// after the link is lost, and the device IDs it obtained (ID ->
@@ -236,6 +238,13 @@ func (s *Sim) serve(lk *link, f csta.Frame) {
 	if err != nil {
 		s.log.Warn("pbxsim: malformed request", "invokeID", f.InvokeID, "err", err)
 		lk.send(f.InvokeID, csta.NewError(csta.ErrCatOperation, "generic"))
+		return
+	}
+	if !lk.flow.admit(s.cfg.Profile.RequestsPerSecond, time.Now()) {
+		if lk.refused++; lk.refused == 1 {
+			s.log.Warn("pbxsim: requests faster than the profile's rate refused", "rate", s.cfg.Profile.RequestsPerSecond, "msg", msg.MessageName())
+		}
+		lk.send(f.InvokeID, errFlow())
 		return
 	}
 	if ns != "" && csta.FixedNamespace(msg.MessageName()) == "" && ns != lk.ns {
