@@ -91,11 +91,13 @@ type Config struct {
 	// IDs and monitors; if the switch refuses, a new session is started.
 	// Recovered says which happened.
 	RecoverSession string
-	// Fence, when set, is asked right before every frame is written; an
-	// error refuses the frame and ends the link at once, discarding what
-	// the kernel still holds unsent (a gateway that lost its leadership
-	// must not reach the switch, even with bytes written before).
-	Fence func() error
+	// Fence, when set, is asked right before every frame is written, with
+	// the name of the message the frame carries (MessageName); an error
+	// refuses the frame and ends the link at once, discarding what the
+	// kernel still holds unsent (a gateway that lost its leadership must
+	// not reach the switch, even with bytes written before). The name
+	// lets a link that only watches (a standby's) be held to monitoring.
+	Fence func(message string) error
 }
 
 func (cfg Config) cleanupDelay() time.Duration {
@@ -481,7 +483,7 @@ func (c *Conn) writeFrame(ctx context.Context, id int, body []byte, name string)
 		dl = d
 	}
 	_ = c.nc.SetWriteDeadline(dl)
-	if err := c.fenced(); err != nil {
+	if err := c.fenced(name); err != nil {
 		return err
 	}
 	c.trace(Out, id, body) // before the write, so that it precedes its answer
@@ -633,13 +635,13 @@ func (c *Conn) dispatch() {
 	}
 }
 
-// fenced asks Config.Fence, the last step before a frame's write; a
-// refusal ends the link.
-func (c *Conn) fenced() error {
+// fenced asks Config.Fence about a frame carrying message, the last step
+// before its write; a refusal ends the link.
+func (c *Conn) fenced(message string) error {
 	if c.cfg.Fence == nil {
 		return nil
 	}
-	if err := c.cfg.Fence(); err != nil {
+	if err := c.cfg.Fence(message); err != nil {
 		err = fmt.Errorf("%w: %w", ErrFenced, err)
 		c.shutdown(err)
 		return err
@@ -679,7 +681,7 @@ func (c *Conn) shutdown(err error) {
 // and the connection. Every waiting request fails with ErrClosed. Safe to
 // call more than once and from any goroutine except OnEvent.
 func (c *Conn) Close() error {
-	if c.fenced() != nil {
+	if c.fenced("StopApplicationSession") != nil {
 		<-c.readerDone
 		return nil
 	}

@@ -80,6 +80,12 @@ type Config struct {
 	// its leadership, gateway/ha), the link is dropped and no frame
 	// leaves. A func, so that the adapter needs no database.
 	Fence func() error
+	// Standby starts the adapter watching (watch.go): a standby gateway's
+	// link that monitors and snapshots the logged-in agents' phones, so
+	// that it knows every call when it takes over, and carries nothing
+	// else; Promote makes it the active link. Fence is not asked while
+	// watching: a watching link is held to watching frames instead.
+	Standby bool
 }
 
 // Adapter is the gateway's PBX.
@@ -111,6 +117,10 @@ type Adapter struct {
 	// asks for one more after the one running.
 	resync sync.Mutex
 	again  atomic.Bool
+	// watching is set while the adapter is a standby's (Config.Standby
+	// until Promote); fence is the leadership fence after Promote.
+	watching atomic.Bool
+	fence    atomic.Pointer[func() error]
 	// reporting is held from a change to the tracker until the sink has
 	// been told of it (events, reconciles): the core must hear of a call's
 	// changes in the order the tracker made them, or an end reported
@@ -236,6 +246,10 @@ func New(cfg Config, sink gateway.SwitchEvents) *Adapter {
 	}
 	a := &Adapter{cfg: cfg, log: log, sink: sink, devices: map[string]*device{}, byXref: map[string]*device{}, stopped: map[string]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
+	a.watching.Store(cfg.Standby)
+	if cfg.Fence != nil {
+		a.fence.Store(&cfg.Fence)
+	}
 	go a.run()
 	return a
 }
@@ -375,10 +389,8 @@ func (a *Adapter) monitorAll(c *csta.Conn, devs []*device) []*device {
 // dial opens the link, asking an ECMA-354 switch to resume the previous
 // session when it was lost within the switch's cleanup delay.
 func (a *Adapter) dial() (*csta.Conn, error) {
-	if a.cfg.Fence != nil {
-		if err := a.cfg.Fence(); err != nil {
-			return nil, fmt.Errorf("pbx: dial: %w", err)
-		}
+	if err := a.linkFence(""); err != nil {
+		return nil, fmt.Errorf("pbx: dial: %w", err)
 	}
 	a.mu.Lock()
 	resume := ""
@@ -392,7 +404,7 @@ func (a *Adapter) dial() (*csta.Conn, error) {
 		RequestTimeout: a.cfg.Timeout, Logger: a.log, OnMessage: a.cfg.OnMessage, Trace: a.cfg.Trace, Liveness: max(a.cfg.Liveness, 0),
 		OnStall:  a.stalled,
 		UserName: a.cfg.UserName, Password: a.cfg.Password, SessionCleanupDelay: a.cleanupDelay(), RecoverSession: resume,
-		Fence: a.cfg.Fence})
+		Fence: a.linkFence})
 }
 
 func (a *Adapter) cleanupDelay() time.Duration {
@@ -758,6 +770,9 @@ func (a *Adapter) linkFor(dev string) (*csta.Conn, error) {
 }
 
 func (a *Adapter) do(ctx context.Context, dev, op string, req csta.Message) (csta.Message, error) {
+	if a.watching.Load() {
+		return nil, gateway.Errorf(gateway.CodePBXUnavailable, "this gateway is a standby")
+	}
 	c, err := a.linkFor(dev)
 	if err != nil {
 		return nil, err
