@@ -201,6 +201,11 @@ type Lease struct {
 	Node  string
 	Epoch int64
 	Held  bool
+	// Silent is how long the holder has not renewed, by the database's
+	// clock: a holder renews several times per lease, so a long silence
+	// means it is likely dead, and a standby gets ready to take over
+	// (it holds the agents who come to it instead of turning them away).
+	Silent time.Duration
 }
 
 // Leases decide which of the gateways sharing a database is active

@@ -142,16 +142,16 @@ func Start(ctx context.Context, c Config) (*App, error) {
 		LoginFailures: c.LoginFailures, LoginWindow: c.LoginWindow, SweepEvery: c.SessionSweep, Spool: sp,
 		LoginDeadline: c.LoginDeadline, MaxUnauthenticated: c.MaxUnauthenticated, MinExtensionVersion: c.MinExtensionVersion,
 		Logger: log, Observer: metrics}, ldap.New(c.LDAP), db)
-	newSw := func(fence func() error) *pbx.Adapter {
+	newSw := func(fence func() error, standby bool) *pbx.Adapter {
 		return pbx.New(pbx.Config{Addr: c.PBXAddr, Profile: profile, TLS: c.PBXTLS, StatusMode: c.StatusMode,
 			MinBackoff: c.PBXMinBackoff, Logger: log, OnMessage: cstaMessages(metrics), DeviceTemplate: c.PBXDeviceTemplate,
 			UserName: c.PBXUser, Password: c.PBXPassword, SwitchName: c.PBXSwitchName, Trace: c.PBXTrace, OnUnattributed: metrics.UnattributedEvent,
-			OnResync: metrics.Resync, Fence: fence}, svc)
+			OnResync: metrics.Resync, Fence: fence, Standby: standby}, svc)
 	}
 	sw := &switchHolder{}
 	svc.SetSwitch(sw)
 	if c.Lease == 0 {
-		sw.set(newSw(nil))
+		sw.set(newSw(nil, false))
 		takeOverAtStart(ctx, svc, db) // restart.go
 	}
 	metrics.WatchService(coreService{svc}.Stats)

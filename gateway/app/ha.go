@@ -27,18 +27,26 @@ type pair struct {
 	svc      *core.Service
 	db       *postgres.DB
 	leases   *postgres.Leases
-	newSw    func(fence func() error) *pbx.Adapter
+	newSw    func(fence func() error, standby bool) *pbx.Adapter
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
 	released sync.Once
+
+	// watch is the standby's own switch link, watching the phones of the
+	// agents logged in on the active (pbx/watch.go), promoted when this
+	// gateway takes over; watched are the devices it monitors.
+	watchMu sync.Mutex
+	watch   *pbx.Adapter
+	watched map[string]bool
+	stopped bool
 }
 
 // startPair makes the first attempt at the lease before it returns, so
 // that a lone gateway is active (link opening) when Start returns, then
 // keeps the lease or waits for it in the background.
 func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc *core.Service, sw *switchHolder,
-	newSw func(fence func() error) *pbx.Adapter, log *slog.Logger) (*pair, error) {
+	newSw func(fence func() error, standby bool) *pbx.Adapter, log *slog.Logger) (*pair, error) {
 	leases, err := postgres.OpenLeases(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -48,10 +56,16 @@ func startPair(ctx context.Context, c Config, node string, db *postgres.DB, svc 
 	p.el.Step(ctx)
 	if p.el.Role().Active {
 		p.activate(ctx, (<-p.el.Changes()).Epoch)
+	} else {
+		p.startWatch()
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	p.done.Add(2)
+	p.done.Add(3)
+	go func() {
+		defer p.done.Done()
+		p.watchSessions(runCtx)
+	}()
 	go func() {
 		defer p.done.Done()
 		p.el.Run(runCtx)
@@ -80,27 +94,163 @@ func (p *pair) follow(ctx context.Context) {
 	}
 }
 
-// activate opens the switch link and takes over every logged-in agent.
+// activate makes the standby's watching link the active one (or opens
+// one, if there is none) and takes over every logged-in agent.
 func (p *pair) activate(ctx context.Context, epoch int64) {
-	p.deactivate() // a new epoch after a loss missed in between
-	p.sw.set(p.newSw(p.el.FenceEpoch(epoch)))
+	p.stepDown() // a new epoch after a loss missed in between
+	fence := p.el.FenceEpoch(epoch)
+	if w := p.takeWatch(); w != nil {
+		w.Promote(fence)
+		p.sw.set(w)
+	} else {
+		p.sw.set(p.newSw(fence, false))
+	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p.svc.TakeOver(lctx, p.db)
 }
 
-// deactivate closes the (fenced) link and tells every agent standby.
+// deactivate closes the (fenced) link, tells every agent standby, and
+// starts watching the switch as a standby.
 func (p *pair) deactivate() {
+	p.stepDown()
+	p.startWatch()
+}
+
+// stepDown closes the active link, if any, and tells every agent standby.
+func (p *pair) stepDown() {
 	if sw := p.sw.take(); sw != nil {
 		sw.Close()
 		p.svc.StepDown()
 	}
 }
 
-// stop ends the elector; the caller then closes the link and releases.
+// startWatch opens the standby's watching link, unless there is one.
+func (p *pair) startWatch() {
+	p.watchMu.Lock()
+	defer p.watchMu.Unlock()
+	if p.watch != nil || p.stopped {
+		return
+	}
+	p.watch, p.watched = p.newSw(nil, true), map[string]bool{}
+}
+
+// takeWatch hands the watching link over (to be promoted or closed).
+func (p *pair) takeWatch() *pbx.Adapter {
+	p.watchMu.Lock()
+	defer p.watchMu.Unlock()
+	w := p.watch
+	p.watch, p.watched = nil, nil
+	return w
+}
+
+// watchEvery is how often a standby reads the logged-in agents from the
+// session table to watch their phones: an agent who logged in on the
+// active less than this before it died has her phone monitored at the
+// take-over instead (a round trip or two more for her alone).
+const watchEvery = time.Second
+
+// watchParallel bounds the monitors a standby starts at once; the link's
+// pacing (csta.Profile.RequestsPerSecond) bounds them per second.
+const watchParallel = 16
+
+// watchSessions keeps the watching link monitoring the phones of every
+// agent with a live session, until ctx ends.
+func (p *pair) watchSessions(ctx context.Context) {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.watchOnce(ctx)
+	}
+}
+
+// watchOnce monitors the phones of agents who logged in since the last
+// round and stops watching those of agents whose sessions ended.
+func (p *pair) watchOnce(ctx context.Context) {
+	p.watchMu.Lock()
+	w := p.watch
+	p.watchMu.Unlock()
+	if w == nil || !w.Up() {
+		return
+	}
+	live, err := p.db.LiveSessions(ctx)
+	if err != nil {
+		p.log.Debug("ha: standby: logged-in agents not read", "err", err)
+		return
+	}
+	want := make(map[string]bool, len(live))
+	for _, ls := range live {
+		if ls.Agent.Extension != "" {
+			want[ls.Agent.Extension] = true
+		}
+	}
+	p.watchMu.Lock()
+	if p.watch != w {
+		p.watchMu.Unlock()
+		return
+	}
+	var add, drop []string
+	for d := range want {
+		if !p.watched[d] {
+			add = append(add, d)
+		}
+	}
+	for d := range p.watched {
+		if !want[d] {
+			drop = append(drop, d)
+		}
+	}
+	p.watchMu.Unlock()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, watchParallel)
+	for _, d := range add {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := w.Monitor(ctx, d); err != nil {
+				p.log.Debug("ha: standby: monitor; next round", "device", d, "err", err)
+				return
+			}
+			p.setWatched(w, d, true)
+		}()
+	}
+	wg.Wait()
+	for _, d := range drop {
+		p.setWatched(w, d, false)
+		_ = w.Unmonitor(ctx, d)
+	}
+}
+
+func (p *pair) setWatched(w *pbx.Adapter, device string, on bool) {
+	p.watchMu.Lock()
+	defer p.watchMu.Unlock()
+	if p.watch != w {
+		return
+	}
+	if on {
+		p.watched[device] = true
+	} else {
+		delete(p.watched, device)
+	}
+}
+
+// stop ends the elector and the watching link; the caller then closes
+// the active link, if any, and releases.
 func (p *pair) stop() {
 	p.cancel()
 	p.done.Wait()
+	p.watchMu.Lock()
+	p.stopped = true
+	p.watchMu.Unlock()
+	if w := p.takeWatch(); w != nil {
+		w.Close()
+	}
 }
 
 // release hands the lease over at once: the link is closed already.
@@ -122,6 +272,37 @@ func (p *pair) httpRole() gwhttp.Role {
 	return gwhttp.Role{Standby: !r.Active, Node: r.Node, Active: r.Leader}
 }
 
+// awaitActive waits, for an agent who came to this standby, while the
+// active may be gone: the elector reads the lease at once (Poke), and as
+// long as the active is silent (ha.Role.Suspect) the agent is held until
+// this gateway takes over, at most a lease and a half. True when it did.
+// An agent who comes while the active is alive is turned away at once.
+func (p *pair) awaitActive(ctx context.Context) bool {
+	arrived := time.Now()
+	lease := p.el.Lease()
+	p.el.Poke()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.NewTimer(lease + lease/2)
+	defer deadline.Stop()
+	for {
+		r := p.el.Role()
+		if r.Active {
+			return true
+		}
+		if r.Seen.After(arrived) && !r.Suspect(lease) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-t.C:
+		}
+	}
+}
+
 // metricsRole is the role as the metrics show it.
 func (p *pair) metricsRole() (bool, int64) {
 	r := p.el.Role()
@@ -135,6 +316,7 @@ func wireRole(c Config, hcfg *gwhttp.Config, m *gwhttp.Metrics, pp **pair) {
 		return
 	}
 	hcfg.Role = func() gwhttp.Role { return (*pp).httpRole() }
+	hcfg.AwaitActive = func(ctx context.Context) bool { return (*pp).awaitActive(ctx) }
 	m.WatchLeader(func() (bool, int64) { return (*pp).metricsRole() })
 }
 

@@ -1,24 +1,38 @@
 package bench
 
 import (
+	"bytes"
+	"encoding/xml"
 	"io"
 	"net"
 	"sync"
 	"time"
+
+	"crmcti/gateway/csta"
 )
 
-// frameTap relays a gateway's CSTA link to the switch and records when
-// each chunk of bytes from the gateway reached it: the witness that a
-// fenced gateway sent the switch nothing after it lost its leadership.
+// frameTap relays a gateway's CSTA links to the switch and records each
+// frame from the gateway (its link, when it arrived, which message): the
+// witness that a fenced gateway sent the switch nothing after it lost its
+// leadership, and that a standby's watching link carries no command.
 type frameTap struct {
 	ln     net.Listener
 	target string
 
 	mu     sync.Mutex
-	sent   []time.Time // arrival of each chunk from the gateway
+	sent   []tappedFrame
+	links  int
 	conns  []net.Conn
 	closed bool
 	wg     sync.WaitGroup
+}
+
+// tappedFrame is one frame from the gateway: on which of its links (0 the
+// first it opened), when its first bytes arrived, and its message.
+type tappedFrame struct {
+	link    int
+	at      time.Time
+	message string
 }
 
 func startFrameTap(target string) (*frameTap, error) {
@@ -75,40 +89,79 @@ func (t *frameTap) track(cs ...net.Conn) bool {
 	return true
 }
 
-// record copies the gateway's bytes to the switch, stamping each read.
+// record copies the gateway's bytes to the switch, reading them frame by
+// frame (csta.ReadFrame) to note each one's link, arrival and message. A
+// frame is stamped when its header arrives: a frame the switch began to
+// read counts, even if its body is still on the way.
 func (t *frameTap) record(in, out net.Conn) {
 	defer out.Close()
-	buf := make([]byte, 32<<10)
+	t.mu.Lock()
+	link := t.links
+	t.links++
+	t.mu.Unlock()
+	r := &stampReader{r: in}
 	for {
-		n, err := in.Read(buf)
-		if n > 0 {
-			t.mu.Lock()
-			t.sent = append(t.sent, time.Now())
-			t.mu.Unlock()
-			if _, werr := out.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
+		f, err := csta.ReadFrame(r, 0)
 		if err != nil {
+			return
+		}
+		t.mu.Lock()
+		t.sent = append(t.sent, tappedFrame{link: link, at: r.first, message: rootName(f.Body)})
+		t.mu.Unlock()
+		r.first = time.Time{}
+		if err := csta.WriteFrame(out, f.InvokeID, f.Body); err != nil {
 			return
 		}
 	}
 }
 
-// sentSince counts the chunks from the gateway that arrived at or after
-// since; first is the earliest of them.
-func (t *frameTap) sentSince(since time.Time) (n int, first time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, at := range t.sent {
-		if !at.Before(since) {
-			if n == 0 {
-				first = at
-			}
-			n++
+// stampReader notes when the first bytes of the frame being read arrived.
+type stampReader struct {
+	r     io.Reader
+	first time.Time
+}
+
+func (s *stampReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 && s.first.IsZero() {
+		s.first = time.Now()
+	}
+	return n, err
+}
+
+// rootName is the local name of a frame's root element, its message.
+func rootName(body []byte) string {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "?"
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local
 		}
 	}
-	return n, first
+}
+
+// framesSince is the frames from the gateway that arrived at or after
+// since, in order.
+func (t *frameTap) framesSince(since time.Time) []tappedFrame {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []tappedFrame
+	for _, f := range t.sent {
+		if !f.at.Before(since) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// linksOpened is how many links the gateway has opened so far.
+func (t *frameTap) linksOpened() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.links
 }
 
 func (t *frameTap) close() {

@@ -66,6 +66,21 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 	start := time.Now()
 	failed := s.monitorAll(ctx, devices)
 	devices = s.dropUnmonitored(devices, failed)
+	// A standby's watching link (pbx/watch.go) monitored these phones
+	// before: Monitor had nothing to do, and their calls are in the
+	// tracker, not yet in the agents' state. A phone monitored just now
+	// reported its calls already; the seed then changes nothing.
+	// The call log gets each call's state as the take-over found it: the
+	// steps made while no gateway was active reached no call log.
+	now := time.Now()
+	for _, d := range devices {
+		for _, call := range s.sw.Calls(d) {
+			s.CallChanged(call, "")
+			if ev := stateEvent(call.State); ev != "" {
+				s.calllog.add(gateway.LogEntry{Call: call, Username: s.usernameAt(d), Event: ev, At: now, Detail: "state at the take-over"})
+			}
+		}
+	}
 	s.log.Info("core: took over the logged-in agents", "agents", len(devices)+len(failed), "failed", len(failed), "took", time.Since(start).Round(time.Millisecond).String())
 	// Every device is now either resynchronised (monitored on a link that
 	// was up) or waiting for the link, whose LinkChanged(true) comes after
@@ -185,6 +200,21 @@ func (s *Service) usernameAt(device string) string {
 	defer s.mu.Unlock()
 	if st, ok := s.byDevice[device]; ok {
 		return st.agent.Username
+	}
+	return ""
+}
+
+// stateEvent is the event that leads to a live call's state.
+func stateEvent(st gateway.CallState) gateway.CallEvent {
+	switch st {
+	case gateway.CallRinging:
+		return gateway.EvRang
+	case gateway.CallDialing:
+		return gateway.EvDialed
+	case gateway.CallConnected:
+		return gateway.EvAnswered
+	case gateway.CallHeld:
+		return gateway.EvHeld
 	}
 	return ""
 }

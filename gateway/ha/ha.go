@@ -49,6 +49,18 @@ type Role struct {
 	// none holds the lease).
 	Node, Leader string
 	Epoch        int64
+	// LeaderSilent is how long the active had not renewed the lease when
+	// a standby last read it; Seen is when that was (on this host).
+	LeaderSilent time.Duration
+	Seen         time.Time
+}
+
+// Suspect reports whether the active has missed renewals: it renews four
+// times per lease, so a silence of half a lease is two missed in a row. A
+// standby that suspects the active keeps the agents who come to it,
+// since it is about to take over.
+func (r Role) Suspect(lease time.Duration) bool {
+	return !r.Active && (r.Leader == "" || r.LeaderSilent > lease/2)
 }
 
 // Elector holds or waits for the lease. Run drives it; Fence is safe from
@@ -62,7 +74,8 @@ type Elector struct {
 
 	mu      sync.Mutex
 	role    Role
-	changes chan Role // the latest role change, for Changes
+	changes chan Role      // the latest role change, for Changes
+	poke    chan struct{} // asks Run for a turn now (Poke)
 }
 
 // New builds an Elector; it starts as standby.
@@ -74,7 +87,7 @@ func New(cfg Config) *Elector {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Elector{cfg: cfg, log: log, role: Role{Node: cfg.Node}, changes: make(chan Role, 1)}
+	return &Elector{cfg: cfg, log: log, role: Role{Node: cfg.Node}, changes: make(chan Role, 1), poke: make(chan struct{}, 1)}
 }
 
 // renewEvery is how often the active renews: four times per lease, so
@@ -136,14 +149,31 @@ func (e *Elector) Run(ctx context.Context) {
 		if e.Role().Active {
 			wait = e.renewEvery()
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(wait):
+		case <-t.C:
+		case <-e.poke:
+			t.Stop()
 		}
 		e.Step(ctx)
 	}
 }
+
+// Poke asks Run for its next turn now rather than at the next poll: an
+// agent at a standby's door is a sign that the active may be gone. Pokes
+// made during a turn are one more turn, never a burst.
+func (e *Elector) Poke() {
+	select {
+	case e.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Lease is how long a lease lasts.
+func (e *Elector) Lease() time.Duration { return e.cfg.Lease }
 
 // Step is one turn of Run: renew the lease held, or try to take it.
 func (e *Elector) Step(ctx context.Context) {
@@ -165,7 +195,7 @@ func (e *Elector) acquire(ctx context.Context) {
 		return
 	}
 	if !l.Held {
-		e.setRole(Role{Node: e.cfg.Node, Leader: l.Node, Epoch: l.Epoch})
+		e.setRole(Role{Node: e.cfg.Node, Leader: l.Node, Epoch: l.Epoch, LeaderSilent: l.Silent, Seen: time.Now()})
 		return
 	}
 	e.deadline.Store(sent + int64(e.cfg.Lease-e.margin()))

@@ -65,8 +65,14 @@ type Config struct {
 	// whether this gateway is the active one. A standby answers /readyz
 	// 503 with "role":"standby", so that a load balancer sends it no
 	// agents, and says bye standby (WebSocket status 1013) to any socket.
-	Role   func() Role
-	Logger *slog.Logger
+	Role func() Role
+	// AwaitActive, when set, is asked about a socket that reaches a
+	// standby: it waits while this standby is about to take over (the
+	// active stopped renewing its lease) and reports whether it did, so
+	// that an agent whose gateway died is served as soon as the take-over
+	// is done instead of being sent round the list again.
+	AwaitActive func(ctx context.Context) bool
+	Logger      *slog.Logger
 }
 
 // Role is this gateway's part among the gateways sharing a database.
@@ -176,6 +182,16 @@ func (s *Server) serveStandbyReady(w http.ResponseWriter) {
 	json.NewEncoder(w).Encode(map[string]string{"role": "standby", "node": role.Node, "active": role.Active})
 }
 
+// awaitActive is Config.AwaitActive, bounded; false without one.
+func (s *Server) awaitActive() bool {
+	if s.cfg.AwaitActive == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.cfg.AwaitActive(ctx)
+}
+
 // refuseStandby says bye standby on a socket a standby accepted: the
 // extension moves on to the next gateway of its list.
 func refuseStandby(conn *websocket.Conn) {
@@ -204,7 +220,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol: use "+wire.Subprotocol)
 		return
 	}
-	if s.cfg.Role != nil && s.cfg.Role().Standby {
+	if s.cfg.Role != nil && s.cfg.Role().Standby && !s.awaitActive() {
 		refuseStandby(conn)
 		return
 	}

@@ -43,18 +43,23 @@ func (db *Leases) Close() { db.pool.Close() }
 // the next epoch. Two standbys racing both try the UPDATE; the row lock
 // makes the second re-check the expiry, which the first has moved.
 func (db *Leases) AcquireLease(ctx context.Context, node string, d time.Duration) (gateway.Lease, error) {
-	var l gateway.Lease
+	var (
+		l      gateway.Lease
+		silent float64
+	)
 	err := db.pool.QueryRow(ctx, `WITH taken AS (
 			UPDATE gateway_lease SET node = $1, epoch = epoch + 1, expires = now() + $2 * interval '1 millisecond', renewed = now()
 			WHERE id = 1 AND expires <= now()
-			RETURNING node, epoch, true AS held)
-		SELECT node, epoch, held FROM taken
+			RETURNING node, epoch, true AS held, 0::float8 AS silent)
+		SELECT node, epoch, held, silent FROM taken
 		UNION ALL
-		SELECT node, epoch, false FROM gateway_lease WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)`,
-		node, d.Milliseconds()).Scan(&l.Node, &l.Epoch, &l.Held)
+		SELECT node, epoch, false, least(3600, greatest(0, extract(epoch FROM now() - renewed)))::float8 FROM gateway_lease
+		WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)`,
+		node, d.Milliseconds()).Scan(&l.Node, &l.Epoch, &l.Held, &silent)
 	if err != nil {
 		return l, fmt.Errorf("postgres: acquire lease: %w", err)
 	}
+	l.Silent = time.Duration(silent * float64(time.Second))
 	return l, nil
 }
 
