@@ -74,7 +74,7 @@ type Elector struct {
 
 	mu      sync.Mutex
 	role    Role
-	changes chan Role      // the latest role change, for Changes
+	changes chan Role     // the latest role change, for Changes
 	poke    chan struct{} // asks Run for a turn now (Poke)
 }
 
