@@ -229,6 +229,17 @@ type Leases interface {
 type LiveSession struct {
 	Agent   Agent
 	Expires time.Time
+	// Tokens are the hashes of the agent's live session tokens (those of
+	// this extension), so that the gateway taking over resumes each
+	// extension from memory instead of a thousand lookups at once.
+	Tokens []SessionToken
+}
+
+// SessionToken is one live session of an agent: its token's hash and
+// when it expires.
+type SessionToken struct {
+	Hash    []byte
+	Expires time.Time
 }
 
 // Takeover is what a gateway that becomes active reads of the database

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -40,6 +41,10 @@ type pair struct {
 	watch   *pbx.Adapter
 	watched map[string]bool
 	stopped bool
+	// serving is set once a take-over is done (activate), for the agents
+	// held at the door (awaitActive): served then, their sessions are in
+	// the cache the take-over filled.
+	serving atomic.Bool
 }
 
 // startPair makes the first attempt at the lease before it returns, so
@@ -99,15 +104,22 @@ func (p *pair) follow(ctx context.Context) {
 func (p *pair) activate(ctx context.Context, epoch int64) {
 	p.stepDown() // a new epoch after a loss missed in between
 	fence := p.el.FenceEpoch(epoch)
-	if w := p.takeWatch(); w != nil {
+	// A watching link that is down (a switch that takes one CTI link
+	// only, or an outage) may be waiting out its reconnect backoff: a new
+	// link dials at once and resynchronises instead.
+	if w := p.takeWatch(); w != nil && w.Up() {
 		w.Promote(fence)
 		p.sw.set(w)
 	} else {
+		if w != nil {
+			w.Close()
+		}
 		p.sw.set(p.newSw(fence, false))
 	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p.svc.TakeOver(lctx, p.db)
+	p.serving.Store(true)
 }
 
 // deactivate closes the (fenced) link, tells every agent standby, and
@@ -119,6 +131,7 @@ func (p *pair) deactivate() {
 
 // stepDown closes the active link, if any, and tells every agent standby.
 func (p *pair) stepDown() {
+	p.serving.Store(false)
 	if sw := p.sw.take(); sw != nil {
 		sw.Close()
 		p.svc.StepDown()
@@ -287,10 +300,10 @@ func (p *pair) awaitActive(ctx context.Context) bool {
 	defer deadline.Stop()
 	for {
 		r := p.el.Role()
-		if r.Active {
+		if r.Active && p.serving.Load() {
 			return true
 		}
-		if r.Seen.After(arrived) && !r.Suspect(lease) {
+		if !r.Active && r.Seen.After(arrived) && !r.Suspect(lease) {
 			return false
 		}
 		select {

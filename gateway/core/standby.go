@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,7 +48,15 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 		s.log.Warn("core: take over: the logged-in agents could not be read", "err", err)
 	}
 	s.mu.Lock()
+	// The live sessions, read after the former active stopped, are the
+	// session cache: the agents' resumes, a thousand at once, then need
+	// no lookup each.
 	s.sessions = map[string]sessionInfo{}
+	for _, ls := range live {
+		for _, tok := range ls.Tokens {
+			s.sessions[string(tok.Hash)] = sessionInfo{agent: ls.Agent, expires: tok.Expires}
+		}
+	}
 	var devices []string
 	for _, ls := range live {
 		a := ls.Agent
@@ -162,12 +171,29 @@ func (s *Service) resyncedAfterTakeover() {
 	t := s.takenOver
 	s.takenOver = nil
 	s.mu.Unlock()
-	if t == nil || len(t.devices) == 0 {
+	if t == nil {
+		return
+	}
+	// The agents who resumed here before the take-over registered them
+	// are served too: their phones' rows count as much.
+	devices := slices.Clone(t.devices)
+	taken := make(map[string]bool, len(devices))
+	for _, d := range devices {
+		taken[d] = true
+	}
+	s.mu.Lock()
+	for d := range s.byDevice {
+		if !taken[d] {
+			devices = append(devices, d)
+		}
+	}
+	s.mu.Unlock()
+	if len(devices) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	open, err := t.db.OpenCalls(ctx, t.devices)
+	open, err := t.db.OpenCalls(ctx, devices)
 	if err != nil {
 		s.log.Warn("core: take over: open call-log rows not read; they stay open", "err", err)
 		return

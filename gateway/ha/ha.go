@@ -146,8 +146,17 @@ func (e *Elector) Changes() <-chan Role { return e.changes }
 func (e *Elector) Run(ctx context.Context) {
 	for {
 		wait := e.pollEvery()
-		if e.Role().Active {
+		if r := e.Role(); r.Active {
 			wait = e.renewEvery()
+		} else if r.Suspect(e.cfg.Lease) && r.Leader != "" {
+			// The silent active's lease ends at its last renewal plus a
+			// lease (by the database's clock, which Silent was read on):
+			// ask right then rather than up to a poll later.
+			if until := time.Until(r.Seen.Add(e.cfg.Lease - r.LeaderSilent + 5*time.Millisecond)); until > 0 && until < wait {
+				wait = until
+			} else if until <= 0 {
+				wait = min(wait, 25*time.Millisecond)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {

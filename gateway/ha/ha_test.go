@@ -82,19 +82,34 @@ func TestOneActiveThenTheStandbyTakesOverAnExpiredLease(t *testing.T) {
 	defer stopB()
 	go b.Run(bctx)
 	time.Sleep(3 * lease)
-	if !a.Role().Active || b.Role().Active {
+	if !a.Role().Active || b.Role().Active || b.Role().Suspect(lease) {
 		t.Fatalf("while a renews: a %+v b %+v", a.Role(), b.Role())
 	}
 	epoch := a.Role().Epoch
 	// a stops renewing (as if frozen): its fence closes before b holds
-	// the lease, and b's epoch is the next one.
+	// the lease, and b's epoch is the next one. Before b holds it, b
+	// suspects a (it would hold the agents who come to it).
 	stopA()
 	stopped := time.Now()
+	suspected := make(chan bool, 1)
+	go func() {
+		for r := b.Role(); !r.Active; r = b.Role() {
+			if r.Suspect(lease) {
+				suspected <- true
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		suspected <- false
+	}()
 	for a.Fence() == nil {
 		time.Sleep(time.Millisecond)
 	}
 	fenced := time.Now()
 	r := waitRole(t, b, func(r ha.Role) bool { return r.Active }, "b active")
+	if !<-suspected {
+		t.Error("b took over without ever suspecting the silent active")
+	}
 	took := time.Now()
 	if r.Epoch != epoch+1 {
 		t.Fatalf("epoch %d after %d", r.Epoch, epoch)
@@ -132,5 +147,28 @@ func TestReleaseHandsOverAtOnce(t *testing.T) {
 	stepUntil(t, b, func(r ha.Role) bool { return r.Active || r.Leader != "a" })
 	if !b.Role().Active {
 		t.Fatalf("b did not take a released lease of a minute at once: %+v", b.Role())
+	}
+}
+
+// A standby poked (an agent at its door) reads the lease at once instead
+// of at its next poll: a released lease is taken without waiting.
+func TestPokedStandbyTakesAReleasedLeaseAtOnce(t *testing.T) {
+	db := openDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const lease = time.Minute // a standby polls every 7.5 s
+	a := ha.New(ha.Config{Node: "a", Lease: lease, Leases: db})
+	b := ha.New(ha.Config{Node: "b", Lease: lease, Leases: db})
+	stepUntil(t, a, func(r ha.Role) bool { return r.Active })
+	stepUntil(t, b, func(r ha.Role) bool { return r.Leader != "" })
+	go b.Run(ctx)
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	poked := time.Now()
+	b.Poke()
+	waitRole(t, b, func(r ha.Role) bool { return r.Active }, "b active after a poke")
+	if took := time.Since(poked); took > 5*time.Second {
+		t.Fatalf("b took over %v after the poke: it waited for its poll", took)
 	}
 }

@@ -86,9 +86,10 @@ func (db *Leases) ReleaseLease(ctx context.Context, node string, epoch int64) er
 }
 
 // LiveSessions implements gateway.Takeover: every agent with a session
-// neither revoked nor expired, with the extension of its latest session.
+// neither revoked nor expired, with the extension of its latest session
+// and the tokens of its sessions on that extension.
 func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT ON (username) username, display_name, extension, expires
+	rows, err := db.pool.Query(ctx, `SELECT username, display_name, extension, expires, token_hash
 		FROM sessions WHERE NOT revoked AND expires > now() ORDER BY username, expires DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: live sessions: %w", err)
@@ -96,11 +97,21 @@ func (db *DB) LiveSessions(ctx context.Context) ([]gateway.LiveSession, error) {
 	defer rows.Close()
 	var out []gateway.LiveSession
 	for rows.Next() {
-		var s gateway.LiveSession
-		if err := rows.Scan(&s.Agent.Username, &s.Agent.DisplayName, &s.Agent.Extension, &s.Expires); err != nil {
+		var (
+			a    gateway.Agent
+			tok  gateway.SessionToken
+			last = len(out) - 1
+		)
+		if err := rows.Scan(&a.Username, &a.DisplayName, &a.Extension, &tok.Expires, &tok.Hash); err != nil {
 			return nil, fmt.Errorf("postgres: live sessions: %w", err)
 		}
-		out = append(out, s)
+		if last < 0 || out[last].Agent.Username != a.Username {
+			out = append(out, gateway.LiveSession{Agent: a, Expires: tok.Expires})
+			last++
+		}
+		if out[last].Agent == a {
+			out[last].Tokens = append(out[last].Tokens, tok)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: live sessions: %w", err)
