@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"crmcti/gateway"
@@ -41,10 +40,21 @@ type pair struct {
 	watch   *pbx.Adapter
 	watched map[string]bool
 	stopped bool
-	// serving is set once a take-over is done (activate), for the agents
-	// held at the door (awaitActive): served then, their sessions are in
-	// the cache the take-over filled.
-	serving atomic.Bool
+	// served is closed once a take-over is done (activate), for the
+	// agents held at the door (awaitActive): served then, their sessions
+	// are in the cache the take-over filled; stepDown makes a new one.
+	servedMu sync.Mutex
+	served   chan struct{}
+}
+
+// servedCh is the channel closed when this gateway serves as the active.
+func (p *pair) servedCh() chan struct{} {
+	p.servedMu.Lock()
+	defer p.servedMu.Unlock()
+	if p.served == nil {
+		p.served = make(chan struct{})
+	}
+	return p.served
 }
 
 // startPair makes the first attempt at the lease before it returns, so
@@ -119,7 +129,7 @@ func (p *pair) activate(ctx context.Context, epoch int64) {
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p.svc.TakeOver(lctx, p.db)
-	p.serving.Store(true)
+	close(p.servedCh())
 }
 
 // deactivate closes the (fenced) link, tells every agent standby, and
@@ -131,7 +141,13 @@ func (p *pair) deactivate() {
 
 // stepDown closes the active link, if any, and tells every agent standby.
 func (p *pair) stepDown() {
-	p.serving.Store(false)
+	p.servedMu.Lock()
+	select {
+	case <-p.served:
+		p.served = nil // closed: the next term gets a new one
+	default:
+	}
+	p.servedMu.Unlock()
 	if sw := p.sw.take(); sw != nil {
 		sw.Close()
 		p.svc.StepDown()
@@ -282,7 +298,10 @@ func (p *pair) releaseOnce() {
 // httpRole is the role as the HTTP side shows it.
 func (p *pair) httpRole() gwhttp.Role {
 	r := p.el.Role()
-	return gwhttp.Role{Standby: !r.Active, Node: r.Node, Active: r.Leader}
+	p.watchMu.Lock()
+	watching := len(p.watched)
+	p.watchMu.Unlock()
+	return gwhttp.Role{Standby: !r.Active, Node: r.Node, Active: r.Leader, Watching: watching}
 }
 
 // awaitActive waits, for an agent who came to this standby, while the
@@ -293,25 +312,29 @@ func (p *pair) httpRole() gwhttp.Role {
 func (p *pair) awaitActive(ctx context.Context) bool {
 	arrived := time.Now()
 	lease := p.el.Lease()
+	served := p.servedCh()
 	p.el.Poke()
-	t := time.NewTicker(20 * time.Millisecond)
+	// The answer to the poke decides, within a few milliseconds; then
+	// only a take-over (served) ends the wait, or the deadline.
+	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.NewTimer(lease + lease/2)
 	defer deadline.Stop()
 	for {
-		r := p.el.Role()
-		if r.Active && p.serving.Load() {
-			return true
-		}
-		if !r.Active && r.Seen.After(arrived) && !r.Suspect(lease) {
-			return false
-		}
 		select {
+		case <-served:
+			return true
 		case <-ctx.Done():
 			return false
 		case <-deadline.C:
 			return false
 		case <-t.C:
+		}
+		if r := p.el.Role(); !r.Active && r.Seen.After(arrived) {
+			if !r.Suspect(lease) {
+				return false
+			}
+			t.Stop() // suspected: wait for the take-over
 		}
 	}
 }

@@ -3,13 +3,16 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -301,6 +304,32 @@ func (n *haNode) close() {
 
 // isActive asks /readyz.
 func (n *haNode) isActive() bool { return ready("http://" + n.addr + "/readyz") }
+
+// awaitWatching waits until the standby watches want phones (its
+// /readyz says how many), at most limit; it returns how many it watches.
+func (n *haNode) awaitWatching(ctx context.Context, want int, limit time.Duration) (int, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		watching := 0
+		if res, err := http.Get("http://" + n.addr + "/readyz"); err == nil {
+			var body map[string]string
+			json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			watching, _ = strconv.Atoi(body["watching"])
+		}
+		if watching >= want {
+			return watching, nil
+		}
+		if time.Now().After(deadline) {
+			return watching, fmt.Errorf("failover: the standby %s watches %d phones of %d after %v", n.name, watching, want, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return watching, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 func (n *haNode) awaitActive(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)

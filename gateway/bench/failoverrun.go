@@ -62,7 +62,14 @@ func (r *pairRig) failover(ctx context.Context, sig syscall.Signal) (FailoverRes
 		}
 	}
 	active, standby := r.active()
-	r.cfg.say("%s: %s the active %s with %v", res.Kind, sig, active.name, res.Calls)
+	// A standby that runs for a while watches every logged-in agent's
+	// phone; one restarted a moment ago (the last round's active) is not
+	// there yet. The round starts when it is, as in a pair in service.
+	warm, err := standby.awaitWatching(ctx, len(r.agents), time.Minute)
+	if err != nil {
+		return res, err
+	}
+	r.cfg.say("%s: %s the active %s with %v; the standby %s watches %d phones", res.Kind, sig, active.name, res.Calls, standby.name, warm)
 	t0 := time.Now()
 	signalled := make(chan struct{})
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -80,6 +81,9 @@ type Role struct {
 	Standby bool
 	// Node names this gateway; Active the active one ("" unknown).
 	Node, Active string
+	// Watching is how many phones a standby watches on its own switch
+	// link, ready to take over (pbx/watch.go).
+	Watching int
 }
 
 // statusStandby is the close status for a standby: 1013 Try Again Later.
@@ -179,7 +183,8 @@ func (s *Server) serveStandbyReady(w http.ResponseWriter) {
 	role := s.cfg.Role()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	json.NewEncoder(w).Encode(map[string]string{"role": "standby", "node": role.Node, "active": role.Active})
+	json.NewEncoder(w).Encode(map[string]string{"role": "standby", "node": role.Node, "active": role.Active,
+		"watching": strconv.Itoa(role.Watching)})
 }
 
 // awaitActive is Config.AwaitActive, bounded; false without one.
