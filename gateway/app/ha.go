@@ -304,19 +304,20 @@ func (p *pair) httpRole() gwhttp.Role {
 	return gwhttp.Role{Standby: !r.Active, Node: r.Node, Active: r.Leader, Watching: watching}
 }
 
-// awaitActive waits, for an agent who came to this standby, while the
-// active may be gone: the elector reads the lease at once (Poke), and as
-// long as the active is silent (ha.Role.Suspect) the agent is held until
-// this gateway takes over, at most a lease and a half. True when it did.
-// An agent who comes while the active is alive is turned away at once.
+// awaitActive waits, for an agent who came to this standby, until this
+// gateway has taken over (true) or the active shows it is alive (false):
+// an agent whose gateway just died comes here at once, before the lease
+// has run out and before anything says the active is gone, so coming is
+// itself the sign. The elector reads the lease every 50 ms meanwhile
+// (Poke); a renewal made after the agent arrived proves the active alive
+// (it renews four times per lease), and the agent is turned away to it,
+// within about a quarter lease. At most a lease and a half.
 func (p *pair) awaitActive(ctx context.Context) bool {
 	arrived := time.Now()
 	lease := p.el.Lease()
 	served := p.servedCh()
 	p.el.Poke()
-	// The answer to the poke decides, within a few milliseconds; then
-	// only a take-over (served) ends the wait, or the deadline.
-	t := time.NewTicker(10 * time.Millisecond)
+	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.NewTimer(lease + lease/2)
 	defer deadline.Stop()
@@ -330,14 +331,18 @@ func (p *pair) awaitActive(ctx context.Context) bool {
 			return false
 		case <-t.C:
 		}
-		if r := p.el.Role(); !r.Active && r.Seen.After(arrived) {
-			if !r.Suspect(lease) {
-				return false
-			}
-			t.Stop() // suspected: wait for the take-over
+		if r := p.el.Role(); !r.Active && r.Leader != "" && r.Seen.After(arrived) &&
+			r.Seen.Add(-r.LeaderSilent-renewalSlack).After(arrived) {
+			return false
 		}
+		p.el.Poke()
 	}
 }
+
+// renewalSlack is how much earlier than it seems the active's last
+// renewal may have been (the lease read's own time): a renewal only just
+// after the agent arrived does not count as proof of life.
+const renewalSlack = 20 * time.Millisecond
 
 // metricsRole is the role as the metrics show it.
 func (p *pair) metricsRole() (bool, int64) {

@@ -71,7 +71,14 @@ func TestStandbyRefusesAgentsThenTakesOverTheirCalls(t *testing.T) {
 	if metric(t, b, "crmcti_leader") != "0" || metric(t, sys.App, "crmcti_leader") != "1" {
 		t.Fatalf("crmcti_leader: standby %q active %q", metric(t, b, "crmcti_leader"), metric(t, sys.App, "crmcti_leader"))
 	}
+	// The standby holds an agent who comes to it until the active shows
+	// it is alive (its next renewal, within a quarter lease), not for the
+	// whole hold of a lease and a half.
+	asked := time.Now()
 	assertStandbyBye(t, b.URL)
+	if held := time.Since(asked); held > 3*time.Second {
+		t.Fatalf("an agent at the standby was held %v while the active renewed its lease", held)
+	}
 
 	// An agent on the active, on a call, when the active stops.
 	c := gatewaytest.Dial(t, sys.URL())

@@ -144,6 +144,7 @@ func (e *Elector) Changes() <-chan Role { return e.changes }
 // release the lease: Release does, after the caller stopped using the
 // switch.
 func (e *Elector) Run(ctx context.Context) {
+	var last time.Time
 	for {
 		wait := e.pollEvery()
 		if r := e.Role(); r.Active {
@@ -166,20 +167,34 @@ func (e *Elector) Run(ctx context.Context) {
 		case <-t.C:
 		case <-e.poke:
 			t.Stop()
+			// However many agents poke, one read per pokeGap at most.
+			if gap := time.Until(last.Add(pokeGap)); gap > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(gap):
+				}
+			}
 		}
+		last = time.Now()
 		e.Step(ctx)
 	}
 }
 
 // Poke asks Run for its next turn now rather than at the next poll: an
 // agent at a standby's door is a sign that the active may be gone. Pokes
-// made during a turn are one more turn, never a burst.
+// made during a turn are one more turn, never a burst, and turns that
+// pokes ask for are pokeGap apart at least.
 func (e *Elector) Poke() {
 	select {
 	case e.poke <- struct{}{}:
 	default:
 	}
 }
+
+// pokeGap is the least time between two reads of the lease that pokes
+// ask for.
+const pokeGap = 40 * time.Millisecond
 
 // Lease is how long a lease lasts.
 func (e *Elector) Lease() time.Duration { return e.cfg.Lease }
