@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"crmcti/gateway"
@@ -155,7 +156,13 @@ func (lc *liveCall) needsLookup(ev gateway.CallEvent) bool {
 
 // CallChanged implements gateway.SwitchEvents: it updates the agent's view,
 // logs the step and tells every connection. An empty ev only seeds state.
-func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
+func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) { s.callChanged(call, ev, nil) }
+
+// callChanged is CallChanged; the lookups it needs (the caller's matches,
+// a colleague's name, the far end from the call log) start at once, or,
+// when later is set, are added to it: a take-over seeds a thousand calls
+// and runs their lookups once the agents are served (runLookups).
+func (s *Service) callChanged(call gateway.Call, ev gateway.CallEvent, later *[]func()) {
 	s.mu.Lock()
 	st, ok := s.byDevice[call.Device]
 	if !ok || (ev == "" && st.findRecent(call.ID) != nil) {
@@ -178,14 +185,38 @@ func (s *Service) CallChanged(call gateway.Call, ev gateway.CallEvent) {
 	if ev != "" {
 		s.calllog.add(entry)
 	}
+	var work []func()
 	if lookup && gateway.IsExtension(remote) {
-		go s.nameColleague(call.Device, call.ID, remote)
+		work = append(work, func() { s.nameColleague(call.Device, call.ID, remote) })
 	} else if lookup {
-		go s.identify(call.Device, call.ID, remote)
+		work = append(work, func() { s.identify(call.Device, call.ID, remote) })
 	}
 	if remote == "" && prev == nil {
-		go s.restore(call.Device, call.ID)
+		work = append(work, func() { s.restore(call.Device, call.ID) })
 	}
+	if later != nil {
+		*later = append(*later, work...)
+		return
+	}
+	for _, w := range work {
+		go w()
+	}
+}
+
+// runLookups runs lookups a few at a time: the database serves the
+// agents' own requests meanwhile.
+func runLookups(lookups []func(), parallel int) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, parallel)
+	for _, l := range lookups {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			l()
+		}()
+	}
+	wg.Wait()
 }
 
 // liveCallLocked finds a live call of the agent at device.

@@ -82,9 +82,11 @@ func (s *Service) TakeOver(ctx context.Context, db gateway.Takeover) {
 	// The call log gets each call's state as the take-over found it: the
 	// steps made while no gateway was active reached no call log.
 	now := time.Now()
+	var lookups []func()
+	defer func() { go runLookups(lookups, 8) }()
 	for _, d := range devices {
 		for _, call := range s.sw.Calls(d) {
-			s.CallChanged(call, "")
+			s.callChanged(call, "", &lookups)
 			if ev := stateEvent(call.State); ev != "" {
 				s.calllog.add(gateway.LogEntry{Call: call, Username: s.usernameAt(d), Event: ev, At: now, Detail: "state at the take-over"})
 			}
