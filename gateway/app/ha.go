@@ -331,18 +331,12 @@ func (p *pair) awaitActive(ctx context.Context) bool {
 			return false
 		case <-t.C:
 		}
-		if r := p.el.Role(); !r.Active && r.Leader != "" && r.Seen.After(arrived) &&
-			r.Seen.Add(-r.LeaderSilent-renewalSlack).After(arrived) {
+		if r := p.el.Role(); !r.Active && r.Leader != "" && r.Seen.Add(-r.LeaderSilent).After(arrived) {
 			return false
 		}
 		p.el.Poke()
 	}
 }
-
-// renewalSlack is how much earlier than it seems the active's last
-// renewal may have been (the lease read's own time): a renewal only just
-// after the agent arrived does not count as proof of life.
-const renewalSlack = 20 * time.Millisecond
 
 // metricsRole is the role as the metrics show it.
 func (p *pair) metricsRole() (bool, int64) {

@@ -50,7 +50,10 @@ type Role struct {
 	Node, Leader string
 	Epoch        int64
 	// LeaderSilent is how long the active had not renewed the lease when
-	// a standby last read it; Seen is when that was (on this host).
+	// a standby last read it; Seen is when that read was sent (on this
+	// host). The database read it later, so Seen − LeaderSilent is never
+	// after the active's last renewal: no proof of life is made up by a
+	// slow read.
 	LeaderSilent time.Duration
 	Seen         time.Time
 }
@@ -210,7 +213,7 @@ func (e *Elector) Step(ctx context.Context) {
 
 // acquire tries to take the lease.
 func (e *Elector) acquire(ctx context.Context) {
-	sent := now()
+	sent, asked := now(), time.Now()
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/2)
 	defer cancel()
 	l, err := e.cfg.Leases.AcquireLease(ctx, e.cfg.Node, e.cfg.Lease)
@@ -219,7 +222,7 @@ func (e *Elector) acquire(ctx context.Context) {
 		return
 	}
 	if !l.Held {
-		e.setRole(Role{Node: e.cfg.Node, Leader: l.Node, Epoch: l.Epoch, LeaderSilent: l.Silent, Seen: time.Now()})
+		e.setRole(Role{Node: e.cfg.Node, Leader: l.Node, Epoch: l.Epoch, LeaderSilent: l.Silent, Seen: asked})
 		return
 	}
 	e.deadline.Store(sent + int64(e.cfg.Lease-e.margin()))
