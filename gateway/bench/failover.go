@@ -177,7 +177,7 @@ func (r *pairRig) startNodes(ctx context.Context, pbxAddr string) error {
 	}
 	r.closers = append(r.closers, func() { os.RemoveAll(dir) })
 	for i := range r.nodes {
-		n, err := newHANode(fmt.Sprintf("gw-%d", i+1), dir, pbxAddr, r.cfg.Lease, r.cfg.GatewayBin, r.pg.URL(), r.ldap.URL())
+		n, err := newHANode(fmt.Sprintf("gw-%d", i+1), dir, pbxAddr, r.cfg.Lease, r.cfg.GatewayBin, r.pg.URL(), r.ldap.URL(), r.cfg.Agents)
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ type haNode struct {
 	cmd *exec.Cmd
 }
 
-func newHANode(name, dir, pbxAddr string, lease time.Duration, bin, dbURL, ldapURL string) (*haNode, error) {
+func newHANode(name, dir, pbxAddr string, lease time.Duration, bin, dbURL, ldapURL string, agents int) (*haNode, error) {
 	port, err := freeLoopbackPort()
 	if err != nil {
 		return nil, err
@@ -246,7 +246,12 @@ func newHANode(name, dir, pbxAddr string, lease time.Duration, bin, dbURL, ldapU
 	n.env = append(os.Environ(), "CTI_LISTEN="+n.addr, "CTI_PBX_ADDR="+tap.addr(), "CTI_DATABASE_URL="+dbURL, "CTI_LDAP_URL="+ldapURL,
 		"CTI_LDAP_BIND_DN="+devstack.DemoBindDN, "CTI_LDAP_BIND_PASSWORD=bench", "CTI_LDAP_USER_BASE="+devstack.DemoPeople,
 		"CTI_LDAP_CTI_GROUP="+devstack.DemoCTIGroup, "CTI_LOG_LEVEL=info", "CTI_LEASE="+lease.String(), "CTI_NODE="+name,
-		"CTI_SPOOL_DIR="+n.spool)
+		"CTI_SPOOL_DIR="+n.spool,
+		// Every agent comes from this one address, as a call centre behind
+		// NAT does, and all of them come at once after a failover: the
+		// README tells such a deployment to allow as many sockets not yet
+		// logged in per address as it has agents.
+		fmt.Sprintf("CTI_MAX_UNAUTHENTICATED=%d", max(agents, 20)))
 	return n, nil
 }
 
