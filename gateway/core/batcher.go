@@ -60,13 +60,20 @@ type batcher[T any] struct {
 	// failingSince is when writes began to fail (Unix nanoseconds), 0
 	// while they succeed.
 	failingSince atomic.Int64
+	// replayLeft counts the items replayed at start not yet written (they
+	// are first in the queue); replayed is closed when it reaches 0.
+	replayLeft int
+	replayed   chan struct{}
 }
 
 func newBatcher[T any](name string, max int, log *slog.Logger, spool gateway.Spool, write func(context.Context, []T) error) *batcher[T] {
 	b := &batcher[T]{name: name, write: write, max: max, log: log, spool: spool,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		walWake: make(chan struct{}, 1), walDone: make(chan struct{})}
+		walWake: make(chan struct{}, 1), walDone: make(chan struct{}), replayed: make(chan struct{})}
 	b.replay()
+	if b.replayLeft == 0 {
+		close(b.replayed)
+	}
 	b.openLog()
 	go b.run()
 	go b.logLoop()
@@ -180,6 +187,11 @@ func (b *batcher[T]) consume(n int) {
 	b.items = b.items[n:]
 	b.unlogged = min(b.unlogged, len(b.items))
 	empty := len(b.items) == 0
+	if b.replayLeft > 0 {
+		if b.replayLeft -= min(n, b.replayLeft); b.replayLeft == 0 {
+			close(b.replayed)
+		}
+	}
 	b.mu.Unlock()
 	if empty {
 		signal(b.walWake) // the log can be emptied
@@ -286,6 +298,7 @@ func (b *batcher[T]) replay() {
 		n++
 		return nil
 	})
+	b.replayLeft = n
 	if err != nil {
 		b.log.Error("core: replay spool", "log", b.name, "err", err)
 		return
@@ -295,6 +308,17 @@ func (b *batcher[T]) replay() {
 	}
 	b.log.Info("core: spooled steps queued again", "log", b.name, "items", n)
 	b.wake <- struct{}{}
+}
+
+// awaitReplayed waits until the items replayed at start are written (at
+// once when there were none), or ctx ends; false then.
+func (b *batcher[T]) awaitReplayed(ctx context.Context) bool {
+	select {
+	case <-b.replayed:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // close writes what it can within a short time, leaves the rest in the

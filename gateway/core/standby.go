@@ -193,9 +193,27 @@ func (s *Service) resyncedAfterTakeover() {
 	if len(devices) == 0 {
 		return
 	}
+	go s.closeEndedMeanwhile(t.db, devices)
+}
+
+// closeEndedMeanwhile closes the open call-log rows at devices of calls
+// the switch no longer has (resyncedAfterTakeover). It runs on its own
+// goroutine: it may wait for the spool's replay, and neither the take-over
+// nor the switch adapter that reported the link up may wait with it.
+func (s *Service) closeEndedMeanwhile(db gateway.Takeover, devices []string) {
+	// Steps an earlier run left in the spool (a stop or a kill while the
+	// database was down) may close some of these rows: they are written
+	// first, or their calls would be closed as "failover" and their real
+	// ends be lost under it.
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer rcancel()
+	if !s.calllog.awaitReplayed(rctx) {
+		s.log.Warn("core: take over: the spooled call-log steps are still not written; rows of calls ended meanwhile stay open")
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	open, err := t.db.OpenCalls(ctx, devices)
+	open, err := db.OpenCalls(ctx, devices)
 	if err != nil {
 		s.log.Warn("core: take over: open call-log rows not read; they stay open", "err", err)
 		return

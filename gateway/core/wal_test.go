@@ -72,3 +72,50 @@ func TestQueuedStepsSurviveAKill(t *testing.T) {
 		}
 	}
 }
+
+// The steps an earlier run left in the spool are reported written only
+// once the database has them: a take-over closes the rows of calls that
+// ended meanwhile after that, not before (a row the replay writes later
+// would stay open for ever).
+func TestReplayedStepsAreAwaited(t *testing.T) {
+	t.Parallel()
+	dir, err := spool.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	down := func(context.Context, []int) error { return errors.New("database down") }
+	killed := newBatcher("steps", 100, log, dir, down)
+	for i := range 3 {
+		killed.add(i)
+	}
+	waitFor(t, "three steps in the log", func() bool { return spoolLines(t, dir, "steps") == 3 })
+	killed.close()
+
+	open := make(chan struct{})
+	restarted := newBatcher("steps", 100, log, dir, func(ctx context.Context, items []int) error {
+		select {
+		case <-open:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	defer restarted.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if restarted.awaitReplayed(ctx) {
+		t.Fatal("the replay reported written while the database had none of it")
+	}
+	close(open)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if !restarted.awaitReplayed(ctx2) {
+		t.Fatal("the replay never reported written")
+	}
+	fresh := newBatcher("other", 100, log, dir, func(context.Context, []int) error { return nil })
+	defer fresh.close()
+	if !fresh.awaitReplayed(context.Background()) {
+		t.Fatal("nothing to replay, yet not done")
+	}
+}
