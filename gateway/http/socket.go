@@ -182,7 +182,7 @@ func (h *heartbeats) tick(stop chan struct{}) {
 
 // beat heartbeats the next slot's sockets, with one frame encoded once.
 func (h *heartbeats) beat(now time.Time) {
-	b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: now.UTC()})
+	b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: now.UTC(), Every: h.every.Milliseconds()})
 	h.mu.Lock()
 	slot := h.slots[h.next]
 	h.next = (h.next + 1) % heartbeatSlots

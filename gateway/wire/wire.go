@@ -233,6 +233,11 @@ type Link struct {
 // Heartbeat is the data of "heartbeat".
 type Heartbeat struct {
 	Time time.Time `json:"time"`
+	// Every is the gateway's heartbeat interval in milliseconds (0 from a
+	// gateway that does not say): a client that hears nothing for about
+	// two of them takes its gateway for gone (frozen, cut off) and moves
+	// to the next one, instead of a fixed 45 s.
+	Every int64 `json:"every,omitempty"`
 }
 
 // Error is the data of "error" and "bye".

@@ -36,8 +36,9 @@ type Config struct {
 	OnEffect func(Effect)
 	// MinBackoff and MaxBackoff bound reconnect delays (1s, 30s).
 	MinBackoff, MaxBackoff time.Duration
-	// Silence is how long without any frame (heartbeats come every 20s)
-	// before the connection is taken for dead (default 45s).
+	// Silence is how long without any frame before the connection is
+	// taken for dead (default 45s), or less: two of the gateway's
+	// heartbeat intervals and 2 s, once a heartbeat says its interval.
 	Silence time.Duration
 	// RestartDelay is the pause after the core stopped on a fault before
 	// it starts over (default 2s): long enough for the panel to say so.

@@ -17,7 +17,7 @@ const evIdentified = "identified"
 func (c *Core) frame(out *sender, env wire.Envelope) error {
 	req, isReply := out.pending[env.ID]
 	if env.ID != "" {
-		delete(out.pending, env.ID)
+		out.answered(env.ID)
 	}
 	switch env.Type {
 	case wire.TSession:

@@ -83,7 +83,8 @@ func readFrames(ctx context.Context, conn conn, frames chan<- frame) {
 
 // serveSession handles intents and frames on a live connection.
 func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan frame, online func()) error {
-	silence := time.NewTimer(c.cfg.Silence)
+	silenceFor := c.cfg.Silence
+	silence := time.NewTimer(silenceFor)
 	defer silence.Stop()
 	tick := time.NewTicker(time.Second) // call timers in the view
 	defer tick.Stop()
@@ -95,7 +96,10 @@ func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan fram
 			return errors.New("reconnect requested")
 		case <-silence.C:
 			return errors.New("no heartbeat from the gateway")
-		case <-tick.C:
+		case now := <-tick.C:
+			if out.overdue(now, commandTimeout) {
+				return errors.New("the gateway does not answer")
+			}
 			c.tick()
 		case in := <-c.intents:
 			if err := c.intent(out, in); err != nil {
@@ -105,7 +109,10 @@ func (c *Core) serveSession(ctx context.Context, out *sender, frames <-chan fram
 			if f.err != nil {
 				return f.err
 			}
-			silence.Reset(c.cfg.Silence)
+			if every := heartbeatEvery(f.env); every > 0 {
+				silenceFor = min(c.cfg.Silence, 2*every+2*time.Second)
+			}
+			silence.Reset(silenceFor)
 			if err := c.frame(out, f.env); err != nil {
 				return err
 			}
@@ -127,12 +134,52 @@ func (c *Core) tick() {
 	}
 }
 
-// sender writes commands and remembers what each id asked for.
+// heartbeatEvery is the interval a heartbeat frame says, 0 for any
+// other frame or a gateway that does not say.
+func heartbeatEvery(env wire.Envelope) time.Duration {
+	if env.Type != wire.THeartbeat {
+		return 0
+	}
+	var h wire.Heartbeat
+	if wire.DecodeData(env, &h) != nil || h.Every <= 0 {
+		return 0
+	}
+	return time.Duration(h.Every) * time.Millisecond
+}
+
+// commandTimeout is how long a command may go unanswered before the
+// gateway is taken for gone: every command is answered within the
+// switch's request timeout (5 s), and a gateway frozen or cut off answers
+// none. The agent who pressed Hold then is moved to the next gateway in
+// seconds, not after the heartbeat's silence. A login or resume is not
+// timed: in a morning's login storm it may wait its turn at the
+// directory for longer.
+const commandTimeout = 8 * time.Second
+
+// sender writes commands and remembers what each id asked for, and when
+// each timed one was sent.
 type sender struct {
 	conn    conn
 	ctx     context.Context
 	n       int
 	pending map[string]Intent
+	sent    map[string]time.Time
+}
+
+// answered forgets the command id once its reply is in.
+func (o *sender) answered(id string) {
+	delete(o.pending, id)
+	delete(o.sent, id)
+}
+
+// overdue reports whether a timed command has waited longer than d.
+func (o *sender) overdue(now time.Time, d time.Duration) bool {
+	for _, at := range o.sent {
+		if now.Sub(at) > d {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *sender) send(typ string, data any, in Intent) error {
@@ -143,6 +190,12 @@ func (o *sender) send(typ string, data any, in Intent) error {
 		return err
 	}
 	o.pending[id] = in
+	if typ != wire.TLogin && typ != wire.TResume {
+		if o.sent == nil {
+			o.sent = map[string]time.Time{}
+		}
+		o.sent[id] = time.Now()
+	}
 	wctx, cancel := context.WithTimeout(o.ctx, 10*time.Second)
 	defer cancel()
 	return o.conn.Write(wctx, b)
