@@ -233,15 +233,30 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol: use "+wire.Subprotocol)
 		return
 	}
-	if s.cfg.Role != nil && s.cfg.Role().Standby && !s.awaitActive() {
+	conn.SetReadLimit(wire.MaxMessage)
+	// Counted before a standby holds it: the cap on sockets not logged in
+	// per address holds for held ones too (a socket refused by it is told
+	// so by readLoop at once).
+	c := s.svc.Connect(clientIP(r, s.cfg.TrustedProxies))
+	if s.cfg.Role != nil && s.cfg.Role().Standby && !isDone(c) && !s.awaitActive() {
+		c.Close()
 		refuseStandby(conn)
 		return
 	}
-	conn.SetReadLimit(wire.MaxMessage)
 	// The socket is read on a goroutine of its own and this handler
 	// returns: net/http's connection (its 4 KiB read buffer, the request)
 	// is then garbage instead of living as long as the agent's socket.
-	go s.readLoop(conn, s.svc.Connect(clientIP(r, s.cfg.TrustedProxies)))
+	go s.readLoop(conn, c)
+}
+
+// isDone reports whether the core has ended c already.
+func isDone(c Conn) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // readLoop reads the agent's frames into the core until the socket ends;
