@@ -254,6 +254,12 @@ func (p *pair) watchOnce(ctx context.Context) {
 		p.setWatched(w, d, false)
 		_ = w.Unmonitor(ctx, d)
 	}
+	if len(add) > 0 || len(drop) > 0 {
+		p.watchMu.Lock()
+		watching := len(p.watched)
+		p.watchMu.Unlock()
+		p.log.Info("ha: standby watching the logged-in agents' phones", "watching", watching, "added", len(add), "dropped", len(drop))
+	}
 }
 
 func (p *pair) setWatched(w *pbx.Adapter, device string, on bool) {
