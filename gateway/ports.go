@@ -38,6 +38,14 @@ type DeviceSync interface {
 	DeviceSynced(device string)
 }
 
+// EndWitness is what a Switch may also implement: when it saw a call end,
+// for a while after. A standby's watching link sees the calls that end
+// while no gateway is active, so that the take-over closes their call-log
+// rows at their real end instead of its own time.
+type EndWitness interface {
+	EndedAt(device, callID string) (time.Time, bool)
+}
+
 // Switch is call control on the PBX, for one agent device at a time.
 // Errors are *Error with codes pbx_unavailable or pbx_refused.
 type Switch interface {

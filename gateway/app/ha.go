@@ -434,6 +434,14 @@ func (h *switchHolder) Calls(device string) []gateway.Call {
 	return sw.Calls(device)
 }
 
+func (h *switchHolder) EndedAt(device, callID string) (time.Time, bool) {
+	sw, err := h.get()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return sw.EndedAt(device, callID)
+}
+
 func (h *switchHolder) Up() bool {
 	sw, err := h.get()
 	return err == nil && sw.Up()

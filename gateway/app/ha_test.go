@@ -145,3 +145,42 @@ func assertStandbyBye(t *testing.T, url string) {
 		t.Fatalf("close: %v", err)
 	}
 }
+
+// A call that ends while no gateway is active (the active stopped, the
+// standby not yet taken over) is closed in the call log at the end the
+// standby's watching link saw, not at the take-over's time.
+func TestCallEndedInTheGapKeepsTheEndTheStandbySaw(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *app.Config) { c.Lease, c.Node = 3*time.Second, "gw-a" }})
+	b := startStandby(t, sys, "gw-b")
+	c := gatewaytest.Dial(t, sys.URL())
+	c.Login("henry", "demo")
+	res, _ := sys.Sim.StartInbound("+35722123456", "1008")
+	c.CallEvent("rang")
+	c.Do(wire.TAnswer, wire.CallRef{CallID: res.CallID}, nil)
+	c.CallEvent("answered")
+	deadline := time.Now().Add(15 * time.Second)
+	for _, body := readyz(t, b); body["watching"] != "1"; _, body = readyz(t, b) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby never watched henry's phone: %v", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sys.StopGateway()
+	if err := sys.Sim.Hangup(res.CallID, "+35722123456"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rows, err := b.DB.CallLog(context.Background(), res.CallID)
+		if err == nil && len(rows) == 1 && !rows[0].Ended.IsZero() {
+			last := rows[0].Timeline[len(rows[0].Timeline)-1]
+			if rows[0].Cause != "failover" || !strings.Contains(last.Detail, "as the standby saw") {
+				t.Fatalf("closed as %q, last step %+v", rows[0].Cause, last)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the row of the call ended in the gap is still open: %+v %v", rows, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -223,12 +223,24 @@ func (s *Service) closeEndedMeanwhile(db gateway.Takeover, devices []string) {
 		if s.liveAtSwitch(c.Device, c.ID) {
 			continue
 		}
-		c.State, c.Ended, c.Cause = gateway.CallEnded, now, "failover"
-		s.calllog.add(gateway.LogEntry{Call: c, Username: s.usernameAt(c.Device), Event: gateway.EvEnded, At: now,
-			Detail: "ended while no gateway was active"})
+		end, detail := now, "ended while no gateway was active"
+		if at, seen := s.endSeen(c.Device, c.ID); seen {
+			end, detail = at, "ended while no gateway was active, as the standby saw"
+		}
+		c.State, c.Ended, c.Cause = gateway.CallEnded, end, "failover"
+		s.calllog.add(gateway.LogEntry{Call: c, Username: s.usernameAt(c.Device), Event: gateway.EvEnded, At: end, Detail: detail})
 		closed++
 	}
 	s.log.Info("core: take over: call-log rows of calls ended meanwhile closed", "closed", closed, "open", len(open))
+}
+
+// endSeen is when the switch adapter saw the call end, if it did (a
+// standby's watching link sees the ends made while no gateway is active).
+func (s *Service) endSeen(device, callID string) (time.Time, bool) {
+	if w, ok := s.sw.(gateway.EndWitness); ok {
+		return w.EndedAt(device, callID)
+	}
+	return time.Time{}, false
 }
 
 // liveAtSwitch reports whether the switch adapter tracks the call.

@@ -3,6 +3,7 @@ package pbx
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // A standby gateway keeps a link of its own to the switch that only
@@ -65,3 +66,16 @@ func (a *Adapter) Promote(fence func() error) {
 
 // Watching reports whether the adapter is still a standby's.
 func (a *Adapter) Watching() bool { return a.watching.Load() }
+
+// EndedAt implements gateway.EndWitness: when the call ended at the
+// device, if within the last recentlyEnded.
+func (a *Adapter) EndedAt(device, callID string) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	d, ok := a.devices[device]
+	if !ok {
+		return time.Time{}, false
+	}
+	at, ok := d.ended[callID]
+	return at, ok
+}
