@@ -76,11 +76,17 @@ func (a *Adapter) resyncDevice(c *csta.Conn, d *device) int {
 // per Config.Audit for as long as the link lasts, one device at a time,
 // evenly spread, so that 1,000 devices cost one small request every 30 ms
 // rather than a burst: a switch that drops an event with no other sign is
-// corrected within one period.
+// corrected within one period. It never takes more than auditShare of the
+// profile's request rate: 10,000 phones audited every 30 s were 333
+// snapshots a second, a third of an OpenScape link and more than an AES
+// CLAN board's whole capacity; they are then audited less often.
 func (a *Adapter) audit(c *csta.Conn) {
 	for {
 		devs := a.monitoredOn()
 		step := a.cfg.Audit / time.Duration(max(len(devs), 1))
+		if rps := a.cfg.Profile.RequestsPerSecond; rps > 0 {
+			step = max(step, time.Duration(float64(time.Second)/(rps*auditShare)))
+		}
 		if len(devs) == 0 {
 			devs = []*device{nil}
 		}
@@ -100,3 +106,6 @@ func (a *Adapter) audit(c *csta.Conn) {
 		}
 	}
 }
+
+// auditShare is the most of the switch's request rate the audit uses.
+const auditShare = 0.05

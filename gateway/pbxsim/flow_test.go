@@ -10,7 +10,7 @@ import (
 )
 
 // A switch refuses an application that sends faster than it serves: past
-// a quarter second's burst, requests beyond the profile's rate are
+// a second's burst (at least four), requests beyond the profile's rate are
 // refused with performanceLimitExceeded; an application that paces
 // itself at the profile's rate is never refused.
 func TestRequestsPastTheRateAreRefused(t *testing.T) {
