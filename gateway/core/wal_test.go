@@ -30,23 +30,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// stepsInTheLog queues steps 0..n-1 on a batcher whose database is down
+// and waits until the spool's write-ahead log has them all: what a gateway
+// killed during an outage leaves for the next start.
+func stepsInTheLog(t *testing.T, n int) (*spool.Dir, *batcher[int]) {
+	t.Helper()
+	dir, err := spool.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := func(context.Context, []int) error { return errors.New("database down") }
+	killed := newBatcher("steps", 100, slog.New(slog.DiscardHandler), dir, down)
+	for i := range n {
+		killed.add(i)
+	}
+	waitFor(t, "the steps in the log", func() bool { return spoolLines(t, dir, "steps") == n })
+	return dir, killed
+}
+
 // A step queued is in the spool's write-ahead log at once, before the
 // database has it: a gateway killed (no shutdown, nothing flushed) with
 // steps in memory writes them after the next start, each once, and the
 // log is emptied once the database has them.
 func TestQueuedStepsSurviveAKill(t *testing.T) {
 	t.Parallel()
-	dir, err := spool.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, killed := stepsInTheLog(t, 5)
 	log := slog.New(slog.DiscardHandler)
-	down := func(context.Context, []int) error { return errors.New("database down") }
-	killed := newBatcher("steps", 100, log, dir, down)
-	for i := range 5 {
-		killed.add(i)
-	}
-	waitFor(t, "five steps in the log", func() bool { return spoolLines(t, dir, "steps") == 5 })
 
 	var mu sync.Mutex
 	var written []int
@@ -79,18 +88,9 @@ func TestQueuedStepsSurviveAKill(t *testing.T) {
 // would stay open for ever).
 func TestReplayedStepsAreAwaited(t *testing.T) {
 	t.Parallel()
-	dir, err := spool.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	down := func(context.Context, []int) error { return errors.New("database down") }
-	killed := newBatcher("steps", 100, log, dir, down)
-	for i := range 3 {
-		killed.add(i)
-	}
-	waitFor(t, "three steps in the log", func() bool { return spoolLines(t, dir, "steps") == 3 })
+	dir, killed := stepsInTheLog(t, 3)
 	killed.close()
+	log := slog.New(slog.DiscardHandler)
 
 	open := make(chan struct{})
 	restarted := newBatcher("steps", 100, log, dir, func(ctx context.Context, items []int) error {
