@@ -49,7 +49,7 @@ type Config struct {
 	TLS *tls.Config
 	// MaxFrame bounds incoming frames (default and maximum 65535).
 	MaxFrame int
-	// RequestTimeout applies to requests whose context has no deadline
+	// RequestTimeout bounds the wait for a request's answer once written
 	// (default 10s).
 	RequestTimeout time.Duration
 	// EventQueue is how many events may wait for OnEvent (default 4096).
@@ -346,18 +346,21 @@ func (c *Conn) keepAlive(session string, d time.Duration) {
 }
 
 // Do sends a request and waits for its response. A CSTAErrorCode answer
-// comes back as the error (match it with errors.Is or errors.As). The wait
-// ends with ctx, or after Config.RequestTimeout when ctx has no deadline.
+// comes back as the error (match it with errors.Is or errors.As).
+//
+// The request first waits its turn at the profile's request rate, for as
+// long as ctx allows; the answer is then awaited for at most
+// Config.RequestTimeout. The two are apart because they mean different
+// things: a queue of our own requests (a thousand logins at once queue
+// for seconds at a switch's 1,000 a second) is not a switch that does
+// not answer.
 func (c *Conn) Do(ctx context.Context, req Message) (Message, error) {
 	name := req.MessageName()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
-		defer cancel()
-	}
 	if err := c.pace(ctx); err != nil {
 		return nil, fmt.Errorf("csta: %s: %w", name, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	id, ch, err := c.allocate()
 	if err != nil {
 		return nil, fmt.Errorf("csta: %s: %w", name, err)

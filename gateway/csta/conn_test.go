@@ -345,6 +345,33 @@ func TestPacing(t *testing.T) {
 	}
 }
 
+// A request's turn at the request rate is not the switch's time to
+// answer: requests queued behind many others (a morning's logins) are not
+// failed by RequestTimeout, which starts when each is written.
+func TestQueueingIsNotTimingOut(t *testing.T) {
+	const n = 5
+	var steps []cs.Step
+	for range n {
+		steps = append(steps, cs.Expect("GetAgentState", nil), cs.Reply(&csta.GetAgentStateResponse{}))
+	}
+	srv := cs.NewServer(t, steps...)
+	p := csta.Profile{Name: "slow", Session: csta.SessionNone, RequestsPerSecond: 10}
+	// The last request waits 400 ms for its turn, twice the timeout.
+	c := dial(t, srv, csta.Config{Profile: p, RequestTimeout: 200 * time.Millisecond})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := c.Do(context.Background(), &csta.GetAgentState{Device: "1001"})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a request queued behind the rate failed: %v", err)
+		}
+	}
+}
+
 func TestInvokeIDsSkipThoseInFlight(t *testing.T) {
 	// Many concurrent requests answered in reverse: every answer must
 	// reach its own request.
