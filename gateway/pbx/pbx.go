@@ -374,7 +374,7 @@ func (a *Adapter) monitorAll(c *csta.Conn, devs []*device) []*device {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			if err := a.startMonitor(c, d); err != nil {
+			if err := a.startMonitor(context.Background(), c, d); err != nil {
 				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err)
 				mu.Lock()
 				failed = append(failed, d)
@@ -456,7 +456,7 @@ func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
 			if !wanted {
 				continue
 			}
-			if err := a.startMonitor(c, d); err != nil {
+			if err := a.startMonitor(context.Background(), c, d); err != nil {
 				a.log.Warn("pbx: re-monitor failed; retrying", "device", d.ext, "err", err, "retry", delay.Current().String())
 				still = append(still, d)
 			}
@@ -468,9 +468,17 @@ func (a *Adapter) retryMonitors(c *csta.Conn, devs []*device) {
 // startMonitor monitors d and reconciles its calls with a snapshot. On a
 // resumed session the old monitor still runs; on DMCC a new session
 // needs a new device ID first.
-func (a *Adapter) startMonitor(c *csta.Conn, d *device) error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
-	defer cancel()
+func (a *Adapter) startMonitor(ctx context.Context, c *csta.Conn, d *device) error {
+	// Each request's answer is awaited for the link's request timeout
+	// after it is written (csta.Conn.Do); the whole start, queued behind
+	// the switch's pacing included, for at most Timeout unless the caller
+	// allows longer (a login's background monitor does: a morning's
+	// logins queue for seconds at the switch's rate).
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
+		defer cancel()
+	}
 	a.mu.Lock()
 	xref := ""
 	if c.Recovered() {
@@ -678,7 +686,7 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 	if c == nil {
 		return nil
 	}
-	if err := a.startMonitor(c, d); err != nil {
+	if err := a.startMonitor(ctx, c, d); err != nil {
 		a.mu.Lock()
 		delete(a.devices, dev)
 		if d.xref != "" {
@@ -696,6 +704,13 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 // wrong device mapping (-pbx-device-template, -pbx-switch-name) shows
 // first here.
 func (a *Adapter) logMonitorFailed(d *device, err error) {
+	var ce *csta.CSTAErrorCode
+	if !errors.As(err, &ce) {
+		// Not the switch's word on the device: a link that failed or
+		// an answer that did not come. The caller tries again.
+		a.log.Warn("pbx: monitor failed: the switch did not answer", "extension", d.ext, "device", d.number, "err", err)
+		return
+	}
 	a.log.Warn("pbx: monitor refused; an agent on this device cannot log in (check the device mapping: -pbx-device-template, -pbx-switch-name, the agent's extension)",
 		"extension", d.ext, "device", d.number, "template", a.cfg.DeviceTemplate, "err", err)
 }
