@@ -260,8 +260,12 @@ function renderHeader(v) {
   // The tooltip says why it is reconnecting, or which gateway serves (an
   // admin's question with an active/standby pair; the agent never needs it).
   link.title = v.connError && v.connection === "reconnecting" ? v.connError : v.connection === "online" && v.gateway ? "Connected to " + v.gateway : "";
-  $("pbx").hidden = !(v.loggedIn && v.pbx !== "up");
-  $("pbx").className = "badge down";
+  // The PBX badge says the link is down, or, just after a login at the
+  // morning peak, that the switch is still being asked to watch the phone.
+  const connectingPhone = v.loggedIn && v.pbx === "up" && v.phone === "connecting";
+  $("pbx").hidden = !(v.loggedIn && (v.pbx !== "up" || connectingPhone));
+  $("pbx").className = connectingPhone ? "badge connecting" : "badge down";
+  $("pbx").textContent = connectingPhone ? "phone connecting…" : "PBX down";
   $("notice").hidden = !v.notice;
   $("notice").className = v.noticeKind || "error";
   if ($("notice-text").textContent !== (v.notice || "")) $("notice-text").textContent = v.notice || "";

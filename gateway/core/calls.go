@@ -53,6 +53,14 @@ type agentState struct {
 	// intents are commands let through whose effect the switch has not
 	// reported yet, by call ID ("" for a call being placed).
 	intents map[string]intent
+	// connecting is open while the agent's phone is being monitored after
+	// her login (connectPhone), nil once it is.
+	connecting chan struct{}
+	// loginConn is the connection whose login started connectPhone while
+	// it waits for the switch's first answer; refused is the refusal it
+	// then gets.
+	loginConn *Conn
+	refused   error
 }
 
 const recentKept = 20

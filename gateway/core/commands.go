@@ -50,23 +50,36 @@ func public(h handler) handler {
 	return h
 }
 
+// onPhone marks a handler that asks the switch about the agent's phone:
+// it waits until the phone is monitored after her login (awaitPhone).
+func onPhone(h handler) handler {
+	run := h.run
+	h.run = func(s *Service, ctx context.Context, r request, env wire.Envelope) (any, error) {
+		if err := s.awaitPhone(ctx, r.agent); err != nil {
+			return nil, err
+		}
+		return run(s, ctx, r, env)
+	}
+	return h
+}
+
 // commands routes every message type a client may send to its handler.
 var commands = map[string]handler{
 	wire.TPing:     public(handle((*Service).ping)),
 	wire.TLogin:    public(handle((*Service).login)),
 	wire.TResume:   public(handle((*Service).resume)),
 	wire.TLogout:   handle((*Service).logout),
-	wire.TAnswer:   handle((*Service).answer),
-	wire.THangup:   handle((*Service).hangup),
-	wire.THold:     handle((*Service).hold),
-	wire.TRetrieve: handle((*Service).retrieve),
-	wire.TTransfer: handle((*Service).transfer),
-	wire.TDigits:   handle((*Service).digits),
-	wire.TConsult:  handle((*Service).consult),
-	wire.TComplete: handle(join(false)),
-	wire.TConfer:   handle(join(true)),
-	wire.TCall:     handle((*Service).call),
-	wire.TStatus:   handle((*Service).status),
+	wire.TAnswer:   onPhone(handle((*Service).answer)),
+	wire.THangup:   onPhone(handle((*Service).hangup)),
+	wire.THold:     onPhone(handle((*Service).hold)),
+	wire.TRetrieve: onPhone(handle((*Service).retrieve)),
+	wire.TTransfer: onPhone(handle((*Service).transfer)),
+	wire.TDigits:   onPhone(handle((*Service).digits)),
+	wire.TConsult:  onPhone(handle((*Service).consult)),
+	wire.TComplete: onPhone(handle(join(false))),
+	wire.TConfer:   onPhone(handle(join(true))),
+	wire.TCall:     onPhone(handle((*Service).call)),
+	wire.TStatus:   onPhone(handle((*Service).status)),
 	wire.TLookup:   handle((*Service).lookupNumber),
 	wire.TSearch:   handle((*Service).search),
 	wire.TSelect:   handle((*Service).choose),

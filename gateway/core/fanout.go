@@ -25,7 +25,10 @@ func (s *Service) welcome(c *Conn, id string, sess wire.Session) {
 
 // snapshotLocked is the agent's whole state; called with s.mu held.
 func (s *Service) snapshotLocked(st *agentState) wire.Snapshot {
-	snap := wire.Snapshot{Protocol: wire.Protocol, Agent: agentToWire(st.agent), Status: string(st.status), PBX: "down", Calls: []wire.Call{}}
+	snap := wire.Snapshot{Protocol: wire.Protocol, Agent: agentToWire(st.agent), Status: string(st.status), PBX: "down", Phone: wire.PhoneReady, Calls: []wire.Call{}}
+	if st.connecting != nil {
+		snap.Phone = wire.PhoneConnecting
+	}
 	if s.pbxUp || s.synced[st.agent.Extension] {
 		snap.PBX = "up"
 	}

@@ -203,16 +203,19 @@ func (tb *tab) login(user string) (wire.Session, wire.Snapshot) {
 	tb.t.Helper()
 	var sess wire.Session
 	json.Unmarshal(tb.ok(wire.TLogin, wire.Login{Username: user, Password: "pw"}), &sess)
-	var snap wire.Snapshot
-	json.Unmarshal(tb.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
-	return sess, snap
+	return sess, tb.snapshot()
 }
 
-// snapshot waits for the snapshot after a session.
+// snapshot waits for the snapshot after a session and, if the phone was
+// still being connected, for it to be ready, as an agent waits for the
+// buttons to work.
 func (tb *tab) snapshot() wire.Snapshot {
 	tb.t.Helper()
 	var snap wire.Snapshot
 	json.Unmarshal(tb.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	if snap.Phone == wire.PhoneConnecting {
+		tb.next("phone ready", func(e wire.Envelope) bool { return e.Type == wire.TPhone })
+	}
 	return snap
 }
 

@@ -148,6 +148,10 @@ type Service struct {
 	conns     atomic.Int64
 	stop      chan struct{}
 	swept     chan struct{}
+	// life ends with Close: the background work it bounds (connectPhone)
+	// stops.
+	life      context.Context
+	endLife   context.CancelFunc
 	closeOnce sync.Once
 }
 
@@ -164,6 +168,7 @@ func New(cfg Config, dir gateway.Directory, store gateway.Store) *Service {
 		limiter: newLimiter(cfg.LoginWindow), phones: phone.NewCache(cfg.Region, phoneCacheSize),
 		agents: map[string]*agentState{}, byDevice: map[string]*agentState{}, sessions: map[string]sessionInfo{},
 		revoked: map[string]time.Time{}, stop: make(chan struct{}), swept: make(chan struct{})}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	s.calllog = newBatcher("calls", cfg.CallLogBuffer, s.log, cfg.Spool, store.WriteCallLog)
 	s.audit = newBatcher("audit", 10_000, s.log, cfg.Spool, store.Audit)
 	s.loadRevocations()
@@ -187,6 +192,7 @@ func (s *Service) close() {
 	}
 	s.mu.Unlock()
 	close(s.stop)
+	s.endLife()
 	<-s.swept
 	for _, c := range all {
 		c.close(wire.Error{Code: "shutdown", Message: "the gateway is restarting; reconnecting"})

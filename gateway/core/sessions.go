@@ -142,6 +142,7 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 			return gateway.Errorf(gateway.CodeInvalidState, "extension %s is in use by %s", a.Extension, other.agent.Username)
 		}
 		st = newAgentState(a)
+		st.connecting, st.loginConn = make(chan struct{}), c
 		s.agents[a.Username] = st
 		s.byDevice[a.Extension] = st
 	}
@@ -158,21 +159,206 @@ func (s *Service) attach(ctx context.Context, c *Conn, a gateway.Agent, tokenHas
 	if !first {
 		return nil
 	}
-	if err := s.syncMonitor(ctx, a.Extension); err != nil {
-		s.mu.Lock()
-		delete(st.conns, c)
-		if len(st.conns) == 0 {
-			s.forgetLocked(st)
+	connected := st.connecting
+	go s.connectPhone(st)
+	t := time.NewTimer(loginWaitsForPhone)
+	defer t.Stop()
+	select {
+	case <-connected:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	st.loginConn = nil
+	refused := st.refused
+	var others []*Conn
+	if refused != nil {
+		// Not a login, here or in a tab that joined meanwhile.
+		for other := range st.conns {
+			if other != c {
+				others = append(others, other)
+			}
+			other.setAgent(nil, nil, time.Time{})
 		}
-		c.setAgent(nil, nil, time.Time{})
+		clear(st.conns)
+		s.forgetLocked(st)
+	}
+	s.mu.Unlock()
+	for _, o := range others {
+		o.close(wire.Error{Code: string(gateway.ErrorCode(refused)), Message: gateway.ErrorMessage(refused)})
+	}
+	return refused
+}
+
+// loginWaitsForPhone is how long a login waits for the switch to monitor
+// the agent's phone before it is answered anyway, the phone then shown
+// "connecting". An idle switch answers in milliseconds, and the login
+// then tells at once of a phone the switch refuses; at the morning peak,
+// logins queue behind the switch's request rate and are not held.
+const loginWaitsForPhone = 250 * time.Millisecond
+
+// phoneConnectTimeout bounds one attempt to monitor a logged-in agent's
+// phone, her turn at the switch's request rate included: 10,000 logins at
+// once are 20,000 requests, 20 s at OpenScape's 1,000 a second.
+const phoneConnectTimeout = 2 * time.Minute
+
+// phoneRetryMax is the longest pause between attempts to monitor a phone
+// that the switch could not be asked about (link down, no answer).
+const phoneRetryMax = 15 * time.Second
+
+// connectPhone monitors the phone of an agent whose login (or first
+// resume) has already been answered. A login does not wait for the switch:
+// every login costs the switch a MonitorStart and a SnapshotDevice, and at
+// the morning peak those queue behind the switch's request rate for far
+// longer than a login may take. Until the phone is monitored the panel
+// shows it "connecting" and phone commands wait for it (awaitPhone). A
+// switch that cannot be asked is asked again until the agent logs out; a
+// switch that refuses the phone ends the agent's session, as a refused
+// login did.
+func (s *Service) connectPhone(st *agentState) {
+	dev := st.agent.Extension
+	pause := 500 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(s.life, phoneConnectTimeout)
+		err := s.syncMonitor(ctx, dev)
+		cancel()
+		s.mu.Lock()
+		if s.byDevice[dev] != st {
+			// Logged out meanwhile (syncMonitor then unmonitored, or the
+			// logout's own syncMonitor will), or the gateway stopped.
+			s.phoneDoneLocked(st)
+			s.mu.Unlock()
+			return
+		}
+		if err == nil {
+			s.mu.Unlock()
+			// Seed from the tracker: calls already at the phone, in the
+			// agent's state before the login's snapshot or "ready".
+			for _, call := range s.sw.Calls(dev) {
+				s.CallChanged(call, "")
+			}
+			s.mu.Lock()
+			if s.byDevice[dev] == st {
+				// Not to a login still waiting: its snapshot, after its
+				// reply, says ready.
+				b, _ := wire.Encode(wire.TPhone, "", wire.PhoneState{State: wire.PhoneReady})
+				for c := range st.conns {
+					if c != st.loginConn {
+						c.send(b)
+					}
+				}
+			}
+			s.phoneDoneLocked(st)
+			s.mu.Unlock()
+			return
+		}
+		if gateway.ErrorCode(err) != gateway.CodePBXUnavailable {
+			if st.loginConn != nil {
+				// The login is still waiting: it fails with the refusal
+				// (attach), as it always did.
+				st.refused = err
+				s.phoneDoneLocked(st)
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+			s.refusePhone(st, err)
+			return
+		}
 		s.mu.Unlock()
-		return err
+		s.log.Warn("core: monitor a logged-in agent's phone; trying again", "device", dev, "in", pause.String(), "err", err)
+		select {
+		case <-s.life.Done():
+			s.mu.Lock()
+			s.phoneDoneLocked(st)
+			s.mu.Unlock()
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, phoneRetryMax)
 	}
-	// Seed from the tracker: calls already at the phone.
-	for _, call := range s.sw.Calls(a.Extension) {
-		s.CallChanged(call, "")
+}
+
+// phoneDoneLocked wakes the commands waiting for st's phone; called with
+// s.mu held.
+func (s *Service) phoneDoneLocked(st *agentState) {
+	if st.connecting != nil {
+		close(st.connecting)
+		st.connecting = nil
 	}
-	return nil
+}
+
+// refusePhone ends the sessions of an agent whose phone the switch will
+// not monitor (a wrong extension or device mapping): every tab is told
+// why and goes back to the login form, and the sessions are revoked so
+// that no tab resumes into the same refusal.
+func (s *Service) refusePhone(st *agentState, err error) {
+	msg := "your phone " + st.agent.Extension + " could not be connected: " + gateway.ErrorMessage(err)
+	s.mu.Lock()
+	s.phoneDoneLocked(st)
+	type session struct {
+		hash    []byte
+		expires time.Time
+	}
+	var ended []session
+	seen := map[string]bool{}
+	for c := range st.conns {
+		if h := c.tokenHash(); h != nil && !seen[string(h)] {
+			seen[string(h)] = true
+			ended = append(ended, session{h, c.sessionExpires()})
+		}
+	}
+	s.mu.Unlock()
+	var conns []*Conn
+	for _, x := range ended {
+		others, _ := s.endSession(st, x.hash, x.expires, nil)
+		conns = append(conns, others...)
+	}
+	s.mu.Lock()
+	s.forgetLocked(st)
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(wire.Error{Code: string(gateway.ErrorCode(err)), Message: msg})
+	}
+	s.audit.add(gateway.AuditEntry{At: time.Now(), Username: st.agent.Username, Action: "login", Allowed: false, Detail: "phone " + st.agent.Extension + " refused by the switch"})
+	ctx, cancel := context.WithTimeout(s.life, 5*time.Second)
+	defer cancel()
+	for _, x := range ended {
+		if rerr := s.recordRevocation(ctx, x.hash, x.expires); rerr != nil {
+			s.log.Warn("core: revoke the session of a refused phone", "device", st.agent.Extension, "err", rerr)
+		}
+	}
+}
+
+// awaitPhoneFor bounds how long a phone command waits for the agent's
+// phone to be monitored, under the extension's 8 s patience with an
+// unanswered command.
+const awaitPhoneFor = 3 * time.Second
+
+// awaitPhone holds a phone command until the agent's phone is monitored
+// (connectPhone): a call placed before would ring unseen.
+func (s *Service) awaitPhone(ctx context.Context, st *agentState) error {
+	s.mu.Lock()
+	ch := st.connecting
+	s.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	t := time.NewTimer(awaitPhoneFor)
+	defer t.Stop()
+	select {
+	case <-ch:
+		s.mu.Lock()
+		current := s.byDevice[st.agent.Extension] == st
+		s.mu.Unlock()
+		if current {
+			return nil
+		}
+		return gateway.Errorf(gateway.CodeNotLoggedIn, "log in first")
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return gateway.Errorf(gateway.CodePBXUnavailable, "your phone is still being connected; try again in a moment")
 }
 
 // forgetLocked ends an agent's live state; called with s.mu held.

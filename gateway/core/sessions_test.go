@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +273,67 @@ func TestLoginWhenTheSwitchRefusesTheMonitor(t *testing.T) {
 	}
 	h.sw.MonitorFail = nil
 	tab.login("alice")
+}
+
+// A switch slow to answer does not hold the login (at the morning peak
+// the monitors queue behind its request rate): the agent is logged in
+// with her phone "connecting". If the switch then refuses the phone,
+// every tab is told why, and the session cannot be resumed into the same
+// refusal.
+func TestPhoneRefusedAfterTheLogin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	release := make(chan struct{})
+	h.sw.BeforeMonitor = func(string) { <-release }
+	h.sw.MonitorFail = gateway.Errorf(gateway.CodePBXRefused, "invalidDeviceID")
+	tab := h.dial()
+	var sess wire.Session
+	json.Unmarshal(tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}), &sess)
+	var snap wire.Snapshot
+	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	if snap.Phone != wire.PhoneConnecting {
+		t.Fatalf("snapshot phone %q while the switch has not answered, want connecting", snap.Phone)
+	}
+	close(release)
+	select {
+	case <-tab.c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tab of a refused phone stayed open")
+	}
+	if e := tab.c.CloseReason(); e.Code != string(gateway.CodePBXRefused) || !strings.Contains(e.Message, "1001") || !strings.Contains(e.Message, "invalidDeviceID") {
+		t.Fatalf("bye %+v, want pbx_refused naming the phone and the switch's reason", e)
+	}
+	h.eventually("the agent forgotten", func() bool {
+		st := h.svc.Stats()
+		return st.Agents == 0 && st.MonitoredDevices == 0
+	})
+	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
+}
+
+// A phone command given while the phone is still being connected waits
+// for it, rather than reaching a phone whose calls nobody watches.
+func TestPhoneCommandsWaitForThePhone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	release := make(chan struct{})
+	h.sw.BeforeMonitor = func(string) { <-release }
+	tab := h.dial()
+	tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"})
+	var snap wire.Snapshot
+	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	if snap.Phone != wire.PhoneConnecting {
+		t.Fatalf("snapshot phone %q before the switch answered, want connecting", snap.Phone)
+	}
+	done := make(chan json.RawMessage, 1)
+	go func() { done <- tab.ok(wire.TCall, wire.CallRequest{Number: "1002"}) }()
+	select {
+	case <-done:
+		t.Fatal("the call was placed before the phone was monitored")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-done
+	if !h.sw.Monitored("1001") {
+		t.Fatal("the call was placed, the phone not monitored")
+	}
 }

@@ -20,11 +20,18 @@
 //	-> {"type":"resume","id":"1","data":{"token":"…"}}          (after a reconnect)
 //
 // A snapshot follows every login and resume: it is the whole state, and
-// replaces whatever the client had. Then, as things happen:
+// replaces whatever the client had. A login is answered before the
+// switch has the agent's phone under watch (a morning's logins would
+// otherwise queue behind the switch's request rate): the snapshot then
+// says "phone":"connecting", and "phone" {"state":"ready"} follows once
+// the phone is monitored and its calls are known; a phone the switch
+// refuses ends the session with "bye" pbx_refused. Then, as things
+// happen:
 //
 //	<- {"type":"call","data":{"event":"rang","call":{"id":"00A1","device":"1001","direction":"inbound","state":"ringing","remote":"+35722123456",…},"matches":[{"contact":{"code":"C000001","fullName":"Andreas Constantinou",…},"number":"+357 22 123456","kind":"work"}]}}
 //	<- {"type":"status","data":{"status":"busy","source":"phone"}}
 //	<- {"type":"link","data":{"pbx":"down"}}
+//	<- {"type":"phone","data":{"state":"ready"}}
 //	<- {"type":"heartbeat","data":{"time":"2026-11-28T12:00:20Z"}}
 //	<- {"type":"bye","data":{"code":"session_expired","message":"…"}}
 //	<- {"type":"noted","data":{"callId":"00A1","note":"Wants a quote","disposition":"callback"}}
@@ -113,6 +120,7 @@ const (
 	THeartbeat = "heartbeat"
 	TBye       = "bye"
 	TNoted     = "noted"
+	TPhone     = "phone"
 )
 
 // Envelope is one frame.
@@ -210,8 +218,24 @@ type Snapshot struct {
 	Agent    Agent  `json:"agent"`
 	Status   string `json:"status"`
 	PBX      string `json:"pbx"` // up | down
-	Calls    []Call `json:"calls"`
+	// Phone is "connecting" until the switch monitors the agent's phone
+	// (her calls are not seen before), then "ready"; empty from a gateway
+	// that monitored it before answering the login.
+	Phone string `json:"phone,omitempty"`
+	Calls []Call `json:"calls"`
 }
+
+// PhoneState is the data of "phone": the agent's phone is now monitored
+// ("ready").
+type PhoneState struct {
+	State string `json:"state"`
+}
+
+// Phone states, in Snapshot.Phone and PhoneState.
+const (
+	PhoneConnecting = "connecting"
+	PhoneReady      = "ready"
+)
 
 // CallEvent is the data of "call".
 type CallEvent struct {

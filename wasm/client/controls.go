@@ -51,8 +51,14 @@ func (s *state) linkReason() string {
 	if s.pbx != "up" {
 		return "The telephone system is not reachable."
 	}
+	if s.phone == wire.PhoneConnecting {
+		return phoneConnectingReason
+	}
 	return ""
 }
+
+// phoneConnectingReason is why the buttons wait just after a login.
+const phoneConnectingReason = "Your phone is being connected."
 
 // control is one action on one call against the gateway's rules.
 func (s *state) control(callID string, a gateway.Action) Control {
@@ -84,6 +90,9 @@ func controlOn(linkReason string, calls []gateway.Call, callID string, a gateway
 func (s *state) callControl() Control {
 	if s.conn != connOnline || s.pbx != "up" {
 		return Control{Reason: "Not connected to the telephone system."}
+	}
+	if s.phone == wire.PhoneConnecting {
+		return Control{Reason: phoneConnectingReason}
 	}
 	if err := gateway.CheckAction(gateway.ActCall, nil, s.liveCalls()); err != nil {
 		return Control{Reason: sentence(gateway.ErrorMessage(err))}

@@ -38,6 +38,12 @@ func (c *Core) frame(out *sender, env wire.Envelope) error {
 			return err
 		}
 		c.update(func(st *state) { st.setPBX(l.PBX, time.Now()) })
+	case wire.TPhone:
+		var p wire.PhoneState
+		if err := wire.DecodeData(env, &p); err != nil {
+			return err
+		}
+		c.update(func(st *state) { st.setPhone(p.State) })
 	case wire.THeartbeat:
 		var h wire.Heartbeat
 		if wire.DecodeData(env, &h) == nil && !h.Time.IsZero() {
@@ -102,7 +108,9 @@ func (c *Core) onCallEvent(out *sender, env wire.Envelope) error {
 func (c *Core) onBye(env wire.Envelope) error {
 	var e wire.Error
 	_ = wire.DecodeData(env, &e)
-	if e.Code == string(gateway.CodeSessionExpired) {
+	// A phone the switch refuses ends the session (the gateway revoked
+	// it): back to the login form, saying why.
+	if e.Code == string(gateway.CodeSessionExpired) || e.Code == string(gateway.CodePBXRefused) {
 		c.cfg.Tokens.Save("")
 		c.update(func(st *state) { st.reset(); st.loginErr = sentence(e.Message) })
 		return errLoggedOut

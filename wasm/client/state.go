@@ -54,14 +54,17 @@ type notice struct {
 }
 
 type state struct {
-	settings  Settings
-	problems  []Problem
-	fault     string
-	conn      string
-	connErr   string
-	gateway   string // the URL connected to, or being tried
-	pbx       string
-	pbxDown   time.Time // when the PBX link went down, zero while up
+	settings Settings
+	problems []Problem
+	fault    string
+	conn     string
+	connErr  string
+	gateway  string // the URL connected to, or being tried
+	pbx      string
+	pbxDown  time.Time // when the PBX link went down, zero while up
+	// phone is "connecting" while the gateway has the agent logged in but
+	// her phone not yet monitored (wire.Snapshot.Phone).
+	phone     string
 	agent     *wire.Agent
 	status    string
 	loginBusy bool
@@ -186,10 +189,20 @@ func (s *state) setPBX(link string, now time.Time) {
 	}
 }
 
+// setPhone follows the agent's phone coming under the gateway's watch
+// after her login.
+func (s *state) setPhone(phone string) {
+	if s.phone == wire.PhoneConnecting && phone != wire.PhoneConnecting && s.agent != nil {
+		s.say("Your phone is connected")
+	}
+	s.phone = phone
+}
+
 func (s *state) applySnapshot(snap wire.Snapshot, now time.Time) {
 	a := snap.Agent
 	s.agent, s.status, s.conn, s.connErr = &a, snap.Status, connOnline, ""
 	s.setPBX(snap.PBX, now)
+	s.setPhone(snap.Phone)
 	prev, prevOrder := s.calls, s.order
 	s.calls, s.order, s.pending, s.dialing = map[string]*wire.Call{}, nil, map[string]string{}, false
 	for i := range snap.Calls {

@@ -15,8 +15,11 @@ type View struct {
 	ConnError  string `json:"connError,omitempty"`
 	// Gateway is the URL of the gateway connected to (or being tried):
 	// with several gateways, an admin asks which one serves the agent.
-	Gateway    string      `json:"gateway,omitempty"`
-	PBX        string      `json:"pbx"`
+	Gateway string `json:"gateway,omitempty"`
+	PBX     string `json:"pbx"`
+	// Phone is "connecting" for the first seconds after a login at the
+	// morning peak, while the switch is asked to watch the agent's phone.
+	Phone      string      `json:"phone,omitempty"`
 	LoggedIn   bool        `json:"loggedIn"`
 	Agent      *wire.Agent `json:"agent,omitempty"`
 	Status     string      `json:"status,omitempty"`
@@ -115,7 +118,7 @@ func MarshalView(v View) []byte {
 }
 
 func (s *state) view(now time.Time) View {
-	v := View{Connection: s.conn, ConnError: s.connErr, Gateway: s.gateway, PBX: s.pbx, LoggedIn: s.agent != nil, Agent: s.agent, Status: s.status,
+	v := View{Connection: s.conn, ConnError: s.connErr, Gateway: s.gateway, PBX: s.pbx, Phone: s.phone, LoggedIn: s.agent != nil, Agent: s.agent, Status: s.status,
 		LoginBusy: s.loginBusy, LoginError: s.loginErr, Fault: s.fault, Problems: s.problems,
 		Notice: s.notice.text, NoticeKind: s.notice.kind, Calls: []CallView{}, Recent: s.recentViews(now),
 		Dialing: s.dialing, Wrap: s.wrapView(), Announce: s.announce, AnnounceN: s.announceN, Settings: s.settings,

@@ -132,3 +132,33 @@ func TestRecentFetchedDuringACallListsItOnceWhenItEnds(t *testing.T) {
 		t.Fatalf("recent after the call %+v", v.Recent)
 	}
 }
+
+// Just after a login at the morning peak the gateway has not yet got the
+// phone under watch: the dial box and the call buttons say so, the panel
+// shows the phone connecting, and all of it works once "phone" ready
+// comes.
+func TestPhoneConnectingAfterLogin(t *testing.T) {
+	st := newState(DefaultSettings())
+	st.conn = connOnline
+	now := time.Now()
+	st.applySnapshot(wire.Snapshot{Agent: wire.Agent{Username: "a", Extension: "1001"}, Status: "available", PBX: "up", Phone: wire.PhoneConnecting}, now)
+	st.calls["c1"] = &wire.Call{ID: "c1", State: "connected"}
+	st.order = []string{"c1"}
+	v := st.view(now)
+	if v.Phone != wire.PhoneConnecting || v.Dial.Enabled || !strings.Contains(v.Dial.Reason, "being connected") {
+		t.Fatalf("view while the phone connects: phone %q, dial %+v", v.Phone, v.Dial)
+	}
+	if c := st.control("c1", "hold"); c.Enabled || !strings.Contains(c.Reason, "being connected") {
+		t.Fatalf("hold while the phone connects: %+v", c)
+	}
+	st.setPhone(wire.PhoneReady)
+	if v := st.view(now); v.Phone != wire.PhoneReady || strings.Contains(v.Dial.Reason, "being connected") {
+		t.Fatalf("view once ready: phone %q, dial %+v", v.Phone, v.Dial)
+	}
+	if c := st.control("c1", "hold"); !c.Enabled {
+		t.Fatalf("hold once the phone is ready: %+v", c)
+	}
+	if !strings.Contains(st.announce, "phone is connected") {
+		t.Fatalf("announced %q, want the phone connected said to a screen reader", st.announce)
+	}
+}

@@ -180,8 +180,37 @@ func (c *Client) Reply(id string, timeout time.Duration) (json.RawMessage, *wire
 	return e.Data, nil, nil
 }
 
-// Login logs in and returns the session and the snapshot that follows.
+// Login logs in and returns the session and the snapshot that follows,
+// once the agent's phone is ready (AwaitPhone): the agent can then work.
 func (c *Client) Login(ctx context.Context, user, pass string, timeout time.Duration) (wire.Session, wire.Snapshot, error) {
+	sess, snap, err := c.LoginAnswered(ctx, user, pass, timeout)
+	if err == nil {
+		err = c.AwaitPhone(snap, timeout)
+	}
+	return sess, snap, err
+}
+
+// AwaitPhone waits, after a snapshot that says the agent's phone is still
+// being connected, until the gateway says it is ready.
+func (c *Client) AwaitPhone(snap wire.Snapshot, timeout time.Duration) error {
+	if snap.Phone != wire.PhoneConnecting {
+		return nil
+	}
+	e, err := c.next("phone ready", timeout, func(e wire.Envelope) bool { return e.Type == wire.TPhone || e.Type == wire.TBye })
+	if err != nil {
+		return err
+	}
+	if e.Type == wire.TBye {
+		var we wire.Error
+		_ = json.Unmarshal(e.Data, &we)
+		return fmt.Errorf("phone: %s: %s", we.Code, we.Message)
+	}
+	return nil
+}
+
+// LoginAnswered logs in and returns the session and the snapshot that
+// follows, without waiting for the agent's phone.
+func (c *Client) LoginAnswered(ctx context.Context, user, pass string, timeout time.Duration) (wire.Session, wire.Snapshot, error) {
 	var sess wire.Session
 	var snap wire.Snapshot
 	id, err := c.Send(ctx, wire.TLogin, wire.Login{Username: user, Password: pass})
