@@ -57,10 +57,16 @@ type Directory struct {
 	tls    *tls.Config // nil for plain ldap://
 	tlsErr error       // a bad CAFile, reported by every dial
 	slots  chan struct{}
-	// idle keeps connections bound as the service account after a
-	// successful login, for the next: a login then skips the dial and the
-	// first bind (and the directory its connection set-up).
+	// idle keeps connections bound as the service account, for the next
+	// login's search and group check: a login then skips the dial and the
+	// service bind (and the directory its connection set-up).
 	idle chan *ldap.Conn
+	// binders keeps connections used only for the users' own binds: a
+	// user bind there leaves the service connection bound as the service,
+	// so that a login is three operations on the directory, not four
+	// (search, user bind, group check; no rebind as the service). A
+	// binder is never searched on, whoever it was last bound as.
+	binders chan *ldap.Conn
 }
 
 // New returns a Directory; it does not connect until asked.
@@ -83,7 +89,8 @@ func New(cfg Config) *Directory {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 32
 	}
-	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), idle: make(chan *ldap.Conn, cfg.MaxConcurrent)}
+	d := &Directory{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), idle: make(chan *ldap.Conn, cfg.MaxConcurrent),
+		binders: make(chan *ldap.Conn, cfg.MaxConcurrent)}
 	d.tls, d.tlsErr = tlsConfig(cfg)
 	return d
 }
@@ -192,50 +199,91 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	case <-ctx.Done():
 		return gateway.Agent{}, unavailable(fmt.Errorf("waiting for a connection: %w", ctx.Err()))
 	}
-	if c := d.reuse(ctx); c != nil {
-		a, err := d.check(c, username, password, false)
-		if gateway.ErrorCode(err) != gateway.CodeDirectoryDown {
-			return a, err
+	a, reused, err := d.authenticate(ctx, username, password, false)
+	if reused && gateway.ErrorCode(err) == gateway.CodeDirectoryDown {
+		// A kept connection may have died with the directory's restart:
+		// try once more on new ones.
+		a, _, err = d.authenticate(ctx, username, password, true)
+	}
+	return a, err
+}
+
+// authenticate is one attempt of Authenticate, on kept connections unless
+// fresh; reused says whether it used one.
+func (d *Directory) authenticate(ctx context.Context, username, password string, fresh bool) (a gateway.Agent, reused bool, err error) {
+	svc, kept, err := d.conn(ctx, d.idle, fresh, d.serviceBind)
+	if err != nil {
+		return a, kept, unavailable(fmt.Errorf("service bind: %w", err))
+	}
+	reused = kept
+	ok := false
+	defer func() { d.keep(d.idle, svc, ok) }()
+	entry, err := d.findUser(svc, username)
+	if err != nil {
+		ok = gateway.ErrorCode(err) == gateway.CodeBadCredentials
+		return a, reused, err
+	}
+	ok = true
+	b, kept, err := d.conn(ctx, d.binders, fresh, nil)
+	if err != nil {
+		return a, reused, unavailable(err)
+	}
+	reused = reused || kept
+	err = b.Bind(entry.DN, password)
+	// A failed bind leaves the connection anonymous: still good for the
+	// next user's bind.
+	d.keep(d.binders, b, err == nil || ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials))
+	switch {
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		ok = true
+		return a, reused, badCredentials
+	case err != nil:
+		return a, reused, unavailable(fmt.Errorf("user bind: %w", err))
+	}
+	a, err = d.agent(svc, entry)
+	ok = err == nil || gateway.ErrorCode(err) != gateway.CodeDirectoryDown
+	return a, reused, err
+}
+
+// conn takes a kept connection from pool, with its timeout set for this
+// login, or (fresh, or none kept) dials one and runs setup on it; kept
+// says which.
+func (d *Directory) conn(ctx context.Context, pool chan *ldap.Conn, fresh bool, setup func(*ldap.Conn) error) (c *ldap.Conn, kept bool, err error) {
+	if !fresh {
+		if c := d.reuse(ctx, pool); c != nil {
+			return c, true, nil
 		}
-		// The kept connection may have died with the directory's restart:
-		// try once more on a new one.
 	}
-	c, err := d.dial(ctx)
-	if err != nil {
-		return gateway.Agent{}, unavailable(err)
+	if c, err = d.dial(ctx); err != nil {
+		return nil, false, err
 	}
-	return d.check(c, username, password, true)
+	if setup != nil {
+		if err := setup(c); err != nil {
+			c.Close()
+			return nil, false, err
+		}
+	}
+	return c, false, nil
 }
 
-// check logs username in on c and reads the agent; fresh says c is not
-// yet bound as the service account. A connection that did it all ends
-// bound as the service account and is kept for the next login; any other
-// is closed (after a failed bind it is anonymous).
-func (d *Directory) check(c *ldap.Conn, username, password string, fresh bool) (gateway.Agent, error) {
-	entry, err := d.login(c, username, password, fresh)
-	if err != nil {
-		c.Close()
-		return gateway.Agent{}, err
+// keep returns c to pool for the next login if good, else closes it.
+func (d *Directory) keep(pool chan *ldap.Conn, c *ldap.Conn, good bool) {
+	if good {
+		select {
+		case pool <- c:
+			return
+		default:
+		}
 	}
-	a, err := d.agent(c, entry)
-	if err != nil {
-		c.Close()
-		return a, err
-	}
-	select {
-	case d.idle <- c:
-	default:
-		c.Close()
-	}
-	return a, nil
+	c.Close()
 }
 
-// reuse takes a kept connection, with its timeout set for this login, or
-// returns nil.
-func (d *Directory) reuse(ctx context.Context) *ldap.Conn {
+// reuse takes a kept connection from pool, with its timeout set for this
+// login, or returns nil.
+func (d *Directory) reuse(ctx context.Context, pool chan *ldap.Conn) *ldap.Conn {
 	for {
 		select {
-		case c := <-d.idle:
+		case c := <-pool:
 			if c.IsClosing() {
 				c.Close()
 				continue
@@ -252,14 +300,8 @@ func (d *Directory) reuse(ctx context.Context) *ldap.Conn {
 	}
 }
 
-// login finds the user's entry and binds as the user; on a fresh
-// connection it binds as the service account first.
-func (d *Directory) login(c *ldap.Conn, username, password string, fresh bool) (*ldap.Entry, error) {
-	if fresh {
-		if err := d.serviceBind(c); err != nil {
-			return nil, unavailable(fmt.Errorf("service bind: %w", err))
-		}
-	}
+// findUser finds the user's entry, as the service account.
+func (d *Directory) findUser(c *ldap.Conn, username string) (*ldap.Entry, error) {
 	filter := fmt.Sprintf("(%s=%s)", ldap.EscapeFilter(d.cfg.UserAttr), ldap.EscapeFilter(username))
 	res, err := c.Search(ldap.NewSearchRequest(d.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
 		filter, []string{d.cfg.UserAttr, d.cfg.ExtensionAttr, d.cfg.DisplayAttr}, nil))
@@ -271,22 +313,11 @@ func (d *Directory) login(c *ldap.Conn, username, password string, fresh bool) (
 		// the login form does not tell who exists.
 		return nil, badCredentials
 	}
-	entry := res.Entries[0]
-	if err := c.Bind(entry.DN, password); err != nil {
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-			return nil, badCredentials
-		}
-		return nil, unavailable(fmt.Errorf("user bind: %w", err))
-	}
-	return entry, nil
+	return res.Entries[0], nil
 }
 
 // agent checks the CTI group and reads the agent from the entry.
 func (d *Directory) agent(c *ldap.Conn, entry *ldap.Entry) (gateway.Agent, error) {
-	// Back to the service account: users may not read groups.
-	if err := d.serviceBind(c); err != nil {
-		return gateway.Agent{}, unavailable(fmt.Errorf("service rebind: %w", err))
-	}
 	member, err := d.isMember(c, entry.DN)
 	if err != nil {
 		return gateway.Agent{}, unavailable(err)
