@@ -285,3 +285,27 @@ func waitClosed(t *testing.T, svc *fakeService) {
 		t.Fatal("the core connection was never closed")
 	}
 }
+
+// A socket that had a frame in the last half interval gets no heartbeat
+// (any frame tells the extension its gateway lives); one quiet for longer
+// does. The extension hears something at least every 1.5 intervals.
+func TestHeartbeatSkippedAfterAFrame(t *testing.T) {
+	now := time.Now()
+	every := 5 * time.Second
+	beat := []byte(`{"type":"heartbeat"}`)
+	for _, tc := range []struct {
+		spoke time.Duration // before now
+		want  bool
+	}{{time.Second, false}, {every/2 - time.Millisecond, false}, {every / 2, true}, {every, true}} {
+		s := &socket{ended: true, spoke: now.Add(-tc.spoke)} // ended: no writer starts
+		s.heartbeat(beat, now, every)
+		if got := s.beat != nil; got != tc.want {
+			t.Errorf("last frame %s ago: heartbeat queued %v, want %v", tc.spoke, got, tc.want)
+		}
+	}
+	s := &socket{ended: true}
+	s.heartbeat(beat, now, every)
+	if s.beat == nil {
+		t.Error("a socket that never had a frame got no heartbeat")
+	}
+}

@@ -16,7 +16,7 @@ import (
 type relConfig struct {
 	spoolDir, adminListen, trustedProxies string
 	minExtensionVersion                   string
-	loginDeadline                         time.Duration
+	loginDeadline, heartbeat              time.Duration
 	maxUnauthenticated                    int
 }
 
@@ -26,6 +26,7 @@ func relFlags(fs *flag.FlagSet) *relConfig {
 	fs.StringVar(&r.adminListen, "admin-listen", "", "serve /metrics and the detailed /readyz on this address instead of -listen (keep it on loopback or a management network); without it, /metrics on -listen answers only requests from this host")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
 	fs.DurationVar(&r.loginDeadline, "login-deadline", 10*time.Second, "a connection that has not logged in by then is closed")
+	fs.DurationVar(&r.heartbeat, "heartbeat", gwhttp.DefaultHeartbeat, "interval of the heartbeat to each agent's extension, which leaves a silent gateway after two missed (2×interval+2 s): shorter finds a frozen or cut-off gateway sooner, and costs a small write per agent per interval")
 	fs.IntVar(&r.maxUnauthenticated, "max-unauthenticated", 20, "most connections not yet logged in from one client address")
 	fs.StringVar(&r.minExtensionVersion, "min-extension-version", "", "refuse logins from extensions older than this version (e.g. 1.4.0) with update_required; one that reports no version is older (empty: accept all)")
 	return r
@@ -38,7 +39,10 @@ func (r *relConfig) apply(c *app.Config) error {
 		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	c.SpoolDir, c.AdminListen, c.TrustedProxies = r.spoolDir, r.adminListen, proxies
-	c.LoginDeadline, c.MaxUnauthenticated = r.loginDeadline, r.maxUnauthenticated
+	if r.heartbeat < time.Second {
+		return fmt.Errorf("-heartbeat %s: at least 1s", r.heartbeat)
+	}
+	c.LoginDeadline, c.MaxUnauthenticated, c.Heartbeat = r.loginDeadline, r.maxUnauthenticated, r.heartbeat
 	c.MinExtensionVersion = r.minExtensionVersion
 	return nil
 }
