@@ -228,8 +228,18 @@ func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Repo
 
 	cfg.say("logging in %d agents, %d at once", cfg.Agents, cfg.StormWidth)
 	cpu0 := stormCPU(env, gw.pid)
+	// The storm's first seconds under the profiler: where a login's CPU
+	// goes when ten thousand come at once.
+	var stormProf []string
+	profiled := make(chan struct{})
+	go func() {
+		defer close(profiled)
+		cfg.saveProfile(ctx, pprofAddr, "profile?seconds=8", "gateway-storm-cpu.pb.gz", &stormProf)
+	}()
 	agents, err := cfg.loginStorm(ctx, gw.url, rep)
 	rep.Storm.CPU = stormCPU(env, gw.pid).minus(cpu0, len(agents))
+	<-profiled
+	rep.Profiles = append(rep.Profiles, stormProf...)
 	if err != nil {
 		return err
 	}

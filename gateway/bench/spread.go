@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"crmcti/gateway/gatewaytest/wireclient"
+	"crmcti/gateway/wire"
 )
 
 // LoadRun is one load run: the same load through the gateway and through the
@@ -26,14 +27,19 @@ type LoadRun struct {
 // Storm is the login storm: every agent logging in at once, as at the
 // start of a call centre's morning shift.
 type Storm struct {
-	Agents   int      `json:"agents"`
-	AtOnce   int      `json:"atOnce"`
-	Latency  Summary  `json:"latency"` // connect + login, per agent
-	Seconds  float64  `json:"seconds"` // first connect to last snapshot
-	PerSec   float64  `json:"loginsPerSecond"`
-	Refused  int      `json:"refused"`  // answered with an error (or the socket refused)
-	TimedOut int      `json:"timedOut"` // no answer in time
-	Errors   []string `json:"errors,omitempty"`
+	Agents  int     `json:"agents"`
+	AtOnce  int     `json:"atOnce"`
+	Latency Summary `json:"latency"` // connect + login, per agent
+	Seconds float64 `json:"seconds"` // first connect to last snapshot
+	// PhoneReady is from connect until the agent's phone is monitored,
+	// per agent, and PhonesSeconds from the first connect until the last
+	// one is: the switch's request rate bounds these, not the gateway.
+	PhoneReady    Summary  `json:"phoneReady"`
+	PhonesSeconds float64  `json:"phonesSeconds"`
+	PerSec        float64  `json:"loginsPerSecond"`
+	Refused       int      `json:"refused"`  // answered with an error (or the socket refused)
+	TimedOut      int      `json:"timedOut"` // no answer in time
+	Errors        []string `json:"errors,omitempty"`
 	// CPU is the CPU time each side spent per login during the storm:
 	// on two shared cores, what bounds the rate.
 	CPU StormCPU `json:"cpuMsPerLogin"`
@@ -75,36 +81,78 @@ func (cfg *Config) loginStorm(ctx context.Context, url string, rep *Report) ([]*
 	n := cfg.Agents
 	agents := make([]*agent, n)
 	lat := make([]time.Duration, 0, n)
+	ready := make([]time.Duration, 0, n)
 	st := Storm{Agents: n, AtOnce: cfg.StormWidth}
 	var mu sync.Mutex
 	sem := make(chan struct{}, cfg.StormWidth)
-	var wg sync.WaitGroup
+	var wg, answered sync.WaitGroup
+	var lastAnswer, lastPhone time.Time
 	start := time.Now()
 	for i := range n {
 		wg.Add(1)
+		answered.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
 			t0 := time.Now()
-			a, _, err := dialAgentFrom(ctx, url, fmt.Sprintf("agent%05d", i), "bench", fmt.Sprint(firstExtension+i), stormFrom(i))
-			d := time.Since(t0)
+			a, snap, err := stormLogin(ctx, url, fmt.Sprintf("agent%05d", i), fmt.Sprint(firstExtension+i), stormFrom(i))
+			now := time.Now()
+			<-sem // the next login starts; this agent's phone is awaited outside the width
 			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
 				st.count(err)
+			} else {
+				lat = append(lat, now.Sub(t0))
+				lastAnswer = now
+			}
+			mu.Unlock()
+			answered.Done()
+			if err != nil {
 				return
 			}
+			if err := a.AwaitPhone(snap, 60*time.Second); err != nil {
+				a.hangUp()
+				mu.Lock()
+				st.count(err)
+				mu.Unlock()
+				return
+			}
+			now = time.Now()
+			mu.Lock()
 			agents[i] = a
-			lat = append(lat, d)
+			ready = append(ready, now.Sub(t0))
+			if now.After(lastPhone) {
+				lastPhone = now
+			}
+			mu.Unlock()
 		}()
 	}
+	answered.Wait()
 	wg.Wait()
-	st.Seconds = time.Since(start).Seconds()
+	st.Seconds = lastAnswer.Sub(start).Seconds()
 	st.Latency = summarize(lat)
 	st.PerSec = float64(len(lat)) / st.Seconds
+	st.PhoneReady = summarize(ready)
+	st.PhonesSeconds = lastPhone.Sub(start).Seconds()
 	rep.Storm = st
 	return agents, cfg.loginMissing(ctx, url, agents)
+}
+
+// stormLogin connects and logs in, returning when the login is answered
+// (the agent's phone may still be connecting).
+func stormLogin(ctx context.Context, url, user, ext, from string) (*agent, wire.Snapshot, error) {
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, err := wireclient.DialFrom(dctx, url, from)
+	if err != nil {
+		return nil, wire.Snapshot{}, err
+	}
+	_, snap, err := c.LoginAnswered(dctx, user, "bench", 20*time.Second)
+	if err != nil {
+		c.Close()
+		return nil, snap, err
+	}
+	return &agent{user: user, ext: ext, Client: c}, snap, nil
 }
 
 // count files a failed login as refused or timed out.
