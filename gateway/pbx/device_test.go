@@ -1,8 +1,11 @@
 package pbx
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
+	"crmcti/gateway"
 	"crmcti/gateway/csta"
 )
 
@@ -62,5 +65,20 @@ func TestDeviceNumber(t *testing.T) {
 		if got := DeviceNumber(c.tmpl, c.ext); got != c.want {
 			t.Errorf("DeviceNumber(%q, %q) = %q, want %q", c.tmpl, c.ext, got, c.want)
 		}
+	}
+}
+
+// A switch over its request rate says nothing about the request itself:
+// the agent is told it is busy (pbx_unavailable, asked again), not that
+// her phone or call was refused.
+func TestOverTheRateIsBusyNotRefused(t *testing.T) {
+	a := &Adapter{}
+	busy := a.mapErr("monitor", fmt.Errorf("csta: MonitorStart: %w", csta.NewError(csta.ErrCatPerformance, "performanceLimitExceeded")))
+	if gateway.ErrorCode(busy) != gateway.CodePBXUnavailable || !strings.Contains(gateway.ErrorMessage(busy), "busy") {
+		t.Fatalf("performanceLimitExceeded: %v (%s)", busy, gateway.ErrorCode(busy))
+	}
+	refused := a.mapErr("monitor", csta.NewError(csta.ErrCatOperation, "invalidDeviceID"))
+	if gateway.ErrorCode(refused) != gateway.CodePBXRefused {
+		t.Fatalf("invalidDeviceID: %v (%s)", refused, gateway.ErrorCode(refused))
 	}
 }

@@ -806,6 +806,12 @@ func (a *Adapter) mapErr(op string, err error) error {
 	var ce *csta.CSTAErrorCode
 	if errors.As(err, &ce) {
 		cat, val := ce.Category()
+		if cat == csta.ErrCatPerformance {
+			// The switch is over its request rate (performanceLimitExceeded):
+			// it said nothing about the request itself, which is worth
+			// asking again shortly. A login's monitor is (connectPhone).
+			return gateway.Wrap(gateway.CodePBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system is busy; try again")
+		}
 		return gateway.Wrap(gateway.CodePBXRefused, fmt.Errorf("pbx: %s: %w", op, err), fmt.Sprintf("the telephone system refused: %s (%s)", val, cat))
 	}
 	return gateway.Wrap(gateway.CodePBXUnavailable, fmt.Errorf("pbx: %s: %w", op, err), "the telephone system did not answer; try again")
