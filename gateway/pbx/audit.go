@@ -23,14 +23,33 @@ func (a *Adapter) stalled(silence time.Duration) {
 		return // the one running goes again
 	}
 	defer a.resync.Unlock()
+	var step time.Duration
+	if rps := a.cfg.Profile.RequestsPerSecond; rps > 0 {
+		step = time.Duration(float64(time.Second) / (rps * stallShare))
+	}
 	for a.again.Swap(false) {
 		n := 0
+		next := time.Now()
 		for _, d := range a.monitoredOn() {
+			if wait := time.Until(next); wait > 0 {
+				select {
+				case <-c.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+			next = next.Add(step)
 			n += a.resyncDevice(c, d)
 		}
 		a.resynced("stall", n)
 	}
 }
+
+// stallShare is the most of the switch's request rate a resynchronisation
+// after a stall uses: the switch that has just stalled is often one under
+// load (a morning's logins, each a MonitorStart and a SnapshotDevice), and
+// 10,000 snapshots at its full rate would shut those out for 10 s.
+const stallShare = 0.5
 
 func (a *Adapter) resynced(reason string, corrected int) {
 	if a.cfg.OnResync != nil {
