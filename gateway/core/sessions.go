@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -273,7 +274,9 @@ func (s *Service) connectPhone(st *agentState) {
 			s.phoneDoneLocked(st)
 			s.mu.Unlock()
 			return
-		case <-time.After(pause):
+		case <-time.After(pause/2 + mrand.N(pause)):
+			// Jittered: a thousand phones turned away together by a busy
+			// switch do not all come back in the same instant.
 		}
 		pause = min(2*pause, phoneRetryMax)
 	}

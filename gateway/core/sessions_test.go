@@ -310,6 +310,36 @@ func TestPhoneRefusedAfterTheLogin(t *testing.T) {
 	h.dial().fails(wire.TResume, wire.Resume{Token: sess.Token}, gateway.CodeSessionExpired)
 }
 
+// A switch too busy to monitor the phone (performanceLimitExceeded, or
+// no answer) is asked again until it does: the agent stays logged in with
+// her phone "connecting", then ready.
+func TestBusySwitchIsAskedAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sw.SetMonitorFail(gateway.Errorf(gateway.CodePBXUnavailable, "the telephone system is busy; try again"))
+	tab := h.dial()
+	tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"})
+	var snap wire.Snapshot
+	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	if snap.Phone != wire.PhoneConnecting {
+		t.Fatalf("snapshot phone %q while the switch is busy, want connecting", snap.Phone)
+	}
+	h.eventually("the monitor asked again", func() bool {
+		n := 0
+		for _, op := range h.sw.Ops() {
+			if op == "monitor 1001" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	h.sw.SetMonitorFail(nil)
+	tab.next("phone ready", func(e wire.Envelope) bool { return e.Type == wire.TPhone })
+	if !h.sw.Monitored("1001") {
+		t.Fatal("ready, the phone not monitored")
+	}
+}
+
 // A phone command given while the phone is still being connected waits
 // for it, rather than reaching a phone whose calls nobody watches.
 func TestPhoneCommandsWaitForThePhone(t *testing.T) {

@@ -84,6 +84,13 @@ func (s *Switch) Monitor(ctx context.Context, device string) error {
 	return nil
 }
 
+// SetMonitorFail sets MonitorFail while the switch may be in use.
+func (s *Switch) SetMonitorFail(err error) {
+	s.mu.Lock()
+	s.MonitorFail = err
+	s.mu.Unlock()
+}
+
 // Unmonitor implements gateway.Switch.
 func (s *Switch) Unmonitor(ctx context.Context, device string) error {
 	if s.BeforeUnmonitor != nil {
