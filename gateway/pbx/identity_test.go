@@ -187,3 +187,45 @@ func TestCallEndingRightAfterTheSnapshotStaysEnded(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestSnapshotBusyIsAskedAgainAndAFailedStartLeavesNoMonitor: a switch
+// over its rate (performanceLimitExceeded) on the snapshot of a monitor
+// just started is asked again, not given up on; a snapshot it refuses
+// outright fails the monitor and stops what was started, so that the
+// next attempt does not leave a second monitor whose events no one
+// claims.
+func TestSnapshotBusyIsAskedAgainAndAFailedStartLeavesNoMonitor(t *testing.T) {
+	srv := cs.NewServer(t,
+		cs.Expect("MonitorStart", nil),
+		cs.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: "M1"}),
+		cs.Expect("SnapshotDevice", nil),
+		cs.Reply(csta.NewError(csta.ErrCatPerformance, "performanceLimitExceeded")),
+		cs.Expect("SnapshotDevice", nil),
+		cs.Reply(&csta.SnapshotDeviceResponse{}),
+		cs.Expect("MonitorStart", nil),
+		cs.Reply(&csta.MonitorStartResponse{MonitorCrossRefID: "M2"}),
+		cs.Expect("SnapshotDevice", nil),
+		cs.Reply(csta.NewError(csta.ErrCatOperation, "invalidDeviceID")),
+		cs.Expect("MonitorStop", func(m csta.Message) error {
+			if x := m.(*csta.MonitorStop).MonitorCrossRefID; x != "M2" {
+				return fmt.Errorf("stopped %q, want the monitor just started, M2", x)
+			}
+			return nil
+		}),
+		cs.Reply(&csta.MonitorStopResponse{}),
+		cs.Pause(500*time.Millisecond),
+	)
+	s := newSink()
+	a := pbx.New(pbx.Config{Addr: srv.Addr, Liveness: -1}, s)
+	defer a.Close()
+	s.waitLink(t, true)
+	if err := a.Monitor(context.Background(), "1001"); err != nil {
+		t.Fatalf("a busy snapshot was not asked again: %v", err)
+	}
+	if err := a.Monitor(context.Background(), "1002"); gateway.ErrorCode(err) != gateway.CodePBXRefused {
+		t.Fatalf("a refused snapshot: %v, want pbx_refused", err)
+	}
+	if err := srv.Wait(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -495,11 +496,36 @@ func (a *Adapter) startMonitor(ctx context.Context, c *csta.Conn, d *device) err
 	d.xref, d.staleXref = xref, ""
 	a.byXref[xref] = d
 	a.mu.Unlock()
-	if err := a.snapshot(ctx, c, d); err != nil {
+	if err := a.snapshotBusy(ctx, c, d); err != nil {
 		return err
 	}
 	a.synced(c, d)
 	return nil
+}
+
+// snapshotBusy is snapshot, asked again while the switch says it is over
+// its request rate and ctx allows: the monitor is already started, and
+// giving up now would leave it on the switch for a retry to duplicate.
+func (a *Adapter) snapshotBusy(ctx context.Context, c *csta.Conn, d *device) error {
+	pause := 200 * time.Millisecond
+	for {
+		err := a.snapshot(ctx, c, d)
+		var ce *csta.CSTAErrorCode
+		if err == nil || !errors.As(err, &ce) {
+			return err
+		}
+		if cat, _ := ce.Category(); cat != csta.ErrCatPerformance {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-c.Done():
+			return err
+		case <-time.After(pause/2 + rand.N(pause)):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
 }
 
 // synced marks d resynchronised on c and tells the sink, so that its
@@ -689,14 +715,31 @@ func (a *Adapter) Monitor(ctx context.Context, dev string) error {
 	if err := a.startMonitor(ctx, c, d); err != nil {
 		a.mu.Lock()
 		delete(a.devices, dev)
-		if d.xref != "" {
-			delete(a.byXref, d.xref)
+		xref := d.xref
+		if xref != "" {
+			// Started, then its snapshot failed: the switch keeps the
+			// monitor unless told, and the next attempt would start a
+			// second one, whose twin's events nobody claims.
+			delete(a.byXref, xref)
+			a.stopped[xref] = time.Now()
 		}
 		a.mu.Unlock()
+		if xref != "" {
+			go a.stopOrphan(c, xref)
+		}
 		a.logMonitorFailed(d, err)
 		return a.mapErr("monitor", err)
 	}
 	return nil
+}
+
+// stopOrphan stops a monitor the gateway no longer has a device for.
+func (a *Adapter) stopOrphan(c *csta.Conn, xref string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*a.cfg.Timeout)
+	defer cancel()
+	if _, err := c.Do(ctx, &csta.MonitorStop{MonitorCrossRefID: xref}); err != nil {
+		a.log.Debug("pbx: stop a monitor left by a failed start", "xref", xref, "err", err)
+	}
 }
 
 // logMonitorFailed says, where the admin looks, which device the switch
@@ -709,6 +752,12 @@ func (a *Adapter) logMonitorFailed(d *device, err error) {
 		// Not the switch's word on the device: a link that failed or
 		// an answer that did not come. The caller tries again.
 		a.log.Warn("pbx: monitor failed: the switch did not answer", "extension", d.ext, "device", d.number, "err", err)
+		return
+	}
+	if cat, _ := ce.Category(); cat == csta.ErrCatPerformance {
+		// Over the switch's rate, at the morning peak: the caller asks
+		// again, and says so once for all (core.connectPhone).
+		a.log.Debug("pbx: monitor: the switch is busy", "extension", d.ext, "err", err)
 		return
 	}
 	a.log.Warn("pbx: monitor refused; an agent on this device cannot log in (check the device mapping: -pbx-device-template, -pbx-switch-name, the agent's extension)",
