@@ -131,6 +131,8 @@ type Service struct {
 	calllog    *batcher[gateway.LogEntry]
 	audit      *batcher[gateway.AuditEntry]
 	colleagues colleagueCache // names of extensions (colleagues.go)
+	// phoneRetries counts the monitors asked again (connectPhone).
+	phoneRetries retryLog
 
 	// mu guards the agents' live state below and orders every frame sent
 	// to their connections.

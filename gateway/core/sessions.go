@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	mrand "math/rand/v2"
 	"strings"
 	"sync"
@@ -267,7 +268,7 @@ func (s *Service) connectPhone(st *agentState) {
 			return
 		}
 		s.mu.Unlock()
-		s.log.Warn("core: monitor a logged-in agent's phone; trying again", "device", dev, "in", pause.String(), "err", err)
+		s.phoneRetries.note(s.log, dev, err)
 		select {
 		case <-s.life.Done():
 			s.mu.Lock()
@@ -280,6 +281,31 @@ func (s *Service) connectPhone(st *agentState) {
 		}
 		pause = min(2*pause, phoneRetryMax)
 	}
+}
+
+// retryLog says that phones are being asked for again, once per
+// retryLogEvery for all of them: at the morning peak a busy switch turns
+// thousands away at once, and a line each would bury the log.
+type retryLog struct {
+	mu    sync.Mutex
+	last  time.Time
+	count int
+}
+
+const retryLogEvery = 10 * time.Second
+
+func (r *retryLog) note(log *slog.Logger, dev string, err error) {
+	r.mu.Lock()
+	r.count++
+	now := time.Now()
+	if now.Sub(r.last) < retryLogEvery {
+		r.mu.Unlock()
+		return
+	}
+	n := r.count
+	r.last, r.count = now, 0
+	r.mu.Unlock()
+	log.Warn("core: the switch did not monitor logged-in agents' phones; asking again", "phones", n, "device", dev, "err", err)
 }
 
 // phoneDoneLocked wakes the commands waiting for st's phone; called with
