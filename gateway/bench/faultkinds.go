@@ -27,7 +27,7 @@ import (
 // losses in every fault after it.
 var faults = []fault{
 	{name: "pbx-link-drop", how: "pbxsim closes every CSTA link", hold: holdShort, inject: switchFault(pbxsim.FaultDropLink)},
-	{name: "pbx-stall", how: "pbxsim stall: TCP open, no bytes, requests swallowed", hold: holdFault, inject: stallSwitch},
+	{name: "pbx-stall", how: "pbxsim stall: TCP open, no bytes, requests swallowed", hold: holdStall, inject: stallSwitch},
 	{name: "malformed-frame", how: "pbxsim writes a frame with a broken header", hold: holdShort, inject: switchFault(pbxsim.FaultMalformedFrame)},
 	{name: "agents-network-cut", how: "the relay between agents and gateway closes every socket and refuses new ones", hold: holdFault, inject: cutAgents},
 	{name: "slapd-stopped", how: "slapd SIGTERM, started again after the hold", hold: holdFault, inject: stopSlapd},
@@ -40,6 +40,10 @@ var faults = []fault{
 }
 
 func holdFault(c FaultConfig) time.Duration { return c.Hold }
+
+// holdStall is a stall's hold: longer than the silence the gateway takes
+// for a stall (csta.Config.StallAfter, 3 s), or it is only a slow switch.
+func holdStall(c FaultConfig) time.Duration { return max(c.Hold, 4*time.Second) }
 
 func holdPostgres(c FaultConfig) time.Duration { return c.PostgresFor }
 
