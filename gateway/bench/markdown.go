@@ -174,7 +174,7 @@ func (t ExtensionTiming) rows(row func(name, med, worst, target, v string)) {
 	row(fmt.Sprintf("service worker cold start until the core runs (%d browser starts)", len(t.ColdStarts)), fmt.Sprintf("%.0f ms", cold.median),
 		fmt.Sprintf("%.0f ms", cold.worst), fmt.Sprintf("≤ %d ms", targetColdStartMs), verdict(cold.worst <= targetColdStartMs))
 	if len(t.Phases) > 0 {
-		row("· of which fetch + compile / instantiate / Go start-up (median)", t.phasesText(), "", "", "")
+		row("· of which fetch + compile / instantiate / Go start-up / settings and core start (median)", t.phasesText(), "", "", "")
 	}
 	if len(t.FirstRings) > 0 {
 		ring := spreadOf(t.FirstRings, true)
@@ -188,9 +188,10 @@ func (t ExtensionTiming) rows(row func(name, med, worst, target, v string)) {
 
 // phasesText is the cold start's median phases.
 func (t ExtensionTiming) phasesText() string {
-	var compile, inst, gostart []float64
+	var compile, inst, gostart, settings []float64
 	for _, p := range t.Phases {
 		compile, inst, gostart = append(compile, p.CompileMs), append(inst, p.InstantiateMs), append(gostart, p.GoStartMs)
+		settings = append(settings, p.SettingsMs)
 	}
-	return fmt.Sprintf("%.0f / %.0f / %.0f ms", median(compile), median(inst), median(gostart))
+	return fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", median(compile), median(inst), median(gostart), median(settings))
 }
