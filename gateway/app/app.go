@@ -36,6 +36,7 @@ type Config struct {
 	TLSCert, TLSKey string
 	AllowedOrigins  []string
 	Heartbeat       time.Duration
+	HeartbeatRate   float64 // gwhttp.Config.HeartbeatRate
 	PBXAddr         string
 	PBXProfile      string
 	PBXTLS          *tls.Config
@@ -156,7 +157,7 @@ func Start(ctx context.Context, c Config) (*App, error) {
 	}
 	metrics.WatchService(coreService{svc}.Stats)
 	var p *pair // set below, before the listener serves
-	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, TrustedProxies: c.TrustedProxies,
+	hcfg := gwhttp.Config{AllowedOrigins: c.AllowedOrigins, Heartbeat: c.Heartbeat, HeartbeatRate: c.HeartbeatRate, TrustedProxies: c.TrustedProxies,
 		SeparateAdmin: c.AdminListen != "", Logger: log}
 	wireRole(c, &hcfg, metrics, &p)
 	srv := gwhttp.New(hcfg, coreService{svc}, metrics)

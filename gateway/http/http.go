@@ -54,6 +54,10 @@ type Config struct {
 	// Heartbeat is the interval of the application heartbeat, which also
 	// keeps the extension's service worker alive (DefaultHeartbeat).
 	Heartbeat time.Duration
+	// HeartbeatRate caps the heartbeats a second across all agents
+	// (default DefaultHeartbeatRate; negative: no cap): beyond Heartbeat ×
+	// HeartbeatRate agents the interval grows with their number.
+	HeartbeatRate float64
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (for rate limiting and the audit log); a request from any
 	// other peer is the client itself.
@@ -86,13 +90,20 @@ type Role struct {
 	Watching int
 }
 
-// DefaultHeartbeat is the application heartbeat's interval. Each frame
-// says it (wire.Heartbeat.Every), and the extension takes its gateway for
-// gone after about two missed: an active gateway frozen or cut off from
-// its agents (which no socket error reveals) loses them to the standby
-// within 12 s. Ten thousand agents cost 2,000 small writes a second, the
-// frame encoded once per tick.
+// DefaultHeartbeat is the application heartbeat's shortest interval.
+// Each frame says the interval (wire.Heartbeat.Every), and the extension
+// takes its gateway for gone after about two missed: an active gateway
+// frozen or cut off from its agents (which no socket error reveals) loses
+// them to the standby within 12 s, while the agents are few enough for
+// DefaultHeartbeatRate. The frame is encoded once per tick.
 const DefaultHeartbeat = 5 * time.Second
+
+// DefaultHeartbeatRate is the most heartbeats a second the gateway sends
+// by default: every 5 s up to 2,500 agents, then less often (10,000
+// agents: every 20 s, a frozen gateway left after 42 s). Each is a system
+// call and a goroutine woken; at 2,000 a second they were most of a
+// loaded gateway's CPU (BENCHMARKS.md).
+const DefaultHeartbeatRate = 500
 
 // statusStandby is the close status for a standby: 1013 Try Again Later.
 const statusStandby = websocket.StatusTryAgainLater
@@ -113,11 +124,14 @@ func New(cfg Config, svc Service, m *Metrics) *Server {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
+	if cfg.HeartbeatRate == 0 {
+		cfg.HeartbeatRate = DefaultHeartbeatRate
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, svc: svc, log: log, metrics: m, mux: http.NewServeMux(), beats: &heartbeats{every: cfg.Heartbeat}}
+	s := &Server{cfg: cfg, svc: svc, log: log, metrics: m, mux: http.NewServeMux(), beats: newHeartbeats(cfg.Heartbeat, cfg.HeartbeatRate)}
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

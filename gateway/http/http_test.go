@@ -298,14 +298,46 @@ func TestHeartbeatSkippedAfterAFrame(t *testing.T) {
 		want  bool
 	}{{time.Second, false}, {every/2 - time.Millisecond, false}, {every / 2, true}, {every, true}} {
 		s := &socket{ended: true, spoke: now.Add(-tc.spoke)} // ended: no writer starts
-		s.heartbeat(beat, now, every)
+		s.heartbeat(beat, now, every, true)
 		if got := s.beat != nil; got != tc.want {
 			t.Errorf("last frame %s ago: heartbeat queued %v, want %v", tc.spoke, got, tc.want)
 		}
 	}
 	s := &socket{ended: true}
-	s.heartbeat(beat, now, every)
+	s.heartbeat(beat, now, every, true)
 	if s.beat == nil {
 		t.Error("a socket that never had a frame got no heartbeat")
+	}
+	// While the interval grows, none is skipped.
+	s = &socket{ended: true, spoke: now}
+	s.heartbeat(beat, now, every, false)
+	if s.beat == nil {
+		t.Error("a heartbeat was skipped in a cycle whose interval grew")
+	}
+}
+
+// The heartbeat interval stays the shortest while the agents are few,
+// grows with their number beyond the rate (so that heartbeats cost the
+// gateway a bounded rate of writes), grows at most twofold a cycle (a
+// client waits two stated intervals), and shrinks at once.
+func TestHeartbeatInterval(t *testing.T) {
+	h := newHeartbeats(5*time.Second, 500)
+	for _, tc := range []struct {
+		n          int
+		last, want time.Duration
+	}{
+		{100, 5 * time.Second, 5 * time.Second},
+		{2500, 5 * time.Second, 5 * time.Second},
+		{10000, 20 * time.Second, 20 * time.Second},
+		{10000, 5 * time.Second, 10 * time.Second}, // twofold a cycle at most
+		{10000, 10 * time.Second, 20 * time.Second},
+		{1000, 20 * time.Second, 5 * time.Second}, // at once
+	} {
+		if got := h.interval(tc.n, tc.last); got != tc.want {
+			t.Errorf("%d sockets after %s: %s, want %s", tc.n, tc.last, got, tc.want)
+		}
+	}
+	if got := newHeartbeats(5*time.Second, 0).interval(100000, 5*time.Second); got != 5*time.Second {
+		t.Errorf("no cap: %s, want 5s", got)
 	}
 }

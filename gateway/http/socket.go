@@ -51,9 +51,9 @@ func (s *socket) kick() {
 // agents the heartbeats are most of the gateway's writes, and one saved
 // is a system call and a goroutine saved. The extension then hears
 // something at least every 1.5 intervals; it waits two and 2 s.
-func (s *socket) heartbeat(b []byte, now time.Time, every time.Duration) {
+func (s *socket) heartbeat(b []byte, now time.Time, every time.Duration, maySkip bool) {
 	s.mu.Lock()
-	if now.Sub(s.spoke) < every/2 {
+	if maySkip && now.Sub(s.spoke) < every/2 {
 		s.mu.Unlock()
 		return
 	}
@@ -137,20 +137,45 @@ func (s *socket) end() {
 }
 
 // heartbeats sends the application heartbeat to every socket once per
-// interval from one ticker, a slot of the sockets per tick, instead of a
-// ticker per socket: a socket's heartbeat comes every interval all the
+// interval from one timer, a slot of the sockets per tick, instead of a
+// timer per socket: a socket's heartbeat comes every interval all the
 // same, and the sockets' heartbeats are spread over it rather than
 // bunched.
+//
+// The interval is min until the sockets would get more than rate
+// heartbeats a second between them; then it grows with their number, so
+// that what the heartbeats cost the gateway stays bounded however many
+// agents it serves (interval).
 type heartbeats struct {
-	every time.Duration
+	min  time.Duration
+	rate float64 // most heartbeats a second across all sockets; 0 or less: no cap
+
 	mu    sync.Mutex
+	every time.Duration // this cycle's interval
+	grew  bool          // every is longer than the last cycle's
 	slots [heartbeatSlots]map[*socket]struct{}
 	next  int // the slot the next tick visits
 	count int
-	stop  chan struct{} // closes the ticker's goroutine when no socket is left
+	stop  chan struct{} // closes the timer's goroutine when no socket is left
 }
 
 const heartbeatSlots = 16
+
+func newHeartbeats(min time.Duration, rate float64) *heartbeats {
+	return &heartbeats{min: min, rate: rate, every: min}
+}
+
+// interval is the heartbeat interval for n sockets, given the last
+// cycle's: min, or n/rate when longer. It grows at most twofold a cycle,
+// because a client takes its gateway for gone after twice the interval
+// its last heartbeat stated (and 2 s); it shrinks at once.
+func (h *heartbeats) interval(n int, last time.Duration) time.Duration {
+	want := h.min
+	if h.rate > 0 {
+		want = max(want, time.Duration(float64(n)/h.rate*float64(time.Second)))
+	}
+	return min(want, 2*last)
+}
 
 // add registers s; its first heartbeat comes one interval from now.
 func (h *heartbeats) add(s *socket) {
@@ -182,7 +207,7 @@ func (h *heartbeats) remove(s *socket) {
 }
 
 func (h *heartbeats) tick(stop chan struct{}) {
-	t := time.NewTicker(h.every / heartbeatSlots)
+	t := time.NewTimer(h.period())
 	defer t.Stop()
 	for {
 		select {
@@ -190,14 +215,28 @@ func (h *heartbeats) tick(stop chan struct{}) {
 			return
 		case now := <-t.C:
 			h.beat(now)
+			t.Reset(h.period())
 		}
 	}
 }
 
-// beat heartbeats the next slot's sockets, with one frame encoded once.
-func (h *heartbeats) beat(now time.Time) {
-	b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: now.UTC(), Every: h.every.Milliseconds()})
+// period is the time between two ticks: a slot's share of the interval.
+func (h *heartbeats) period() time.Duration {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.every / heartbeatSlots
+}
+
+// beat heartbeats the next slot's sockets, with one frame encoded once;
+// a new cycle first sets its interval.
+func (h *heartbeats) beat(now time.Time) {
+	h.mu.Lock()
+	if h.next == 0 {
+		last := h.every
+		h.every = h.interval(h.count, last)
+		h.grew = h.every > last
+	}
+	every, grew := h.every, h.grew
 	slot := h.slots[h.next]
 	h.next = (h.next + 1) % heartbeatSlots
 	due := make([]*socket, 0, len(slot))
@@ -205,8 +244,12 @@ func (h *heartbeats) beat(now time.Time) {
 		due = append(due, s)
 	}
 	h.mu.Unlock()
+	b, _ := wire.Encode(wire.THeartbeat, "", wire.Heartbeat{Time: now.UTC(), Every: every.Milliseconds()})
 	for _, s := range due {
-		s.heartbeat(b, now, h.every)
+		// In a cycle whose interval grew, every socket gets its heartbeat:
+		// one skipped after a frame would leave its client up to half an
+		// old interval and a new one (up to two old ones) without a word.
+		s.heartbeat(b, now, every, !grew)
 	}
 }
 

@@ -18,6 +18,7 @@ type relConfig struct {
 	minExtensionVersion                   string
 	loginDeadline, heartbeat              time.Duration
 	maxUnauthenticated                    int
+	heartbeatRate                         float64
 }
 
 func relFlags(fs *flag.FlagSet) *relConfig {
@@ -27,6 +28,7 @@ func relFlags(fs *flag.FlagSet) *relConfig {
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address (empty: none)")
 	fs.DurationVar(&r.loginDeadline, "login-deadline", 10*time.Second, "a connection that has not logged in by then is closed")
 	fs.DurationVar(&r.heartbeat, "heartbeat", gwhttp.DefaultHeartbeat, "interval of the heartbeat to each agent's extension, which leaves a silent gateway after two missed (2×interval+2 s): shorter finds a frozen or cut-off gateway sooner, and costs a small write per agent per interval")
+	fs.Float64Var(&r.heartbeatRate, "heartbeat-rate", gwhttp.DefaultHeartbeatRate, "most heartbeats a second to all agents together: beyond -heartbeat × this many agents the interval grows with their number (10,000 agents at 500/s: every 20 s, a frozen gateway left after 42 s); raise it to find a frozen gateway sooner at the cost of the gateway's CPU (-1: no cap)")
 	fs.IntVar(&r.maxUnauthenticated, "max-unauthenticated", 20, "most connections not yet logged in from one client address")
 	fs.StringVar(&r.minExtensionVersion, "min-extension-version", "", "refuse logins from extensions older than this version (e.g. 1.4.0) with update_required; one that reports no version is older (empty: accept all)")
 	return r
@@ -43,6 +45,10 @@ func (r *relConfig) apply(c *app.Config) error {
 		return fmt.Errorf("-heartbeat %s: at least 1s", r.heartbeat)
 	}
 	c.LoginDeadline, c.MaxUnauthenticated, c.Heartbeat = r.loginDeadline, r.maxUnauthenticated, r.heartbeat
+	c.HeartbeatRate = r.heartbeatRate
+	if c.HeartbeatRate == 0 {
+		c.HeartbeatRate = -1 // 0 on the command line: no cap either
+	}
 	c.MinExtensionVersion = r.minExtensionVersion
 	return nil
 }
