@@ -210,6 +210,9 @@ func seed(ctx context.Context, cfg *Config, url string, rep *Report) error {
 	return err
 }
 
+// idleSettle is how long the idle gateway is left before its RSS is read.
+const idleSettle = 5 * time.Second
+
 // gatewayPhase logs every agent in through the gateway (a storm, then
 // one at a time) and drives the calls through it, Runs times and once
 // more under the profiler.
@@ -244,11 +247,16 @@ func (cfg *Config) gatewayPhase(ctx context.Context, env *environment, rep *Repo
 		return err
 	}
 	defer hangUpAll(agents)
+	// Idle, as an operator reads it on a gateway whose agents are all
+	// logged in: the heap profile forces a collection, and the RSS is read
+	// a few seconds later, once the runtime's scavenger has returned what
+	// the storm's peak (ten thousand logins in flight) left behind.
 	time.Sleep(time.Second)
+	cfg.saveProfile(ctx, pprofAddr, "heap?gc=1", "gateway-idle-heap.pb.gz", &rep.Profiles)
+	time.Sleep(idleSettle)
 	rssIdle1, _ := procRSS(gw.pid)
 	rep.GatewayRSSBytes = rssIdle1
 	rep.RSSPerAgentBytes = float64(rssIdle1-rssIdle0) / float64(cfg.Agents)
-	cfg.saveProfile(ctx, pprofAddr, "heap?gc=1", "gateway-idle-heap.pb.gz", &rep.Profiles)
 	cfg.saveGoroutines(ctx, pprofAddr, rep)
 
 	// One login at a time, on top of the logged-in crowd: the latency an
