@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,4 +76,29 @@ func TestUnknownCallerClearsTheLastCustomer(t *testing.T) {
 	until(t, panel, "connected", `document.querySelector("#calls li.connected") !== null`)
 	until(t, page, "previous customer gone", `document.getElementById("cc-customer-name") === null && document.getElementById("cc-search").value === "+35799000777"`)
 	_ = res
+}
+
+// TestPhoneConnectingAfterLogin: a login the switch is too slow to follow
+// (here stalled for 3 s, the morning peak's queue in miniature) is
+// answered anyway; the panel shows the phone connecting and the Call
+// button says why it waits, until the switch monitors the phone; then
+// calls ring as ever.
+func TestPhoneConnectingAfterLogin(t *testing.T) {
+	r := newRig(t)
+	r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	until(t, panel, "core configured", fmt.Sprintf(`view && view.settings.gatewayUrl === %q`, r.sys.URL()))
+	if err := r.sys.Sim.InjectFault(pbxsim.FaultStall, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.login(panel, "frank")
+	until(t, panel, "phone connecting shown", `!document.getElementById("main").hidden && !document.getElementById("pbx").hidden
+		&& document.getElementById("pbx").textContent === "phone connecting…"
+		&& document.getElementById("dial-btn").getAttribute("aria-disabled") === "true"
+		&& document.getElementById("dial-reason").textContent.includes("being connected")`)
+	until(t, panel, "phone ready", `document.getElementById("pbx").hidden && document.getElementById("dial-btn").getAttribute("aria-disabled") === "false"`)
+	if _, err := r.sys.Sim.StartInbound("+35722123456", "1006"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, panel, "ringing", `document.querySelector("#calls li.ringing") !== null`)
 }
