@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -43,7 +44,17 @@ func main() {
 	lease := flag.Duration("lease", 2*time.Second, "with -failover: the gateways' -lease")
 	md := flag.String("markdown", "", "also write the markdown report to this file")
 	js := flag.String("json", "", "also write the JSON report to this file")
+	selfProfile := flag.String("cpuprofile", "", "write ctibench's own CPU profile (its simulated browsers and PBX) to this file")
 	flag.Parse()
+	if *selfProfile != "" {
+		f, err := os.Create(*selfProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ctibench:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *quick {
 		c.Agents, c.Rate, c.Duration, c.Talk, c.Contacts, c.Lookups, c.Runs = 20, 10, 3*time.Second, 600*time.Millisecond, 2000, 200, 1
 	}
