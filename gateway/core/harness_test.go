@@ -206,6 +206,20 @@ func (tb *tab) login(user string) (wire.Session, wire.Snapshot) {
 	return sess, tb.snapshot()
 }
 
+// loginConnecting logs in while the switch has not yet monitored the
+// phone: the login is answered anyway, its snapshot saying so.
+func (tb *tab) loginConnecting(user string) wire.Session {
+	tb.t.Helper()
+	var sess wire.Session
+	json.Unmarshal(tb.ok(wire.TLogin, wire.Login{Username: user, Password: "pw"}), &sess)
+	var snap wire.Snapshot
+	json.Unmarshal(tb.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
+	if snap.Phone != wire.PhoneConnecting {
+		tb.t.Fatalf("snapshot phone %q while the switch has not answered, want connecting", snap.Phone)
+	}
+	return sess
+}
+
 // snapshot waits for the snapshot after a session and, if the phone was
 // still being connected, for it to be ready, as an agent waits for the
 // buttons to work.

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"crmcti/gateway"
+	"crmcti/gateway/backoff"
 	"crmcti/gateway/wire"
 )
 
@@ -219,7 +219,9 @@ const phoneRetryMax = 15 * time.Second
 // login did.
 func (s *Service) connectPhone(st *agentState) {
 	dev := st.agent.Extension
-	pause := 500 * time.Millisecond
+	// Jittered: a thousand phones turned away together by a busy switch
+	// do not all come back in the same instant.
+	retry := backoff.New(500*time.Millisecond, phoneRetryMax)
 	for {
 		ctx, cancel := context.WithTimeout(s.life, phoneConnectTimeout)
 		err := s.syncMonitor(ctx, dev)
@@ -275,11 +277,8 @@ func (s *Service) connectPhone(st *agentState) {
 			s.phoneDoneLocked(st)
 			s.mu.Unlock()
 			return
-		case <-time.After(pause/2 + mrand.N(pause)):
-			// Jittered: a thousand phones turned away together by a busy
-			// switch do not all come back in the same instant.
+		case <-time.After(retry.Next()):
 		}
-		pause = min(2*pause, phoneRetryMax)
 	}
 }
 

@@ -287,13 +287,7 @@ func TestPhoneRefusedAfterTheLogin(t *testing.T) {
 	h.sw.BeforeMonitor = func(string) { <-release }
 	h.sw.MonitorFail = gateway.Errorf(gateway.CodePBXRefused, "invalidDeviceID")
 	tab := h.dial()
-	var sess wire.Session
-	json.Unmarshal(tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"}), &sess)
-	var snap wire.Snapshot
-	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
-	if snap.Phone != wire.PhoneConnecting {
-		t.Fatalf("snapshot phone %q while the switch has not answered, want connecting", snap.Phone)
-	}
+	sess := tab.loginConnecting("alice")
 	close(release)
 	select {
 	case <-tab.c.Done():
@@ -318,12 +312,7 @@ func TestBusySwitchIsAskedAgain(t *testing.T) {
 	h := newHarness(t)
 	h.sw.SetMonitorFail(gateway.Errorf(gateway.CodePBXUnavailable, "the telephone system is busy; try again"))
 	tab := h.dial()
-	tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"})
-	var snap wire.Snapshot
-	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
-	if snap.Phone != wire.PhoneConnecting {
-		t.Fatalf("snapshot phone %q while the switch is busy, want connecting", snap.Phone)
-	}
+	tab.loginConnecting("alice")
 	h.eventually("the monitor asked again", func() bool {
 		n := 0
 		for _, op := range h.sw.Ops() {
@@ -348,12 +337,7 @@ func TestPhoneCommandsWaitForThePhone(t *testing.T) {
 	release := make(chan struct{})
 	h.sw.BeforeMonitor = func(string) { <-release }
 	tab := h.dial()
-	tab.ok(wire.TLogin, wire.Login{Username: "alice", Password: "pw"})
-	var snap wire.Snapshot
-	json.Unmarshal(tab.next("snapshot", func(e wire.Envelope) bool { return e.Type == wire.TSnapshot }).Data, &snap)
-	if snap.Phone != wire.PhoneConnecting {
-		t.Fatalf("snapshot phone %q before the switch answered, want connecting", snap.Phone)
-	}
+	tab.loginConnecting("alice")
 	done := make(chan json.RawMessage, 1)
 	go func() { done <- tab.ok(wire.TCall, wire.CallRequest{Number: "1002"}) }()
 	select {

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -507,7 +506,7 @@ func (a *Adapter) startMonitor(ctx context.Context, c *csta.Conn, d *device) err
 // its request rate and ctx allows: the monitor is already started, and
 // giving up now would leave it on the switch for a retry to duplicate.
 func (a *Adapter) snapshotBusy(ctx context.Context, c *csta.Conn, d *device) error {
-	pause := 200 * time.Millisecond
+	retry := backoff.New(200*time.Millisecond, 5*time.Second)
 	for {
 		err := a.snapshot(ctx, c, d)
 		var ce *csta.CSTAErrorCode
@@ -522,9 +521,8 @@ func (a *Adapter) snapshotBusy(ctx context.Context, c *csta.Conn, d *device) err
 			return err
 		case <-c.Done():
 			return err
-		case <-time.After(pause/2 + rand.N(pause)):
+		case <-time.After(retry.Next()):
 		}
-		pause = min(2*pause, 5*time.Second)
 	}
 }
 
