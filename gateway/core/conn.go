@@ -33,9 +33,9 @@ type Conn struct {
 	tok    []byte
 	reason wire.Error
 	// expires is when the session on the connection ends; expiry ends
-	// the connection then, not at the next sweep.
+	// the connection then, not at the next sweep (expiry.go).
 	expires time.Time
-	expiry  *time.Timer
+	expiry  *expiry
 	// counted is set while the connection counts as not logged in for its
 	// address; deadline ends it if it does not log in by deadlineAt. Its
 	// clock stops while a login runs (loginsRunning), with deadlineLeft
@@ -127,12 +127,10 @@ func (c *Conn) setAgent(st *agentState, tok []byte, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.st, c.tok, c.expires = st, tok, expires
-	if c.expiry != nil {
-		c.expiry.Stop()
-		c.expiry = nil
-	}
+	c.s.expiries.remove(c.expiry)
+	c.expiry = nil
 	if st != nil {
-		c.expiry = time.AfterFunc(time.Until(expires), func() { c.close(errExpired) })
+		c.expiry = c.s.expiries.add(c, expires)
 	}
 }
 

@@ -131,6 +131,7 @@ type Service struct {
 	calllog    *batcher[gateway.LogEntry]
 	audit      *batcher[gateway.AuditEntry]
 	colleagues colleagueCache // names of extensions (colleagues.go)
+	expiries   expiries       // each connection's session end (expiry.go)
 	// phoneRetries counts the monitors asked again (connectPhone).
 	phoneRetries retryLog
 
@@ -195,6 +196,7 @@ func (s *Service) close() {
 	s.mu.Unlock()
 	close(s.stop)
 	s.endLife()
+	s.expiries.stop()
 	<-s.swept
 	for _, c := range all {
 		c.close(wire.Error{Code: "shutdown", Message: "the gateway is restarting; reconnecting"})
