@@ -235,7 +235,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	conn, err := websocket.Accept(smallReads{w}, r, &websocket.AcceptOptions{
+	hijack := &smallReads{ResponseWriter: w}
+	conn, err := websocket.Accept(hijack, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
 	})
@@ -260,7 +261,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The socket is read on a goroutine of its own and this handler
 	// returns: net/http's connection (its 4 KiB read buffer, the request)
 	// is then garbage instead of living as long as the agent's socket.
-	go s.readLoop(conn, c)
+	go s.readLoop(conn, hijack.out, c)
 }
 
 // isDone reports whether the core has ended c already.
@@ -275,11 +276,12 @@ func isDone(c Conn) bool {
 
 // readLoop reads the agent's frames into the core until the socket ends;
 // writes happen on demand (socket.go).
-func (s *Server) readLoop(conn *websocket.Conn, c Conn) {
+func (s *Server) readLoop(conn *websocket.Conn, out *corked, c Conn) {
 	defer c.Close()
+	defer conn.CloseNow() // a writer blocked on the socket returns
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sock := &socket{conn: conn, c: c, ctx: ctx}
+	sock := &socket{conn: conn, c: c, out: out}
 	s.beats.add(sock)
 	defer s.beats.remove(sock)
 	defer sock.end() // runs first: Close below must not start a writer

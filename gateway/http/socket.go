@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -20,7 +21,13 @@ import (
 type socket struct {
 	conn *websocket.Conn
 	c    Conn
-	ctx  context.Context
+	// out gathers a batch's frames into one system call (corked); nil
+	// when the client had sent ahead of the handshake (smallReads).
+	out *corked
+	// writing is when the batch being written began (UnixNano), 0 when
+	// none is: the heartbeat's round hangs up a socket whose write has
+	// hung for writeTimeout (stuck), so that a write needs no timer.
+	writing atomic.Int64
 
 	mu      sync.Mutex
 	running bool   // a writer goroutine is draining
@@ -32,6 +39,11 @@ type socket struct {
 	ended bool // the goodbye is said or the socket failed: write nothing more
 	spare [][]byte
 }
+
+// writeTimeout is how long a write may block before its socket is hung
+// up: a browser that reads nothing for that long is gone, and its frames
+// would pile up in the core until it drops the connection as too slow.
+const writeTimeout = 10 * time.Second
 
 // kick makes sure a writer runs: it never blocks (the core calls it under
 // its fan-out lock).
@@ -77,15 +89,7 @@ func (s *socket) write() {
 		s.beat, s.spare = nil, nil
 		s.mu.Unlock()
 		frames := s.c.Take(spare)
-		ok := true
-		for _, b := range frames {
-			if ok = s.send(b); !ok {
-				break
-			}
-		}
-		if ok && beat != nil {
-			ok = s.send(beat)
-		}
+		ok := s.batch(frames, beat)
 		s.mu.Lock()
 		s.spare = frames
 		if len(frames) > 0 {
@@ -106,11 +110,40 @@ func (s *socket) write() {
 	}
 }
 
-// send writes one frame, for at most 10 seconds.
+// batch writes frames, then beat if not nil, in one system call when
+// the socket is corked: the frames queued while the last batch was
+// written leave together.
+func (s *socket) batch(frames [][]byte, beat []byte) bool {
+	if len(frames) == 0 && beat == nil {
+		return true
+	}
+	s.writing.Store(time.Now().UnixNano())
+	defer s.writing.Store(0)
+	s.out.cork()
+	ok := true
+	for _, b := range frames {
+		if ok = s.send(b); !ok {
+			break
+		}
+	}
+	if ok && beat != nil {
+		ok = s.send(beat)
+	}
+	return s.out.uncork() == nil && ok
+}
+
+// send writes one frame. Its context has no deadline: a timer per frame
+// is what the watchdog (stuck) saves.
 func (s *socket) send(b []byte) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, b) == nil
+	return s.conn.Write(context.Background(), websocket.MessageText, b) == nil
+}
+
+// stuck hangs up the socket if its write has blocked for writeTimeout:
+// closing the connection ends the write with an error.
+func (s *socket) stuck(now time.Time) {
+	if since := s.writing.Load(); since != 0 && now.UnixNano()-since > int64(writeTimeout) {
+		s.conn.CloseNow()
+	}
 }
 
 // goodbye tells the client why the core ended the connection, and hangs
@@ -119,7 +152,9 @@ func (s *socket) goodbye() {
 	s.end()
 	reason := s.c.CloseReason()
 	b, _ := wire.Encode(wire.TBye, "", reason)
+	s.writing.Store(time.Now().UnixNano())
 	s.send(b)
+	s.writing.Store(0)
 	status := websocket.StatusGoingAway
 	if reason.Code == "standby" {
 		// A standby's goodbye (1013 Try Again Later): the extension moves
@@ -250,6 +285,7 @@ func (h *heartbeats) beat(now time.Time) {
 		// one skipped after a frame would leave its client up to half an
 		// old interval and a new one (up to two old ones) without a word.
 		s.heartbeat(b, now, every, !grew)
+		s.stuck(now)
 	}
 }
 
@@ -264,13 +300,73 @@ const (
 )
 
 // smallReads hands coder/websocket a hijacked connection with buffers of
-// readBuffer and writeBuffer bytes.
-type smallReads struct{ http.ResponseWriter }
+// readBuffer and writeBuffer bytes, writing through corked (out).
+type smallReads struct {
+	http.ResponseWriter
+	out *corked
+}
 
-func (w smallReads) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallReads) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil || brw.Reader.Buffered() > 0 || brw.Writer.Buffered() > 0 {
 		return conn, brw, err // the client has sent ahead: keep what is read
 	}
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBuffer), bufio.NewWriterSize(conn, writeBuffer)), nil
+	w.out = &corked{Conn: conn}
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBuffer), bufio.NewWriterSize(w.out, writeBuffer)), nil
+}
+
+// corked holds back what coder/websocket writes between cork and uncork,
+// then hands it to the kernel in one write. coder/websocket flushes every
+// frame, and a write system call was a quarter of the gateway's CPU under
+// load; a call's events and the answers to the agent's commands often
+// queue together. A nil *corked writes nothing itself: cork and uncork do
+// nothing.
+type corked struct {
+	net.Conn
+	mu  sync.Mutex // orders a batch's write before any write after it
+	on  bool
+	buf *[]byte // from batches while corked, nil otherwise
+}
+
+// batches lends corked its buffers: one per socket being written, none
+// kept by an idle agent's socket.
+var batches = sync.Pool{New: func() any { b := make([]byte, 0, writeBuffer); return &b }}
+
+func (c *corked) cork() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.on, c.buf = true, batches.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+// uncork writes what was held back.
+func (c *corked) uncork() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf := c.buf
+	c.on, c.buf = false, nil
+	var err error
+	if len(*buf) > 0 {
+		_, err = c.Conn.Write(*buf)
+	}
+	if cap(*buf) <= 64<<10 { // a snapshot's buffer may go back; a huge one not
+		*buf = (*buf)[:0]
+		batches.Put(buf)
+	}
+	return err
+}
+
+func (c *corked) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
