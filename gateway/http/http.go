@@ -287,7 +287,10 @@ func (s *Server) readLoop(conn *websocket.Conn, out *corked, c Conn) {
 	defer sock.end() // runs first: Close below must not start a writer
 	c.Wake(sock.kick)
 	for {
-		typ, data, err := conn.Read(ctx)
+		// No deadline and no cancellation: a context that could end would
+		// cost a registration per frame read, and what ends the read is
+		// the socket closing (the goodbye, CloseNow above, a dead peer).
+		typ, data, err := conn.Read(context.Background())
 		if err != nil {
 			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) {
 				// Read limit or protocol error: tell the client, then hang up.
