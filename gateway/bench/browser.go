@@ -29,9 +29,13 @@ type ExtensionTiming struct {
 	FirstRenders  []float64 `json:"firstRenders"`
 	// Phases split each cold start (where the worker reports them).
 	Phases []ColdPhases `json:"coldStartPhases,omitempty"`
-	// FirstRings are, per browser start, the switch's first ring to the
-	// panel showing it (where measured).
+	// FirstRings are, per browser start on one profile, the switch
+	// starting an inbound call until the panel shows it ringing, the agent
+	// logged in again after the start (MeasureFirstRings; where measured).
 	FirstRings []float64 `json:"firstRingsMs,omitempty"`
+	// FirstRingError is why the first rings were not (all) measured: the
+	// benchmark reports it and carries on.
+	FirstRingError string `json:"firstRingError,omitempty"`
 }
 
 // ColdPhases is where a cold start's time went: fetching and compiling
