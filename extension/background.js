@@ -129,9 +129,16 @@ async function panelAllowed(port) {
   const { [NONCES]: all = {} } = await chrome.storage.session.get(NONCES);
   const n = all[nonce];
   if (!n) return false;
-  delete all[nonce]; // one use: a nonce that leaked later admits nothing
+  const samePage = n.tabId === s.tab.id && (!s.tab.url || new URL(s.tab.url).origin === n.origin);
+  // The first frame to use the nonce owns it (its document, or its frame
+  // where the browser gives no documentId): only that panel connects
+  // with it again, after this worker was stopped and started (panel.js
+  // reconnects). A nonce that leaked later admits nothing.
+  const frame = s.documentId || "frame:" + s.frameId;
+  if (n.frame) return samePage && frame === n.frame;
+  all[nonce] = { ...n, frame };
   await chrome.storage.session.set({ [NONCES]: all });
-  return n.tabId === s.tab.id && (!s.tab.url || new URL(s.tab.url).origin === n.origin);
+  return samePage;
 }
 
 function actedIn(port) {

@@ -9,8 +9,58 @@ const $ = (id) => document.getElementById(id);
 // The nonce the content script put in the fragment admits this panel
 // when a page frames it; without it the service worker refuses the panel
 // and it renders nothing (clickjacking, issue 11, item 14).
-const port = chrome.runtime.connect({ name: "panel:" + location.hash.slice(1) });
-const send = (intent) => port.postMessage({ type: "intent", intent });
+//
+// The port is opened again whenever it drops: Chrome stops an idle
+// service worker (a logged-out agent's, after 30 s) and restarts it on
+// the next connection, and a panel that kept its dead port would show a
+// stale view and lose every click. The worker admits the same panel
+// again with the same nonce (background.js, panelAllowed).
+let port = null;
+let refused = false;
+let redials = 0;
+// What the agent did while the port was not yet admitted (the worker
+// listens only once it has checked the panel, and sends a view then):
+// sent as soon as the view comes, not lost.
+let admitted = false;
+let waiting = [];
+function connectPort() {
+  admitted = false;
+  try {
+    port = chrome.runtime.connect({ name: "panel:" + location.hash.slice(1) });
+  } catch (e) {
+    return; // the extension was updated or removed: this frame is done
+  }
+  port.onMessage.addListener(onPortMessage);
+  port.onDisconnect.addListener(() => {
+    admitted = false;
+    if (refused) return;
+    // At once the first time (the connection starts the worker again),
+    // then more slowly; a worker that sends no view for half a minute
+    // will not, and the page must be loaded again.
+    if (redials >= 8) return lost();
+    setTimeout(connectPort, Math.min(100 * 2 ** redials++, 5000));
+  });
+}
+function post(msg) {
+  if (!admitted) {
+    waiting = [...waiting.slice(-19), msg];
+    return;
+  }
+  try {
+    port.postMessage(msg);
+  } catch (e) {
+    waiting.push(msg); // the port dropped: it goes on the next one
+  }
+}
+
+function admit() {
+  admitted = true;
+  redials = 0;
+  const queued = waiting;
+  waiting = [];
+  for (const m of queued) post(m);
+}
+const send = (intent) => post({ type: "intent", intent });
 // The content script places the panel: "section" in the CRM page, or
 // "dock" at its edge (which can collapse to a badge). Loaded on its own,
 // it is the browser's side panel.
@@ -321,6 +371,10 @@ function render(v) {
 }
 
 // inert empties the panel for good: no controls, no agent data.
+function lost() {
+  document.body.replaceChildren(el("p", { id: "inert", class: "meta", role: "alert" }, "The CTI panel lost its extension: reload the page."));
+}
+
 function inert() {
   document.body.replaceChildren(el("p", { id: "inert", class: "meta" }, "The CTI panel works only inside your CRM page."));
 }
@@ -333,12 +387,16 @@ function renderDialRequest(req) {
   $("dial-confirm-text").textContent = `Call ${req.number}?` + (req.from ? ` (asked by the page at ${req.from})` : "");
 }
 
-port.onMessage.addListener((msg) => {
-  if (msg.type === "refused") inert();
+function onPortMessage(msg) {
+  if (msg.type === "refused") { refused = true; inert(); }
   if (msg.type === "confirmDial") renderDialRequest(msg.request);
-  if (msg.type === "view") render(JSON.parse(msg.view));
+  if (msg.type === "view") {
+    render(JSON.parse(msg.view));
+    if (!admitted) admit();
+  }
   if (msg.type === "focusTransfer") focusTransfer();
-});
+}
+connectPort();
 
 $("login-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -348,8 +406,8 @@ $("login-form").addEventListener("submit", (e) => {
 $("open-options").addEventListener("click", () => chrome.runtime.sendMessage({ type: "openOptions" }));
 $("logout").addEventListener("click", () => send({ type: "logout" }));
 $("notice-close").addEventListener("click", () => send({ type: "dismiss" }));
-$("dial-confirm-call").addEventListener("click", () => port.postMessage({ type: "confirmDial", call: true }));
-$("dial-confirm-cancel").addEventListener("click", () => port.postMessage({ type: "confirmDial", call: false }));
+$("dial-confirm-call").addEventListener("click", () => post({ type: "confirmDial", call: true }));
+$("dial-confirm-cancel").addEventListener("click", () => post({ type: "confirmDial", call: false }));
 
 for (const b of $("status").querySelectorAll("button")) b.addEventListener("click", () => send({ type: "status", status: b.dataset.status }));
 $("status").addEventListener("keydown", (e) => {
