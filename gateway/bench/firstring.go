@@ -47,11 +47,10 @@ const ringCaller = "+35722123456"
 // logs in again (the token lives in storage.session, which a browser
 // start clears); the call comes as soon as the panel says connected. Not
 // chosen: stopping the worker through DevTools (ServiceWorker.stopAllWorkers)
-// in a live browser. Chrome does not stop an idle worker that holds the
-// gateway's WebSocket (the heartbeat keeps it alive), and when it is
-// stopped anyway the open panel keeps its dead port: it still says
-// "connected" and never shows the call (tried: no ring within 3 s), so
-// the figure would measure a page reload, not the ring.
+// in a live browser. Chrome does not stop a worker that holds the
+// gateway's WebSocket (the heartbeat keeps it alive); a stopped one is
+// started again by the panel's reconnection, which the e2e test
+// TestPanelOutlivesAStoppedWorker covers.
 func MeasureFirstRings(ctx context.Context, extDir string, rt RingTarget, samples int) ([]float64, error) {
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
