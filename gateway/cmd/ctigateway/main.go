@@ -33,6 +33,7 @@ import (
 	"crmcti/gateway/pbx"
 	"crmcti/gateway/phone"
 	"crmcti/gateway/postgres"
+	"crmcti/gateway/procs"
 )
 
 type config struct {
@@ -47,6 +48,7 @@ type config struct {
 	ldapCA                                  string
 	dbURL, region                           string
 	sessionTTL                              time.Duration
+	adaptiveProcs                           bool
 	logLevel, pprofListen, extensionDir     string
 	rel                                     *relConfig
 	ha                                      *haConfig
@@ -89,6 +91,7 @@ func flags(fs *flag.FlagSet) *config {
 	s(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s(&c.extensionDir, "extension-dir", "", "serve ctipack's output (make extension) at /extension/: updates.xml, crmcti.crx, updates.json, crmcti.xpi")
 	s(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address (loopback only; for profiling)")
+	fs.BoolVar(&c.adaptiveProcs, "adaptive-procs", true, "run on one core while the load allows, on more when busy (GOMAXPROCS in the environment turns this off)")
 	c.rel = relFlags(fs)
 	c.ha = haFlags(fs)
 	return c
@@ -246,6 +249,9 @@ func serve(ctx context.Context, c *config, pc *pullConfig, log *slog.Logger) err
 	}
 	if err := c.ha.apply(&cfg); err != nil {
 		return err
+	}
+	if c.adaptiveProcs {
+		go procs.Govern(ctx, procs.Config{Logger: log})
 	}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
