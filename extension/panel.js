@@ -20,7 +20,8 @@ let refused = false;
 let redials = 0;
 // What the agent did while the port was not yet admitted (the worker
 // listens only once it has checked the panel, and sends a view then):
-// sent as soon as the view comes, not lost.
+// sent as soon as the view comes, not lost; unless it waited over 10 s,
+// when a call placed or a login sent would surprise the agent.
 let admitted = false;
 let waiting = [];
 function connectPort() {
@@ -28,7 +29,7 @@ function connectPort() {
   try {
     port = chrome.runtime.connect({ name: "panel:" + location.hash.slice(1) });
   } catch (e) {
-    return; // the extension was updated or removed: this frame is done
+    return lost(); // the extension was updated or removed: this frame is done
   }
   port.onMessage.addListener(onPortMessage);
   port.onDisconnect.addListener(() => {
@@ -41,24 +42,24 @@ function connectPort() {
     setTimeout(connectPort, Math.min(100 * 2 ** redials++, 5000));
   });
 }
-function post(msg) {
+function post(msg, at = Date.now()) {
   if (!admitted) {
-    waiting = [...waiting.slice(-19), msg];
+    waiting = [...waiting.slice(-19), { msg, at }];
     return;
   }
   try {
     port.postMessage(msg);
   } catch (e) {
-    waiting.push(msg); // the port dropped: it goes on the next one
+    waiting.push({ msg, at }); // the port dropped: it goes on the next one
   }
 }
 
 function admit() {
   admitted = true;
   redials = 0;
-  const queued = waiting;
+  const queued = waiting.filter((w) => Date.now() - w.at < 10000);
   waiting = [];
-  for (const m of queued) post(m);
+  for (const w of queued) post(w.msg, w.at);
 }
 const send = (intent) => post({ type: "intent", intent });
 // The content script places the panel: "section" in the CRM page, or
