@@ -180,6 +180,13 @@
     pending = true;
     setTimeout(() => { pending = false; linkify(document.body); }, 150);
   });
-  linkify(document.body);
-  observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+  // The links wait for the page to settle (this script runs as soon as
+  // the document is parsed, for the panel's sake): rewriting text before
+  // the page's own scripts have run could confuse them.
+  const startLinks = () => {
+    linkify(document.body);
+    observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+  };
+  if (typeof requestIdleCallback === "function") requestIdleCallback(startLinks, { timeout: 300 });
+  else setTimeout(startLinks, 0);
 })();

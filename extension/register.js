@@ -42,8 +42,14 @@ async function crmctiPatterns() {
   return self.installType === "development" ? CRMCTI_DEV_PATTERNS : [];
 }
 
+// The panel goes in as soon as the page's document is parsed
+// (document_end), not when the browser finds the page idle: that is up to
+// 200 ms later in Chrome, on every CRM page the agent opens, and the
+// panel was then the last thing on the screen.
+const CRMCTI_RUN_AT = "document_end";
+
 function crmctiScript(matches) {
-  return { id: CRMCTI_SCRIPT_ID, matches, js: [CRMCTI_CONTENT_JS], runAt: "document_idle", persistAcrossSessions: true };
+  return { id: CRMCTI_SCRIPT_ID, matches, js: [CRMCTI_CONTENT_JS], runAt: CRMCTI_RUN_AT, persistAcrossSessions: true };
 }
 
 // crmctiRegister registers the patterns the browser accepts and names the
@@ -86,7 +92,8 @@ async function crmctiSync(reinject) {
   const wanted = await crmctiPatterns();
   const current = await chrome.scripting.getRegisteredContentScripts({ ids: [CRMCTI_SCRIPT_ID] });
   const have = current.length > 0 ? current[0].matches || [] : null;
-  if (have && JSON.stringify([...have].sort()) === JSON.stringify([...wanted].sort())) {
+  const same = have && current[0].runAt === CRMCTI_RUN_AT && JSON.stringify([...have].sort()) === JSON.stringify([...wanted].sort());
+  if (same) {
     if (reinject === true && have.length > 0) await crmctiInjectOpenTabs(have);
     return;
   }
