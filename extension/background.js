@@ -66,6 +66,13 @@ async function effectiveSettings(policy, options) {
   return { ...defaults, ...mine, ...policy, managedKeys: [...new Set([...Object.keys(policy), ...locked])] };
 }
 
+// settingsCache is the effective settings the content script asks for
+// on every CRM page it loads (where the panel goes), read from storage
+// once instead of twice a page: kept from the core's start with the
+// policy, and read again when the policy or the options change.
+let settingsCache = null;
+const cachedSettings = () => settingsCache || effectiveSettings();
+
 // start (re)starts the core with the effective settings. stored, when
 // given, is what the worker's start already read from storage: the user's
 // options and the session's token.
@@ -94,11 +101,17 @@ const core = (async () => {
   // benchmark reads it (performance.now() counts from the worker's start).
   globalThis.crmctiColdStartMs = performance.now();
   globalThis.crmctiColdStartPhases = { scriptMs: t0, compileMs: t1 - t0, instantiateMs: t2 - t1, goStartMs: t3 - t2, settingsMs: performance.now() - t3 };
-  managed().then((policy) => { if (Object.keys(policy).length > 0) start(policy); });
+  managed().then((policy) => {
+    settingsCache = effectiveSettings(policy);
+    if (Object.keys(policy).length > 0) start(policy);
+  });
 })();
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === "managed" || (area === "local" && changes.options)) core.then(() => start());
+  if (area === "managed" || (area === "local" && changes.options)) {
+    settingsCache = null;
+    core.then(() => start());
+  }
 });
 
 self.addEventListener("online", () => core.then(() => crmctiCore.reconnect()));
@@ -121,11 +134,26 @@ async function registerNonce(nonce, sender) {
   return true;
 }
 
+// registering holds the registrations under way, by nonce: the content
+// script frames the panel without waiting for its nonce's registration,
+// so the panel's connection may come first and waits for it.
+const registering = new Map();
+
+function registerNonceMessage(nonce, sender) {
+  const p = registerNonce(nonce, sender);
+  if (typeof nonce === "string") {
+    registering.set(nonce, p);
+    p.finally(() => registering.delete(nonce));
+  }
+  return p;
+}
+
 async function panelAllowed(port) {
   const s = port.sender || {};
   if (!s.tab) return true; // the browser's side panel
   if (s.frameId === 0) return true; // a tab of its own: not framed by any page
   const nonce = port.name.slice("panel:".length);
+  await (registering.get(nonce) || Promise.resolve()).catch(() => {});
   const { [NONCES]: all = {} } = await chrome.storage.session.get(NONCES);
   const n = all[nonce];
   if (!n) return false;
@@ -205,11 +233,11 @@ chrome.runtime.onMessage.addListener((msg, sender, reply) => {
   }
   if (msg.type === "dialRequest" && fromPage) requestDial(String(msg.number), sender);
   if (msg.type === "panelNonce") {
-    registerNonce(msg.nonce, sender).then(reply, () => reply(false));
+    registerNonceMessage(msg.nonce, sender).then(reply, () => reply(false));
     return true;
   }
   if (msg.type === "settings") {
-    core.then(effectiveSettings).then(reply);
+    core.then(cachedSettings).then(reply);
     return true; // async reply
   }
   if (msg.type === "validate") {

@@ -45,8 +45,9 @@
   frame.setAttribute("allow", "");
   shadow.append(frame);
   const origin = new URL(chrome.runtime.getURL("")).origin;
-  // The panel is admitted by the service worker only with this one-time
-  // nonce, registered from this tab before the frame loads: a page that
+  // The panel is admitted by the service worker only with this nonce,
+  // registered from this tab as the frame starts to load and then bound
+  // to the first frame that uses it (background.js): a page that
   // frames panel.html itself has none (clickjacking, issue 11, item 14).
   const nonce = crypto.randomUUID();
 
@@ -63,7 +64,6 @@
       document.documentElement.append(host);
     }
     host.dataset.mode = mode;
-    await chrome.runtime.sendMessage({ type: "panelNonce", nonce }).catch(() => false);
     frame.src = chrome.runtime.getURL("extension/panel.html") + "?mode=" + mode + "#" + nonce;
   }
 
@@ -83,6 +83,10 @@
     if (e.data.type === "collapse" && host.dataset.mode === "dock") dock(!!e.data.collapsed);
   });
 
+  // The nonce is registered while the settings are asked for, not after:
+  // the panel's frame loads meanwhile, and the worker holds its
+  // connection until the registration is done (background.js).
+  chrome.runtime.sendMessage({ type: "panelNonce", nonce }).catch(() => false);
   chrome.runtime.sendMessage({ type: "settings" }).then(place, () => place({ panelMode: "dock" }));
 
   // Showing a customer: by URL, unless the page already shows it; or by
