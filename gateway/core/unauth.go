@@ -112,6 +112,7 @@ func (s *Service) authenticated(c *Conn) {
 	c.counted = false
 	if c.deadline != nil {
 		c.deadline.Stop()
+		c.deadline = nil // not kept for the rest of the agent's day
 	}
 	c.mu.Unlock()
 	if counted {

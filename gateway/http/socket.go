@@ -292,11 +292,13 @@ func (h *heartbeats) beat(now time.Time) {
 // Buffers of a hijacked connection, instead of net/http's 4 KiB each,
 // which every idle agent would keep for the life of her socket. What an
 // agent sends is a few hundred bytes at a time, and larger frames are
-// read past the buffer; a call event is under 2 KiB, so that it still
-// leaves in one write (a larger frame, a snapshot, takes two).
+// read past the buffer. Writes go through corked, which gathers a batch
+// into one write whatever the buffer's size, so the write buffer only
+// spares a frame's header and a small body a copy each: 2 KiB of it per
+// agent was the largest single item of an idle gateway's heap.
 const (
 	readBuffer  = 1024
-	writeBuffer = 2048
+	writeBuffer = 256
 )
 
 // smallReads hands coder/websocket a hijacked connection with buffers of
@@ -330,7 +332,7 @@ type corked struct {
 
 // batches lends corked its buffers: one per socket being written, none
 // kept by an idle agent's socket.
-var batches = sync.Pool{New: func() any { b := make([]byte, 0, writeBuffer); return &b }}
+var batches = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func (c *corked) cork() {
 	if c == nil {
