@@ -119,10 +119,11 @@ self.addEventListener("online", () => core.then(() => crmctiCore.reconnect()));
 // Panels. panel.html is web-accessible (the content script frames it into
 // CRM pages), so any page could frame it too and trick the agent into
 // clicks (clickjacking, issue 11, item 14). A framed panel is admitted
-// only with the one-time nonce our content script registered for this
-// tab and page; the browser's side panel and a panel opened as a page of
-// its own are frames nobody can overlay. A refused panel gets no view,
-// no agent data, and renders nothing.
+// only with the nonce our content script registered for this tab and
+// page, and only the first frame to use it (panelAllowed); the browser's
+// side panel and a panel opened as a page of its own are frames nobody
+// can overlay. A refused panel gets no view, no agent data, and renders
+// nothing.
 const NONCES = "panelNonces";
 
 async function registerNonce(nonce, sender) {
