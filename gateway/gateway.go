@@ -202,6 +202,10 @@ type AgentOverride struct {
 // ErrNotFound is returned by stores for a record that does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrAgentDisabled is returned by Sessions.CreateSession for an agent an
+// admin disabled CTI for (AgentOverride.Disabled): no session is made.
+var ErrAgentDisabled = errors.New("agent disabled")
+
 // Code is a stable error code: the only part of an error that reaches the
 // panel, which translates it. Never rename one; add new ones.
 type Code string

@@ -83,7 +83,11 @@ type Directory interface {
 // that a session outlives a gateway restart. Session returns ErrNotFound
 // for a token that was never issued, was revoked or has expired.
 type Sessions interface {
-	CreateSession(ctx context.Context, hash []byte, a Agent, expires time.Time) error
+	// CreateSession applies the admin's overrides (AgentOverride) and
+	// records the session in one step, so that a login costs one round
+	// trip to the store: it returns the agent as the session holds her
+	// (the overriding extension), or ErrAgentDisabled and no session.
+	CreateSession(ctx context.Context, hash []byte, a Agent, expires time.Time) (Agent, error)
 	Session(ctx context.Context, hash []byte) (Agent, time.Time, error)
 	RevokeSession(ctx context.Context, hash []byte) error
 	// DeleteStaleSessions forgets sessions that expired before cutoff.

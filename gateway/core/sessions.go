@@ -46,12 +46,16 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 		s.auditLogin(r, req.Username, false, string(code))
 		return nil, err
 	}
-	if a, err = s.applyOverride(ctx, r, a); err != nil {
-		return nil, err
-	}
 	tok, expires := newToken(), now.Add(s.cfg.SessionTTL)
 	h := hashToken(tok)
-	if err := s.store.CreateSession(ctx, h, a, expires); err != nil {
+	// The store applies what an admin set for the agent in the database
+	// (CTI disabled, another extension) as it records the session.
+	a, err = s.store.CreateSession(ctx, h, a, expires)
+	switch {
+	case errors.Is(err, gateway.ErrAgentDisabled):
+		s.auditLogin(r, a.Username, false, "disabled")
+		return nil, gateway.Errorf(gateway.CodeAgentDisabled, "CTI is disabled for your account; ask your administrator")
+	case err != nil:
 		return nil, gateway.Wrap(gateway.CodeDatabaseDown, err, errDatabaseDown)
 	}
 	s.cacheSession(h, sessionInfo{agent: a, expires: expires})
@@ -71,23 +75,6 @@ func (s *Service) login(ctx context.Context, r request, req wire.Login) (any, er
 func (s *Service) loginKeys(username, addr string) []limitKey {
 	user := strings.ToLower(norm.NFKC.String(strings.TrimSpace(username)))
 	return []limitKey{{key: "u:" + user, max: s.cfg.LoginUserFailures}, {key: "ua:" + user + "\x00" + addr, max: s.cfg.LoginFailures}}
-}
-
-// applyOverride applies what an admin set for the agent in the database:
-// CTI disabled, or another extension.
-func (s *Service) applyOverride(ctx context.Context, r request, a gateway.Agent) (gateway.Agent, error) {
-	o, err := s.store.AgentOverride(ctx, a.Username)
-	if err != nil {
-		return a, gateway.Wrap(gateway.CodeDatabaseDown, err, errDatabaseDown)
-	}
-	if o.Disabled {
-		s.auditLogin(r, a.Username, false, "disabled")
-		return a, gateway.Errorf(gateway.CodeAgentDisabled, "CTI is disabled for your account; ask your administrator")
-	}
-	if o.Extension != "" {
-		a.Extension = o.Extension
-	}
-	return a, nil
 }
 
 func (s *Service) auditLogin(r request, username string, allowed bool, detail string) {

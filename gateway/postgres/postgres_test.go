@@ -132,10 +132,10 @@ func TestSessions(t *testing.T) {
 	db, _ := openDB(t)
 	ctx := context.Background()
 	a := gateway.Agent{Username: "alice", DisplayName: "Alice", Extension: "1001"}
-	if err := db.CreateSession(ctx, []byte("h1"), a, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	if got, err := db.CreateSession(ctx, []byte("h1"), a, time.Now().Add(time.Hour)); err != nil || got != a {
+		t.Fatalf("%+v %v", got, err)
 	}
-	if err := db.CreateSession(ctx, []byte("h2"), a, time.Now().Add(-time.Minute)); err != nil {
+	if _, err := db.CreateSession(ctx, []byte("h2"), a, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := db.Session(ctx, []byte("h1"))
@@ -163,6 +163,25 @@ func TestSessions(t *testing.T) {
 	}
 	if o, err := db.AgentOverride(ctx, "nobody"); err != nil || o != (gateway.AgentOverride{}) {
 		t.Fatalf("%+v %v", o, err)
+	}
+	// A disabled agent gets no session; an admin's extension replaces
+	// the directory's in the session made; an empty one does not.
+	if _, err := db.CreateSession(ctx, []byte("h3"), a, time.Now().Add(time.Hour)); !errors.Is(err, gateway.ErrAgentDisabled) {
+		t.Fatalf("disabled agent: %v", err)
+	}
+	if _, _, err := db.Session(ctx, []byte("h3")); !errors.Is(err, postgres.ErrNoSession) {
+		t.Fatalf("disabled agent's session: %v", err)
+	}
+	db.SetAgentOverride(ctx, "alice", gateway.AgentOverride{Extension: "1050"})
+	if got, err := db.CreateSession(ctx, []byte("h4"), a, time.Now().Add(time.Hour)); err != nil || got.Extension != "1050" {
+		t.Fatalf("overridden extension: %+v %v", got, err)
+	}
+	if got, _, err := db.Session(ctx, []byte("h4")); err != nil || got.Extension != "1050" {
+		t.Fatalf("stored session: %+v %v", got, err)
+	}
+	db.SetAgentOverride(ctx, "alice", gateway.AgentOverride{})
+	if got, err := db.CreateSession(ctx, []byte("h5"), a, time.Now().Add(time.Hour)); err != nil || got.Extension != "1001" {
+		t.Fatalf("cleared override: %+v %v", got, err)
 	}
 }
 

@@ -250,13 +250,20 @@ func (s *Store) UsernamesByExtension(ctx context.Context, ext string) ([]string,
 }
 
 // CreateSession implements gateway.Sessions.
-func (s *Store) CreateSession(ctx context.Context, hash []byte, a gateway.Agent, expires time.Time) error {
+func (s *Store) CreateSession(ctx context.Context, hash []byte, a gateway.Agent, expires time.Time) (gateway.Agent, error) {
 	if err := s.lock(); err != nil {
-		return err
+		return a, err
 	}
 	defer s.mu.Unlock()
+	o := s.overrides[a.Username]
+	if o.Disabled {
+		return a, gateway.ErrAgentDisabled
+	}
+	if o.Extension != "" {
+		a.Extension = o.Extension
+	}
 	s.sessions[string(hash)] = storedSession{agent: a, expires: expires}
-	return nil
+	return a, nil
 }
 
 // Session implements gateway.Sessions.
