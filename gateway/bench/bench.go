@@ -134,6 +134,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("extension timing: %w", err)
 		}
 		rep.Extension.FirstRings, rep.Extension.FirstRingError = rings, ringErr
+		cfg.say("measuring the cold start floor: the smallest Go wasm program in the same browser")
+		if floor, err := MeasureColdFloor(ctx, 5); err != nil {
+			rep.Extension.FloorError = err.Error()
+		} else {
+			rep.Extension.Floor = &floor
+		}
 	}
 	rep.Finished = time.Now()
 	return rep, nil

@@ -36,6 +36,11 @@ type ExtensionTiming struct {
 	// FirstRingError is why the first rings were not (all) measured: the
 	// benchmark reports it and carries on.
 	FirstRingError string `json:"firstRingError,omitempty"`
+	// Floor is the smallest standard-Go wasm program's cold start in the
+	// same browser (MeasureColdFloor; nil where not measured, and
+	// FloorError says why).
+	Floor      *ColdFloor `json:"coldStartFloor,omitempty"`
+	FloorError string     `json:"coldStartFloorError,omitempty"`
 }
 
 // ColdPhases is where a cold start's time went: fetching and compiling

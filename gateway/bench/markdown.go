@@ -176,6 +176,14 @@ func (t ExtensionTiming) rows(row func(name, med, worst, target, v string)) {
 	if len(t.Phases) > 0 {
 		row("· of which fetch + compile / instantiate / Go start-up / settings and core start (median)", t.phasesText(), "", "", "")
 	}
+	switch {
+	case t.Floor != nil && len(t.Floor.Starts) > 0:
+		floor := spreadOf(t.Floor.Starts, true)
+		row(fmt.Sprintf("· floor: the smallest Go wasm program (%.2f MB), same browser (%d starts)", float64(t.Floor.WasmBytes)/1e6, len(t.Floor.Starts)),
+			fmt.Sprintf("%.0f ms", floor.median), fmt.Sprintf("%.0f ms", floor.worst), "", "")
+	case t.FloorError != "":
+		row("· floor: the smallest Go wasm program", "not measured: "+t.FloorError, "", "", "")
+	}
 	if len(t.FirstRings) > 0 {
 		ring := spreadOf(t.FirstRings, true)
 		row(fmt.Sprintf("first ring after a cold start, event → panel (%d)", len(t.FirstRings)), fmt.Sprintf("%.0f ms", ring.median),
