@@ -136,18 +136,28 @@ func (b *browser) panel() context.Context {
 // worker returns a context in the extension's service worker.
 func (b *browser) worker() context.Context {
 	b.t.Helper()
-	infos, err := chromedp.Targets(b.ctx)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	for _, in := range infos {
-		if in.Type == "service_worker" && strings.Contains(in.URL, extensionID) {
-			ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
-			return ctx
+	return b.workerWithin(0)
+}
+
+// workerWithin is worker, waiting up to d for a stopped worker to start
+// again.
+func (b *browser) workerWithin(d time.Duration) context.Context {
+	b.t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		infos, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		for _, in := range infos {
+			if in.Type == "service_worker" && strings.Contains(in.URL, extensionID) {
+				ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID))
+				return ctx
+			}
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatal("no service worker")
 		}
 	}
-	b.t.Fatal("no service worker")
-	return nil
 }
 
 // screenshot saves the tab as test-output/screenshots/name.png.

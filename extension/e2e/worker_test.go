@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/serviceworker"
@@ -46,4 +48,27 @@ func TestPanelOutlivesAStoppedWorker(t *testing.T) {
 	if d, _ := r.sys.Sim.Device("1007"); len(d.Calls) != 1 || d.Calls[0].State != "connected" {
 		t.Fatalf("PBX after accept: %+v", d)
 	}
+}
+
+// The policy as last read starts the core at once after a browser start
+// (Chromium answers the first managed storage read seconds later); the
+// fresh read wins as soon as it comes, so a remembered policy never
+// outlives the admin's. Here the remembered one names a gateway the
+// admin no longer sets (the fresh read has no policy).
+func TestRememberedPolicyGivesWayToTheFreshRead(t *testing.T) {
+	r := newRig(t)
+	page := r.b.tab(r.crm.URL + "/")
+	panel := r.b.panel()
+	until(t, panel, "core configured", fmt.Sprintf(`view && view.settings.gatewayUrl === %q`, r.sys.URL()))
+	await[bool](t, r.b.worker(), `chrome.storage.local.set({lastPolicy: {gatewayUrl: "wss://stale.invalid/cti"}}).then(() => true)`)
+
+	stopWorkers(t, page)
+	// The panel's reconnection starts the worker again.
+	sw := r.b.workerWithin(15 * time.Second)
+	until(t, sw, "the remembered policy replaced by the fresh read",
+		`chrome.storage.local.get("lastPolicy").then((x) => x.lastPolicy && Object.keys(x.lastPolicy).length === 0)`)
+	until(t, panel, "the fresh read's settings in effect",
+		fmt.Sprintf(`view && view.settings.gatewayUrl === %q && !(view.settings.managedKeys || []).includes("gatewayUrl")`, r.sys.URL()))
+	r.login(panel, "grace")
+	until(t, panel, "logged in through the options' gateway", `!document.getElementById("main").hidden && document.getElementById("link").textContent === "connected"`)
 }
