@@ -180,19 +180,32 @@ async function panelAllowed(port) {
   if (s.frameId === 0) return true; // a tab of its own: not framed by any page
   const nonce = port.name.slice("panel:".length);
   await (registering.get(nonce) || Promise.resolve()).catch(() => {});
+  // One check at a time: two frames racing with one nonce must not both
+  // find it unbound.
+  const turn = nonceChecks.then(() => bindNonce(nonce, s));
+  nonceChecks = turn.catch(() => {});
+  return turn;
+}
+let nonceChecks = Promise.resolve();
+
+// bindNonce admits the frame s with nonce: the first frame of the page
+// it was registered for owns it (its document, or its frame where the
+// browser gives no documentId), and only that panel connects with it
+// again, after this worker was stopped and started (panel.js
+// reconnects). A frame of another tab or origin is refused and binds
+// nothing, so a leaked nonce cannot lock the page's own panel out; a
+// nonce that leaks after the panel connected admits nothing.
+async function bindNonce(nonce, s) {
   const { [NONCES]: all = {} } = await chrome.storage.session.get(NONCES);
   const n = all[nonce];
   if (!n) return false;
   const samePage = n.tabId === s.tab.id && (!s.tab.url || new URL(s.tab.url).origin === n.origin);
-  // The first frame to use the nonce owns it (its document, or its frame
-  // where the browser gives no documentId): only that panel connects
-  // with it again, after this worker was stopped and started (panel.js
-  // reconnects). A nonce that leaked later admits nothing.
+  if (!samePage) return false;
   const frame = s.documentId || "frame:" + s.frameId;
-  if (n.frame) return samePage && frame === n.frame;
+  if (n.frame) return frame === n.frame;
   all[nonce] = { ...n, frame };
   await chrome.storage.session.set({ [NONCES]: all });
-  return samePage;
+  return true;
 }
 
 function actedIn(port) {

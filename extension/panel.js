@@ -18,11 +18,14 @@ const $ = (id) => document.getElementById(id);
 let port = null;
 let refused = false;
 let redials = 0;
-// What the agent did while the port was not yet admitted (the worker
-// listens only once it has checked the panel, and sends a view then):
-// sent as soon as the view comes, not lost; unless it waited over 10 s,
-// when a call placed or a login sent would surprise the agent.
+// What the agent did while the panel could not act (not yet admitted:
+// the worker listens only once it has checked the panel, and sends a
+// view then; or admitted while the restarted core resumes her session,
+// when it would drop what needs her logged in): sent as soon as it can,
+// not lost; unless it waited over 10 s, when a call placed or a login
+// sent would surprise the agent.
 let admitted = false;
+let resuming = false;
 let waiting = [];
 function connectPort() {
   admitted = false;
@@ -43,7 +46,7 @@ function connectPort() {
   });
 }
 function post(msg, at = Date.now()) {
-  if (!admitted) {
+  if (!admitted || resuming) {
     waiting = [...waiting.slice(-19), { msg, at }];
     return;
   }
@@ -54,9 +57,7 @@ function post(msg, at = Date.now()) {
   }
 }
 
-function admit() {
-  admitted = true;
-  redials = 0;
+function flushWaiting() {
   const queued = waiting.filter((w) => Date.now() - w.at < 10000);
   waiting = [];
   for (const w of queued) post(w.msg, w.at);
@@ -342,12 +343,21 @@ function renderStatus(v) {
 
 function render(v) {
   if (!window.crmctiFirstRender) window.crmctiFirstRender = Date.now(); // read by the benchmark
+  resuming = !!v.resuming && !v.loggedIn && !v.fault && v.problems.length === 0;
+  if (resuming && view && view.loggedIn) {
+    // The core resumes the agent's session (the worker was restarted):
+    // her screen stays as it was, the link's state shown, until the
+    // session is back; the login form would flash and take her focus.
+    renderHeader({ ...view, connection: v.connection, connError: v.connError });
+    return;
+  }
   view = v;
   renderHeader(v);
   // A core that stopped, or settings that cannot work, replace the
   // panel's content with what is wrong and what to do.
   const blocked = !!v.fault || v.problems.length > 0;
-  $("login").hidden = v.loggedIn || blocked;
+  $("login").hidden = v.loggedIn || resuming || blocked;
+  $("resuming").hidden = !resuming || blocked;
   $("main").hidden = !v.loggedIn || blocked;
   $("login-btn").disabled = v.loginBusy;
   $("login-error").textContent = v.loginError || "";
@@ -371,13 +381,22 @@ function render(v) {
   renderRecent(v);
 }
 
-// inert empties the panel for good: no controls, no agent data.
+// inert empties the panel for good: no controls, no agent data. A
+// collapsed dock (a 56-pixel badge) opens, or the words would be cut.
 function lost() {
-  document.body.replaceChildren(el("p", { id: "inert", class: "meta", role: "alert" }, "The CTI panel lost its extension: reload the page."));
+  inertWith(el("p", { id: "inert", class: "meta", role: "alert" }, "The CTI panel lost its extension: reload the page."));
 }
 
 function inert() {
-  document.body.replaceChildren(el("p", { id: "inert", class: "meta" }, "The CTI panel works only inside your CRM page."));
+  inertWith(el("p", { id: "inert", class: "meta" }, "The CTI panel works only inside your CRM page."));
+}
+
+function inertWith(p) {
+  if (document.body.classList.contains("collapsed")) {
+    document.body.classList.remove("collapsed");
+    window.parent.postMessage({ crmcti: true, type: "collapse", collapsed: false }, "*"); // as toPage, which may not be defined yet
+  }
+  document.body.replaceChildren(p);
 }
 
 // renderDialRequest shows a call a page asked for, which waits for the
@@ -393,7 +412,11 @@ function onPortMessage(msg) {
   if (msg.type === "confirmDial") renderDialRequest(msg.request);
   if (msg.type === "view") {
     render(JSON.parse(msg.view));
-    if (!admitted) admit();
+    if (!admitted) {
+      admitted = true;
+      redials = 0;
+    }
+    if (!resuming) flushWaiting();
   }
   if (msg.type === "focusTransfer") focusTransfer();
 }

@@ -540,3 +540,39 @@ func TestOlderExtensionIsToldToUpdate(t *testing.T) {
 		core.Close()
 	}
 }
+
+// A core started with a session's token (a restarted worker) says it is
+// resuming until the session is back, never showing the agent logged
+// out meanwhile; a token the gateway no longer knows ends the resuming
+// and offers the login form.
+func TestResumingUntilTheSessionIsBack(t *testing.T) {
+	sys := gatewaytest.Start(t, gatewaytest.Options{})
+	first := newHarness(t, sys.URL(), nil)
+	first.core.Intent(client.Intent{Type: "login", Username: "carol", Password: "demo"})
+	first.until("logged in", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	first.core.Close()
+
+	tokens := &client.MemoryTokens{}
+	tokens.Save(first.tokens.Load())
+	h := newHarnessConfig(t, client.Config{Tokens: tokens, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		func(s *client.Settings) { s.GatewayURL = sys.URL() })
+	views := h.record()
+	h.until("resumed", func(v client.View) bool { return v.LoggedIn && v.Connection == "online" })
+	for _, v := range views() {
+		if v.LoggedIn {
+			break
+		}
+		if !v.Resuming {
+			t.Fatalf("a view before the session was back does not say it is resuming: %+v", v)
+		}
+	}
+	if v := h.core.View(); v.Resuming {
+		t.Fatalf("still resuming once logged in: %+v", v)
+	}
+
+	stale := &client.MemoryTokens{}
+	stale.Save("a token the gateway never issued")
+	h = newHarnessConfig(t, client.Config{Tokens: stale, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		func(s *client.Settings) { s.GatewayURL = sys.URL() })
+	h.until("the login form, the dead session dropped", func(v client.View) bool { return !v.LoggedIn && !v.Resuming && v.LoginError != "" })
+}

@@ -111,7 +111,15 @@ func (c *Core) Reconnect() {
 func (c *Core) View() View {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.st.view(time.Now())
+	return c.viewLocked()
+}
+
+// viewLocked is the view of the state (c.mu held).
+func (c *Core) viewLocked() View {
+	v := c.st.view(time.Now())
+	// Not while the settings cannot work: nothing is resumed then.
+	v.Resuming = !v.LoggedIn && len(v.Problems) == 0 && v.Fault == "" && c.cfg.Tokens.Load() != ""
+	return v
 }
 
 // Close stops the core and its connection. It is safe to call twice, and
@@ -325,7 +333,7 @@ func (c *Core) waitLogin(ctx context.Context) (Intent, bool) {
 func (c *Core) update(f func(*state)) {
 	c.mu.Lock()
 	f(&c.st)
-	v := c.st.view(time.Now())
+	v := c.viewLocked()
 	c.mu.Unlock()
 	c.cfg.OnView(v)
 }

@@ -19,8 +19,13 @@ type View struct {
 	PBX     string `json:"pbx"`
 	// Phone is "connecting" for the first seconds after a login at the
 	// morning peak, while the switch is asked to watch the agent's phone.
-	Phone      string      `json:"phone,omitempty"`
-	LoggedIn   bool        `json:"loggedIn"`
+	Phone    string `json:"phone,omitempty"`
+	LoggedIn bool   `json:"loggedIn"`
+	// Resuming is set while the core holds a session it has not resumed
+	// yet (a restarted worker, a reconnect): the panel keeps the agent's
+	// screen rather than offer the login form, and holds her clicks until
+	// the session is back, since the core drops what needs a login.
+	Resuming   bool        `json:"resuming,omitempty"`
 	Agent      *wire.Agent `json:"agent,omitempty"`
 	Status     string      `json:"status,omitempty"`
 	LoginBusy  bool        `json:"loginBusy"`
