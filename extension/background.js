@@ -84,10 +84,16 @@ async function effectiveSettings(policy, options) {
 
 // settingsCache is the effective settings the content script asks for
 // on every CRM page it loads (where the panel goes), read from storage
-// once instead of twice a page: kept from the core's start with the
-// policy, and read again when the policy or the options change.
+// once instead of twice a page: built when first asked for (not from
+// what the worker read at its start: the options may have changed since,
+// and a stale copy would stick), and dropped when the policy or the
+// options change, or the read failed.
 let settingsCache = null;
-const cachedSettings = () => settingsCache || effectiveSettings();
+const cachedSettings = () =>
+  (settingsCache ||= effectiveSettings().catch((e) => {
+    settingsCache = null;
+    throw e;
+  }));
 
 // start (re)starts the core with the effective settings. stored, when
 // given, is what the worker's start already read from storage: the user's
@@ -113,7 +119,6 @@ const core = (async () => {
   // Start at once with what is known: the policy as last read (see
   // LAST_POLICY above).
   const stored = await coreStored;
-  settingsCache = effectiveSettings(stored.lastPolicy, stored.options);
   await start(stored.lastPolicy, stored);
   // How long the worker took from its start until the core runs: the
   // benchmark reads it (performance.now() counts from the worker's start).
@@ -122,7 +127,7 @@ const core = (async () => {
   policyRead.then((policy) => {
     if (JSON.stringify(policy) === JSON.stringify(stored.lastPolicy)) return;
     chrome.storage.local.set({ [LAST_POLICY]: policy });
-    settingsCache = effectiveSettings(policy);
+    settingsCache = null;
     start(policy);
   });
 })();
