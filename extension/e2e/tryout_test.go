@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -68,8 +69,7 @@ func TestTryoutShiftByKeyboardAt1024(t *testing.T) {
 	noOverlap(t, page, "connected")
 
 	// Manual search during the call.
-	do(t, panel, chromedp.Focus(chromedp.CSS("#dial")), chromedp.KeyEvent("georgiou"), chromedp.KeyEvent(kb.Enter))
-	until(t, panel, "results", `document.querySelectorAll("#results li button.caller-btn").length > 0`)
+	searchByKeyboard(t, panel, "georgiou")
 
 	// Hold, resume, end.
 	tabTo(t, panel, `#calls li.connected button[aria-label="Hold"]`)
@@ -106,4 +106,32 @@ func TestTryoutShiftByKeyboardAt1024(t *testing.T) {
 	until(t, panel, "skipped by Escape", `document.getElementById("wrap").hidden && document.activeElement === document.getElementById("dial")`)
 	until(t, panel, "colleague in recent", `(document.querySelector("#recent li .who span") || {}).textContent === "Frank Fotiou"`)
 	r.b.screenshot(page, "tryout-1024x600")
+}
+
+// searchByKeyboard types a search into the panel just loaded by a screen
+// pop and waits for its results. Once (in one CI run of many) they never
+// came; what the panel held then is logged, and keys that never reached
+// the panel (an empty box, no search asked) are typed once more, as a
+// person would. A search the core got and did not answer fails.
+func searchByKeyboard(t *testing.T, panel context.Context, text string) {
+	t.Helper()
+	const results = `document.querySelectorAll("#results li button.caller-btn").length > 0`
+	const state = `JSON.stringify({dial: document.getElementById("dial").value, focus: document.activeElement.id, admitted, resuming, waiting: waiting.length, search: view && view.search, connection: view && view.connection})`
+	for try := 1; ; try++ {
+		do(t, panel, chromedp.Focus(chromedp.CSS("#dial")), chromedp.KeyEvent(text), chromedp.KeyEvent(kb.Enter))
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if ok, err := chromedp.Run(panel, chromedp.Evaluate[bool](results)); err == nil && ok {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		st := eval[string](t, panel, state)
+		asked := eval[bool](t, panel, fmt.Sprintf(`!!(view && view.search && view.search.query === %q)`, text))
+		if asked || try == 2 {
+			t.Fatalf("no search results for %q (try %d); the panel: %s", text, try, st)
+		}
+		t.Logf("the search never reached the core; typing it again. The panel: %s", st)
+		eval[bool](t, panel, `(document.getElementById("dial").value = "", true)`)
+	}
 }
